@@ -1,0 +1,66 @@
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { guid, isoTime } from "../columns.ts";
+
+export const users = sqliteTable(
+  "users",
+  {
+    id: guid("id").primaryKey(),
+    tenantId: guid("tenant_id").notNull(),
+    userPrincipalName: text("user_principal_name").notNull(),
+    displayName: text("display_name").notNull(),
+    mailNickname: text("mail_nickname"),
+    givenName: text("given_name"),
+    surname: text("surname"),
+    mail: text("mail"),
+    usageLocation: text("usage_location"),
+    userType: text("user_type", { enum: ["Member", "Guest"] }).notNull().default("Member"),
+    accountEnabled: integer("account_enabled", { mode: "boolean" }).notNull().default(true),
+    department: text("department"),
+    country: text("country"),
+    jobTitle: text("job_title"),
+    companyName: text("company_name"),
+    employeeId: text("employee_id"),
+    createdAt: isoTime("created_at").notNull(),
+    updatedAt: isoTime("updated_at").notNull(),
+    deletedAt: isoTime("deleted_at"),
+    // Bumped by every licensing write; the write batch is guarded on the version it read (optimistic concurrency).
+    licenseVersion: integer("license_version").notNull().default(0),
+  },
+  (t) => [
+    // Lower-cased UPN: Entra treats userPrincipalName case-insensitively. Soft-deleted users keep theirs.
+    uniqueIndex("users_tenant_upn").on(t.tenantId, t.userPrincipalName),
+    index("users_tenant_employee").on(t.tenantId, t.employeeId),
+  ],
+);
+
+export const groups = sqliteTable(
+  "groups",
+  {
+    id: guid("id").primaryKey(),
+    tenantId: guid("tenant_id").notNull(),
+    displayName: text("display_name").notNull(),
+    description: text("description"),
+    mailNickname: text("mail_nickname"),
+    mailEnabled: integer("mail_enabled", { mode: "boolean" }).notNull().default(false),
+    securityEnabled: integer("security_enabled", { mode: "boolean" }).notNull().default(true),
+    groupTypes: text("group_types").notNull().default("[]"),
+    membershipRule: text("membership_rule"),
+    membershipRuleProcessingState: text("membership_rule_processing_state"),
+    licenseProcessingState: text("license_processing_state"),
+    createdAt: isoTime("created_at").notNull(),
+    updatedAt: isoTime("updated_at").notNull(),
+    deletedAt: isoTime("deleted_at"),
+  },
+  (t) => [index("groups_tenant").on(t.tenantId)],
+);
+
+export const groupMembers = sqliteTable(
+  "group_members",
+  {
+    tenantId: guid("tenant_id").notNull(),
+    groupId: guid("group_id").notNull(),
+    userId: guid("user_id").notNull(),
+    addedAt: isoTime("added_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.groupId, t.userId] }), index("group_members_user").on(t.tenantId, t.userId)],
+);

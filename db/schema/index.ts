@@ -1,0 +1,6 @@
+export * from "./audit.ts";
+export * from "./catalog.ts";
+export * from "./directory.ts";
+export * from "./licensing.ts";
+export * from "./subscriptions.ts";
+export * from "./tenancy.ts";

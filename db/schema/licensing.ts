@@ -1,0 +1,50 @@
+import { index, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { guid, guidList, isoTime } from "../columns.ts";
+
+/** The SKUs a group hands to its members (what `POST /groups/{id}/assignLicense` sets). */
+export const groupLicenses = sqliteTable(
+  "group_licenses",
+  {
+    tenantId: guid("tenant_id").notNull(),
+    groupId: guid("group_id").notNull(),
+    skuId: guid("sku_id").notNull(),
+    disabledPlans: guidList("disabled_plans"),
+    assignedAt: isoTime("assigned_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.groupId, t.skuId] }), index("group_licenses_tenant").on(t.tenantId)],
+);
+
+/**
+ * One row per (user, sku, source): Graph's `licenseAssignmentStates`. `sourceId` is `direct` or the group's id.
+ * The original intent is kept even when the source is in an error state.
+ */
+export const licenseSources = sqliteTable(
+  "license_sources",
+  {
+    tenantId: guid("tenant_id").notNull(),
+    userId: guid("user_id").notNull(),
+    skuId: guid("sku_id").notNull(),
+    sourceId: text("source_id").notNull(),
+    disabledPlans: guidList("disabled_plans"),
+    state: text("state", { enum: ["Active", "ActiveWithError", "Disabled", "Error"] }).notNull(),
+    error: text("error").notNull().default("None"),
+    lastUpdatedAt: isoTime("last_updated_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.userId, t.skuId, t.sourceId] }),
+    index("license_sources_source").on(t.tenantId, t.sourceId, t.state),
+  ],
+);
+
+/** One row per (user, sku) that consumes a seat, with the effective disabled plans; derived from license_sources. */
+export const userLicenses = sqliteTable(
+  "user_licenses",
+  {
+    tenantId: guid("tenant_id").notNull(),
+    userId: guid("user_id").notNull(),
+    skuId: guid("sku_id").notNull(),
+    disabledPlans: guidList("disabled_plans"),
+    assignedAt: isoTime("assigned_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.userId, t.skuId] }), index("user_licenses_sku").on(t.tenantId, t.skuId)],
+);

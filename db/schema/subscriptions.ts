@@ -1,0 +1,33 @@
+import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { guid, isoTime } from "../columns.ts";
+
+export const subscriptions = sqliteTable(
+  "subscriptions",
+  {
+    id: guid("id").primaryKey(),
+    tenantId: guid("tenant_id").notNull(),
+    skuId: guid("sku_id").notNull(),
+    commerceSubscriptionId: guid("commerce_subscription_id").notNull(),
+    totalLicenses: integer("total_licenses").notNull(),
+    status: text("status", { enum: ["Enabled", "Warning", "Suspended", "LockedOut", "Deleted"] }).notNull(),
+    isTrial: integer("is_trial", { mode: "boolean" }).notNull().default(false),
+    ownerType: text("owner_type", { enum: ["Company", "User"] }).notNull().default("Company"),
+    ownerId: text("owner_id"),
+    createdAt: isoTime("created_at").notNull(),
+    nextLifecycleAt: isoTime("next_lifecycle_at"),
+  },
+  (t) => [index("subscriptions_tenant_sku").on(t.tenantId, t.skuId)],
+);
+
+// One row per (tenant, sku): the admin's pool. `enabledUnits` is recomputed from subscriptions in the batch that
+// changes them; `consumedUnits` moves with every assignment. The seat check reads and guards this single row.
+export const seatPools = sqliteTable(
+  "seat_pools",
+  {
+    tenantId: guid("tenant_id").notNull(),
+    skuId: guid("sku_id").notNull(),
+    enabledUnits: integer("enabled_units").notNull().default(0),
+    consumedUnits: integer("consumed_units").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.skuId] })],
+);

@@ -1,0 +1,19 @@
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest(async () => ({
+      wrangler: { configPath: "./wrangler.toml" },
+      miniflare: {
+        bindings: { TEST_MIGRATIONS: await readD1Migrations("./migrations") },
+      },
+    })),
+  ],
+  test: {
+    include: ["test/unit/**/*.test.ts", "test/api/**/*.test.ts"],
+    setupFiles: ["./test/helpers/setup.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+  },
+});
