@@ -1,5 +1,5 @@
+import { app } from "./app.ts";
+
 export default {
-  async fetch() {
-    return new Response("ok");
-  },
+  fetch: app.fetch,
 } satisfies ExportedHandler<Env>;

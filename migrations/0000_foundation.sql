@@ -46,7 +46,7 @@ CREATE TABLE `skus` (
 	`applies_to` text DEFAULT 'User' NOT NULL
 );
 --> statement-breakpoint
-CREATE UNIQUE INDEX `skus_sku_part_number_unique` ON `skus` (`sku_part_number`);--> statement-breakpoint
+CREATE INDEX `skus_part_number` ON `skus` (`sku_part_number`);--> statement-breakpoint
 CREATE TABLE `group_members` (
 	`tenant_id` text NOT NULL,
 	`group_id` text NOT NULL,

@@ -2,12 +2,17 @@ import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlit
 import { guid, guidList, isoTime } from "../columns.ts";
 
 // The product catalogue is Microsoft's published reference data, shared by every tenant.
-export const skus = sqliteTable("skus", {
-  id: guid("id").primaryKey(),
-  skuPartNumber: text("sku_part_number").notNull().unique(),
-  displayName: text("display_name").notNull(),
-  appliesTo: text("applies_to").notNull().default("User"),
-});
+export const skus = sqliteTable(
+  "skus",
+  {
+    id: guid("id").primaryKey(),
+    // Not unique: Microsoft's list reuses a few String_Ids across GUIDs.
+    skuPartNumber: text("sku_part_number").notNull(),
+    displayName: text("display_name").notNull(),
+    appliesTo: text("applies_to").notNull().default("User"),
+  },
+  (t) => [index("skus_part_number").on(t.skuPartNumber)],
+);
 
 export const servicePlans = sqliteTable("service_plans", {
   id: guid("id").primaryKey(),

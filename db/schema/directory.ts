@@ -13,7 +13,9 @@ export const users = sqliteTable(
     surname: text("surname"),
     mail: text("mail"),
     usageLocation: text("usage_location"),
-    userType: text("user_type", { enum: ["Member", "Guest"] }).notNull().default("Member"),
+    userType: text("user_type", { enum: ["Member", "Guest"] })
+      .notNull()
+      .default("Member"),
     accountEnabled: integer("account_enabled", { mode: "boolean" }).notNull().default(true),
     department: text("department"),
     country: text("country"),

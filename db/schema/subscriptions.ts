@@ -11,7 +11,9 @@ export const subscriptions = sqliteTable(
     totalLicenses: integer("total_licenses").notNull(),
     status: text("status", { enum: ["Enabled", "Warning", "Suspended", "LockedOut", "Deleted"] }).notNull(),
     isTrial: integer("is_trial", { mode: "boolean" }).notNull().default(false),
-    ownerType: text("owner_type", { enum: ["Company", "User"] }).notNull().default("Company"),
+    ownerType: text("owner_type", { enum: ["Company", "User"] })
+      .notNull()
+      .default("Company"),
     ownerId: text("owner_id"),
     createdAt: isoTime("created_at").notNull(),
     nextLifecycleAt: isoTime("next_lifecycle_at"),

@@ -1,0 +1,150 @@
+import { swaggerUI } from "@hono/swagger-ui";
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { HTTPException } from "hono/http-exception";
+import { auditRouter } from "./audit/handlers.ts";
+import { catalogRouter } from "./catalog/handlers.ts";
+import { BatchRequestSchema, innerUrl, orderBatch } from "./core/batch.ts";
+import type { AppEnv } from "./core/context.ts";
+import { GraphError, graphErrorBody } from "./core/errors.ts";
+import { defineRoute, GraphObject, jsonBody, jsonResponse, validationHook } from "./core/openapi.ts";
+import { can } from "./core/roles.ts";
+import { usersRouter } from "./directory/handlers.ts";
+import { licensingRouter } from "./licensing/handlers.ts";
+import { authenticate } from "./middleware/auth.ts";
+import { limitBody, requestIds } from "./middleware/request.ts";
+import { subscriptionsRouter } from "./subscriptions/handlers.ts";
+import { tenancyRouter } from "./tenancy/handlers.ts";
+
+const batchRoute = defineRoute(can.readDirectory, {
+  method: "post",
+  path: "/v1.0/$batch",
+  tags: ["Batch"],
+  summary: "JSON batching: up to 20 requests in one call (dependsOn honoured)",
+  request: { body: jsonBody(BatchRequestSchema) },
+  responses: { 200: jsonResponse(GraphObject, "One response per request") },
+});
+
+export function buildApp() {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+  app.use("*", requestIds);
+  app.use("/v1.0/*", limitBody, authenticate);
+  app.use("/api/*", limitBody, authenticate);
+
+  app.route("/", usersRouter);
+  app.route("/", licensingRouter);
+  app.route("/", subscriptionsRouter);
+  app.route("/", catalogRouter);
+  app.route("/", auditRouter);
+  app.route("/", tenancyRouter);
+
+  app.openapi(batchRoute, async (c) => {
+    const { requests } = c.req.valid("json");
+    const origin = new URL(c.req.url).origin;
+    const statuses = new Map<string, number>();
+    const responses: { id: string; status: number; headers: Record<string, string>; body: unknown }[] = [];
+    for (const item of orderBatch(requests)) {
+      // A request whose dependency failed is not run (Graph answers 424 Failed Dependency).
+      if ((item.dependsOn ?? []).some((dep) => (statuses.get(dep) ?? 500) >= 400)) {
+        statuses.set(item.id, 424);
+        responses.push({ id: item.id, status: 424, headers: {}, body: null });
+        continue;
+      }
+      const headers = new Headers(item.headers ?? {});
+      headers.set("authorization", c.req.header("authorization") ?? "");
+      if (item.body !== undefined && !headers.has("content-type")) headers.set("content-type", "application/json");
+      const inner = await app.fetch(
+        new Request(innerUrl(origin, item.url), {
+          method: item.method.toUpperCase(),
+          headers,
+          ...(item.body !== undefined ? { body: JSON.stringify(item.body) } : {}),
+        }),
+        c.env,
+        c.executionCtx,
+      );
+      const text = await inner.text();
+      statuses.set(item.id, inner.status);
+      responses.push({
+        id: item.id,
+        status: inner.status,
+        headers: Object.fromEntries([...inner.headers].filter(([k]) => k === "content-type" || k === "location")),
+        body: text ? JSON.parse(text) : null,
+      });
+    }
+    return c.json({ responses }, 200);
+  });
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
+    type: "http",
+    scheme: "bearer",
+    description: "A seatflow API key: `Authorization: Bearer sf_…`",
+  });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "seatflow",
+      version: "0.1.0",
+      description:
+        "License management with Microsoft 365 / Entra ID semantics. Graph v1.0-compatible under /v1.0; seatflow's own API under /api.",
+    },
+  });
+  app.get("/docs", swaggerUI({ url: "/openapi.json", title: "seatflow API" }));
+  app.get("/", (c) => c.redirect("/docs"));
+
+  app.notFound((c) => {
+    const body = graphErrorBody(
+      {
+        code: "Request_ResourceNotFound",
+        message: `Resource not found for the segment '${c.req.path.split("/").filter(Boolean).pop() ?? ""}'.`,
+      },
+      c.get("requestId") ?? crypto.randomUUID(),
+      c.get("clientRequestId") ?? "",
+      new Date(),
+    );
+    return c.json(body, 404);
+  });
+
+  app.onError((error, c) => {
+    const requestId = c.get("requestId") ?? crypto.randomUUID();
+    const render = (
+      status: number,
+      code: string,
+      message: string,
+      details?: GraphError["details"],
+      headers?: Record<string, string>,
+    ) => {
+      for (const [k, v] of Object.entries(headers ?? {})) c.header(k, v);
+      c.header("request-id", requestId);
+      return c.json(
+        graphErrorBody({ code, message, details }, requestId, c.get("clientRequestId") ?? requestId, new Date()),
+        status as 400,
+      );
+    };
+    if (error instanceof GraphError)
+      return render(error.status, error.code, error.message, error.details, error.headers);
+    if (error instanceof HTTPException) {
+      if (error.status === 413) return render(413, "Request_EntityTooLarge", "The request body is too large.");
+      if (error.status === 400)
+        return render(400, "Request_BadRequest", `Invalid request body: ${error.message || "malformed JSON."}`);
+      return render(error.status, "Request_BadRequest", error.message || "Bad request.");
+    }
+    console.error(
+      JSON.stringify({
+        level: "error",
+        requestId,
+        path: c.req.path,
+        error: String(error),
+        stack: (error as Error)?.stack,
+      }),
+    );
+    return render(
+      500,
+      "Service_InternalServerError",
+      "An internal server error occurred. Quote the request-id when reporting it.",
+    );
+  });
+
+  return app;
+}
+
+export const app = buildApp();

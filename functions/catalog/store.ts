@@ -1,0 +1,99 @@
+import { chunk } from "../core/sql.ts";
+import type { CatalogProduct } from "./csv.ts";
+
+export type SkuPlans = { skuId: string; skuPartNumber: string; displayName: string; servicePlans: PlanRef[] };
+export type PlanRef = { id: string; name: string };
+
+/** Idempotent upserts of the catalogue, a few hundred rows per statement through one JSON parameter. */
+export function catalogUpsertStatements(d1: D1Database, products: CatalogProduct[]): D1PreparedStatement[] {
+  const statements: D1PreparedStatement[] = [];
+  for (const part of chunk(products, 200)) {
+    statements.push(
+      d1
+        .prepare(
+          `INSERT INTO skus (id, sku_part_number, display_name)
+           SELECT value ->> '$.skuId', value ->> '$.skuPartNumber', value ->> '$.displayName' FROM json_each(?1) WHERE true
+           ON CONFLICT (id) DO UPDATE SET sku_part_number = excluded.sku_part_number, display_name = excluded.display_name
+           WHERE skus.sku_part_number IS NOT excluded.sku_part_number OR skus.display_name IS NOT excluded.display_name`,
+        )
+        .bind(
+          JSON.stringify(part.map(({ skuId, skuPartNumber, displayName }) => ({ skuId, skuPartNumber, displayName }))),
+        ),
+    );
+  }
+  // The first friendly name seen for a plan wins: the CSV repeats plans under slightly different names per product.
+  const plans = new Map<string, { id: string; name: string; friendlyName: string }>();
+  const links: { skuId: string; planId: string; position: number }[] = [];
+  for (const product of products) {
+    product.servicePlans.forEach((plan, position) => {
+      if (!plans.has(plan.id)) plans.set(plan.id, plan);
+      links.push({ skuId: product.skuId, planId: plan.id, position });
+    });
+  }
+  for (const part of chunk([...plans.values()], 400)) {
+    statements.push(
+      d1
+        .prepare(
+          `INSERT INTO service_plans (id, name, friendly_name)
+           SELECT value ->> '$.id', value ->> '$.name', value ->> '$.friendlyName' FROM json_each(?1) WHERE true
+           ON CONFLICT (id) DO NOTHING`,
+        )
+        .bind(JSON.stringify(part)),
+    );
+  }
+  for (const part of chunk(links, 800)) {
+    statements.push(
+      d1
+        .prepare(
+          `INSERT INTO sku_service_plans (sku_id, service_plan_id, position)
+           SELECT value ->> '$.skuId', value ->> '$.planId', value ->> '$.position' FROM json_each(?1) WHERE true
+           ON CONFLICT (sku_id, service_plan_id) DO NOTHING`,
+        )
+        .bind(JSON.stringify(part)),
+    );
+  }
+  return statements;
+}
+
+export const catalogCountsSql = `SELECT (SELECT count(*) FROM skus) AS skus, (SELECT count(*) FROM service_plans) AS servicePlans,
+  (SELECT count(*) FROM sku_service_plans) AS skuServicePlans`;
+
+/** The plans of the given SKUs, in catalogue order. */
+export function skuPlansQuery(d1: D1Database, skuIds: string[]): D1PreparedStatement {
+  return d1
+    .prepare(
+      `SELECT s.id AS skuId, s.sku_part_number AS skuPartNumber, s.display_name AS displayName,
+              p.id AS planId, p.name AS planName
+       FROM skus s LEFT JOIN sku_service_plans sp ON sp.sku_id = s.id LEFT JOIN service_plans p ON p.id = sp.service_plan_id
+       WHERE s.id IN (SELECT value FROM json_each(?1))
+       ORDER BY s.id, sp.position`,
+    )
+    .bind(JSON.stringify(skuIds));
+}
+
+export type SkuPlanRow = {
+  skuId: string;
+  skuPartNumber: string;
+  displayName: string;
+  planId: string | null;
+  planName: string | null;
+};
+
+export function toSkuPlans(rows: SkuPlanRow[]): Map<string, SkuPlans> {
+  const out = new Map<string, SkuPlans>();
+  for (const row of rows) {
+    let sku = out.get(row.skuId);
+    if (!sku) {
+      sku = { skuId: row.skuId, skuPartNumber: row.skuPartNumber, displayName: row.displayName, servicePlans: [] };
+      out.set(row.skuId, sku);
+    }
+    if (row.planId) sku.servicePlans.push({ id: row.planId, name: row.planName ?? "" });
+  }
+  return out;
+}
+
+export async function loadSkuPlans(d1: D1Database, skuIds: string[]): Promise<Map<string, SkuPlans>> {
+  if (skuIds.length === 0) return new Map();
+  const { results } = await skuPlansQuery(d1, skuIds).all<SkuPlanRow>();
+  return toSkuPlans(results);
+}

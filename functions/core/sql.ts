@@ -1,0 +1,18 @@
+/** D1 binds at most 100 parameters per statement; set-based writes pass rows as one JSON parameter instead. */
+export const chunk = <T>(items: readonly T[], size: number): T[][] => {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+};
+
+/**
+ * A statement that aborts the whole D1 batch (rolling back everything before it) unless `condition` holds.
+ * D1 has no interactive transactions; this is how a batch says "only if nothing changed since I read".
+ * json() of a non-JSON string raises SQLITE_ERROR("malformed JSON"), which D1 turns into a failed batch.
+ */
+export const guardSql = (condition: string) =>
+  `SELECT json(CASE WHEN ${condition} THEN '0' ELSE '${GUARD_MARKER}' END)`;
+const GUARD_MARKER = "seatflow guard failed";
+
+export const isGuardFailure = (error: unknown): boolean =>
+  error instanceof Error && /malformed JSON/i.test(error.message);

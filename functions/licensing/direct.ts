@@ -1,0 +1,117 @@
+import type { SkuPlans } from "../catalog/store.ts";
+import type { Role } from "../core/context.ts";
+import { badRequest, GraphError } from "../core/errors.ts";
+import { DIRECT, type SourceIntent, type SourceOutcome } from "./rules.ts";
+import type { SkuHolding, SourceRow } from "./store.ts";
+
+export type AssignLicenseRequest = {
+  addLicenses: { skuId: string; disabledPlans: string[] }[];
+  removeLicenses: string[];
+};
+
+export const directMessages = {
+  invalidSku: (skuId: string) => `License ${skuId} does not correspond to a valid company License.`,
+  selfService: (skuId: string) =>
+    `License ${skuId} is only held through a self-service purchase. An admin can't assign or unassign licenses for a self-service purchase subscription until the subscription is taken over.`,
+  inherited: "User license is inherited from a group membership and it cannot be removed directly from the user.",
+  notAssigned: "User does not have a corresponding license.",
+  planNotInSku: (planId: string, skuId: string) => `Service plan ${planId} is not included in license ${skuId}.`,
+  duplicate: (skuId: string) => `License ${skuId} is listed more than once in addLicenses.`,
+  addAndRemove: (skuId: string) => `License ${skuId} cannot be both added and removed in the same request.`,
+  guest: "Only a Global Administrator can assign licenses to a guest user.",
+};
+
+type Snapshot = {
+  sources: readonly SourceRow[];
+  holdings: ReadonlyMap<string, SkuHolding>;
+  skus: ReadonlyMap<string, SkuPlans>;
+  user: { userType: string };
+};
+
+const previousOf = (row: SourceRow): SourceIntent["previous"] => ({
+  state: row.state,
+  error: row.error,
+  disabledPlans: row.disabledPlans,
+  lastUpdatedAt: row.lastUpdatedAt,
+});
+
+export const intentsFromSources = (sources: readonly SourceRow[]): SourceIntent[] =>
+  sources.map((row) => ({
+    skuId: row.skuId,
+    sourceId: row.sourceId,
+    disabledPlans: row.disabledPlans,
+    previous: previousOf(row),
+  }));
+
+function checkHeldByTenant(snapshot: Snapshot, skuId: string) {
+  const holding = snapshot.holdings.get(skuId);
+  if (!snapshot.skus.has(skuId) || !holding || holding.companySubscriptions + holding.selfServiceSubscriptions === 0) {
+    throw badRequest(directMessages.invalidSku(skuId));
+  }
+  if (holding.companySubscriptions === 0) throw badRequest(directMessages.selfService(skuId));
+}
+
+/**
+ * Turns an assignLicense request into the user's complete set of source intents, refusing what Graph refuses before
+ * any rule is weighed. Pure: the caller supplies the snapshot it read.
+ */
+export function planDirectChange(
+  snapshot: Snapshot,
+  request: AssignLicenseRequest,
+  role: Role | undefined,
+): SourceIntent[] {
+  const seen = new Set<string>();
+  for (const add of request.addLicenses) {
+    if (seen.has(add.skuId)) throw badRequest(directMessages.duplicate(add.skuId));
+    seen.add(add.skuId);
+  }
+  for (const skuId of request.removeLicenses) {
+    if (seen.has(skuId)) throw badRequest(directMessages.addAndRemove(skuId));
+  }
+  if (snapshot.user.userType === "Guest" && request.addLicenses.length > 0 && role !== "GlobalAdministrator") {
+    throw new GraphError("Authorization_RequestDenied", directMessages.guest);
+  }
+  for (const add of request.addLicenses) {
+    checkHeldByTenant(snapshot, add.skuId);
+    const plans = new Set(snapshot.skus.get(add.skuId)!.servicePlans.map((p) => p.id));
+    const unknown = add.disabledPlans.find((p) => !plans.has(p));
+    if (unknown) throw badRequest(directMessages.planNotInSku(unknown, add.skuId));
+  }
+  for (const skuId of request.removeLicenses) {
+    const sources = snapshot.sources.filter((s) => s.skuId === skuId);
+    if (sources.some((s) => s.sourceId === DIRECT)) continue;
+    if (sources.length > 0) throw badRequest(directMessages.inherited);
+    checkHeldByTenant(snapshot, skuId);
+    throw badRequest(directMessages.notAssigned);
+  }
+
+  const replaced = new Set([...request.removeLicenses, ...request.addLicenses.map((a) => a.skuId)]);
+  const kept = snapshot.sources.filter((s) => !(s.sourceId === DIRECT && replaced.has(s.skuId)));
+  const added = request.addLicenses.map((add) => {
+    const existing = snapshot.sources.find((s) => s.sourceId === DIRECT && s.skuId === add.skuId);
+    return {
+      skuId: add.skuId,
+      sourceId: DIRECT,
+      // disabledPlans on a re-assign replaces the previous list (rule 4); order follows the catalogue.
+      disabledPlans: [...new Set(add.disabledPlans)],
+      ...(existing ? { previous: previousOf(existing) } : {}),
+    };
+  });
+  return [...intentsFromSources(kept), ...added];
+}
+
+/**
+ * The first direct source this call breaks: one it added or changed, or one that was fine before and is not now
+ * (a removed SKU that carried another's prerequisite). Errors that predate the call don't block it.
+ */
+export function firstDirectViolation(
+  outcomes: readonly SourceOutcome[],
+  before: readonly SourceRow[],
+  request: AssignLicenseRequest,
+) {
+  const touched = new Set(request.addLicenses.map((a) => a.skuId));
+  const failedBefore = new Set(before.filter((s) => s.sourceId === DIRECT && s.state === "Error").map((s) => s.skuId));
+  return outcomes.find(
+    (o) => o.sourceId === DIRECT && o.state === "Error" && (touched.has(o.skuId) || !failedBefore.has(o.skuId)),
+  )?.violation;
+}

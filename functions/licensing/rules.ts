@@ -1,0 +1,292 @@
+/**
+ * Pure licensing rules: given what a user should receive from each source (direct or a group), decide what each
+ * source achieves, which licenses the user ends up holding, and which seats move. Used by direct assignment,
+ * group processing and reprocessing alike, so every path applies the same rules (DESIGN §4).
+ */
+
+export type LicenseError =
+  | "CountViolation"
+  | "MutuallyExclusiveViolation"
+  | "DependencyViolation"
+  | "ProhibitedInUsageLocationViolation"
+  | "UniquenessViolation"
+  | "Other";
+export type SourceState = "Active" | "ActiveWithError" | "Disabled" | "Error";
+export const DIRECT = "direct";
+
+export type PlanRule = {
+  kind: "exclusive" | "requires" | "prohibited_location";
+  servicePlanId: string;
+  relatedServicePlanIds: string[];
+  usageLocation: string | null;
+};
+
+/** What one source asks for one SKU, with what it achieved last time (if it existed). */
+export type SourceIntent = {
+  skuId: string;
+  sourceId: string;
+  disabledPlans: string[];
+  previous?: { state: SourceState; error: LicenseError | "None"; disabledPlans: string[]; lastUpdatedAt: string };
+};
+
+export type HeldLicense = { disabledPlans: string[]; assignedAt: string };
+
+export type ReconcileInput = {
+  usageLocation: string | null;
+  tenantCountry: string;
+  intents: SourceIntent[];
+  /** What the user holds now (user_licenses): a SKU held already needs no new seat. */
+  held: ReadonlyMap<string, HeldLicense>;
+  /** Seats that may still be given per SKU (enabled company units − consumed); may be ≤ 0 when over-allocated. */
+  seatsAvailable: ReadonlyMap<string, number>;
+  /** Service plan ids of each SKU, in catalogue order. */
+  skuPlans: ReadonlyMap<string, readonly string[]>;
+  rules: readonly PlanRule[];
+  now: string;
+};
+
+export type Violation = { error: LicenseError; message: string };
+/** A violation inside a unit, with the SKU that caused it (the rest of an all-or-nothing group get `Other`). */
+type UnitViolation = Violation & { skuId: string };
+
+export type SourceOutcome = {
+  skuId: string;
+  sourceId: string;
+  disabledPlans: string[];
+  state: SourceState;
+  error: LicenseError | "None";
+  lastUpdatedAt: string;
+  violation?: Violation;
+};
+
+export type ReconcileResult = {
+  sources: SourceOutcome[];
+  licenses: Map<string, HeldLicense>;
+  seatsTaken: string[];
+  seatsFreed: string[];
+};
+
+export const messages = {
+  invalidUsageLocation: "License assignment cannot be done for user with invalid usage location.",
+  noSeats: (skuId: string) => `Subscription with SKU ${skuId} does not have any available licenses.`,
+  exclusive: (a: string, b: string) =>
+    `License assignment failed because service plans ${a},${b} are mutually exclusive.`,
+  dependency: (plan: string, required: readonly string[]) =>
+    `License assignment failed because service plan ${plan} depends on the service plan(s) ${required.join(",")}`,
+  prohibited: (plan: string, location: string) =>
+    `License assignment failed because service plan ${plan} is not allowed in usage location ${location}.`,
+  other: "License assignment failed because another license assigned by the same group failed.",
+};
+
+/** A unit is applied all or nothing: every SKU of one group, or one directly assigned SKU. */
+type Unit = { sourceId: string; intents: SourceIntent[]; stable: boolean };
+
+const enabledPlans = (intent: SourceIntent, skuPlans: ReadonlyMap<string, readonly string[]>): string[] => {
+  const disabled = new Set(intent.disabledPlans);
+  return (skuPlans.get(intent.skuId) ?? []).filter((p) => !disabled.has(p));
+};
+
+const sameList = (a: readonly string[], b: readonly string[]) =>
+  a.length === b.length && [...a].sort().every((v, i) => v === [...b].sort()[i]);
+
+function buildUnits(intents: SourceIntent[]): Unit[] {
+  const bySource = new Map<string, SourceIntent[]>();
+  const units: Unit[] = [];
+  for (const intent of intents) {
+    if (intent.sourceId === DIRECT) {
+      units.push({ sourceId: DIRECT, intents: [intent], stable: false });
+      continue;
+    }
+    const list = bySource.get(intent.sourceId) ?? [];
+    list.push(intent);
+    bySource.set(intent.sourceId, list);
+  }
+  for (const [sourceId, list] of bySource) units.push({ sourceId, intents: list, stable: false });
+  for (const unit of units) {
+    unit.stable = unit.intents.every(
+      (i) => i.previous?.state === "Active" && sameList(i.previous.disabledPlans, i.disabledPlans),
+    );
+  }
+  // Whatever the user already enjoys keeps priority over new intents, so a new assignment can never evict an
+  // existing one; then direct before groups; ties broken by id for determinism.
+  const rank = (u: Unit) => (u.stable ? 0 : 2) + (u.sourceId === DIRECT ? 0 : 1);
+  return units.sort(
+    (a, b) =>
+      rank(a) - rank(b) ||
+      a.sourceId.localeCompare(b.sourceId) ||
+      (a.intents[0]?.skuId ?? "").localeCompare(b.intents[0]?.skuId ?? ""),
+  );
+}
+
+function checkLocation(unit: Unit, input: ReconcileInput): UnitViolation | undefined {
+  // Group licensing falls back to the directory's country; direct assignment never does (spec §2.10).
+  const location = input.usageLocation ?? (unit.sourceId === DIRECT ? null : input.tenantCountry);
+  if (!location) {
+    return {
+      error: "ProhibitedInUsageLocationViolation",
+      message: messages.invalidUsageLocation,
+      skuId: unit.intents[0]!.skuId,
+    };
+  }
+  for (const intent of unit.intents) {
+    for (const plan of enabledPlans(intent, input.skuPlans)) {
+      const rule = input.rules.find(
+        (r) =>
+          r.kind === "prohibited_location" &&
+          r.servicePlanId === plan &&
+          r.usageLocation?.toUpperCase() === location.toUpperCase(),
+      );
+      if (rule) {
+        return {
+          error: "ProhibitedInUsageLocationViolation",
+          message: messages.prohibited(plan, location),
+          skuId: intent.skuId,
+        };
+      }
+    }
+  }
+  return undefined;
+}
+
+function checkExclusive(unit: Unit, accepted: Unit[], input: ReconcileInput): UnitViolation | undefined {
+  const mine = new Set(unit.intents.flatMap((i) => enabledPlans(i, input.skuPlans)));
+  const all = new Set([...mine, ...accepted.flatMap((u) => u.intents.flatMap((i) => enabledPlans(i, input.skuPlans)))]);
+  for (const rule of input.rules) {
+    if (rule.kind !== "exclusive" || !all.has(rule.servicePlanId)) continue;
+    for (const other of rule.relatedServicePlanIds) {
+      if (all.has(other) && (mine.has(rule.servicePlanId) || mine.has(other))) {
+        const plan = mine.has(rule.servicePlanId) ? rule.servicePlanId : other;
+        const skuId = unit.intents.find((i) => enabledPlans(i, input.skuPlans).includes(plan))!.skuId;
+        return { error: "MutuallyExclusiveViolation", message: messages.exclusive(rule.servicePlanId, other), skuId };
+      }
+    }
+  }
+  return undefined;
+}
+
+function checkDependency(unit: Unit, accepted: Unit[], input: ReconcileInput): UnitViolation | undefined {
+  const mine = unit.intents.flatMap((i) => enabledPlans(i, input.skuPlans));
+  // A group must carry an add-on's prerequisite itself (spec §2.7); a direct SKU may lean on anything the user holds.
+  const scope =
+    unit.sourceId === DIRECT
+      ? new Set(accepted.flatMap((u) => u.intents.flatMap((i) => enabledPlans(i, input.skuPlans))))
+      : new Set(mine);
+  for (const plan of mine) {
+    for (const rule of input.rules) {
+      if (rule.kind !== "requires" || rule.servicePlanId !== plan) continue;
+      if (!rule.relatedServicePlanIds.some((r) => scope.has(r))) {
+        const skuId = unit.intents.find((i) => enabledPlans(i, input.skuPlans).includes(plan))!.skuId;
+        return { error: "DependencyViolation", message: messages.dependency(plan, rule.relatedServicePlanIds), skuId };
+      }
+    }
+  }
+  return undefined;
+}
+
+export function reconcileUser(input: ReconcileInput): ReconcileResult {
+  const units = buildUnits(input.intents);
+  const failures = new Map<Unit, UnitViolation>();
+  let accepted: Unit[] = [];
+
+  for (const unit of units) {
+    const violation = checkLocation(unit, input) ?? checkExclusive(unit, accepted, input);
+    if (violation) failures.set(unit, violation);
+    else accepted.push(unit);
+  }
+
+  // Dependencies are judged on the final set (a prerequisite may arrive later in the order); seats come last,
+  // and a unit dropped for want of seats may strand another's prerequisite, so repeat until nothing changes.
+  for (;;) {
+    const broken = accepted.find((u) => checkDependency(u, accepted, input));
+    if (broken) {
+      failures.set(broken, checkDependency(broken, accepted, input)!);
+      accepted = accepted.filter((u) => u !== broken);
+      continue;
+    }
+    const given = new Map<string, number>();
+    const granted = new Set<string>();
+    let short: { unit: Unit; skuId: string } | undefined;
+    for (const unit of accepted) {
+      const needs = [...new Set(unit.intents.map((i) => i.skuId))].filter(
+        (sku) => !input.held.has(sku) && !granted.has(sku),
+      );
+      const lacking = needs.find((sku) => (input.seatsAvailable.get(sku) ?? 0) - (given.get(sku) ?? 0) < 1);
+      if (lacking) {
+        short = { unit, skuId: lacking };
+        break;
+      }
+      for (const sku of needs) {
+        given.set(sku, (given.get(sku) ?? 0) + 1);
+        granted.add(sku);
+      }
+      for (const intent of unit.intents) granted.add(intent.skuId);
+    }
+    if (!short) break;
+    failures.set(short.unit, { error: "CountViolation", message: messages.noSeats(short.skuId), skuId: short.skuId });
+    accepted = accepted.filter((u) => u !== short.unit);
+  }
+
+  return summarize(input, units, accepted, failures);
+}
+
+function summarize(
+  input: ReconcileInput,
+  units: Unit[],
+  accepted: Unit[],
+  failures: Map<Unit, UnitViolation>,
+): ReconcileResult {
+  const sources: SourceOutcome[] = [];
+  for (const unit of units) {
+    const violation = failures.get(unit);
+    // In an all-or-nothing group, the SKU that broke the rule carries its error; the others are `Other`.
+    const culprit = violation?.skuId;
+    for (const intent of unit.intents) {
+      const failed = violation !== undefined;
+      const error: LicenseError | "None" = !failed ? "None" : intent.skuId === culprit ? violation.error : "Other";
+      const state: SourceState = failed ? "Error" : "Active";
+      const unchanged =
+        intent.previous &&
+        intent.previous.state === state &&
+        intent.previous.error === error &&
+        sameList(intent.previous.disabledPlans, intent.disabledPlans);
+      sources.push({
+        skuId: intent.skuId,
+        sourceId: intent.sourceId,
+        disabledPlans: intent.disabledPlans,
+        state,
+        error,
+        lastUpdatedAt: unchanged ? intent.previous!.lastUpdatedAt : input.now,
+        ...(violation
+          ? {
+              violation:
+                error === "Other"
+                  ? { error: "Other" as const, message: messages.other }
+                  : { error: violation.error, message: violation.message },
+            }
+          : {}),
+      });
+    }
+  }
+
+  const licenses = new Map<string, HeldLicense>();
+  for (const unit of accepted) {
+    for (const intent of unit.intents) {
+      const plans = input.skuPlans.get(intent.skuId) ?? [];
+      const existing = licenses.get(intent.skuId);
+      // A plan stays disabled only if every source disables it: effective plans are the union (rule 4).
+      const disabled = existing
+        ? existing.disabledPlans.filter((p) => intent.disabledPlans.includes(p))
+        : plans.filter((p) => intent.disabledPlans.includes(p));
+      licenses.set(intent.skuId, {
+        disabledPlans: disabled,
+        assignedAt: input.held.get(intent.skuId)?.assignedAt ?? input.now,
+      });
+    }
+  }
+  return {
+    sources,
+    licenses,
+    seatsTaken: [...licenses.keys()].filter((sku) => !input.held.has(sku)).sort(),
+    seatsFreed: [...input.held.keys()].filter((sku) => !licenses.has(sku)).sort(),
+  };
+}

@@ -1,0 +1,207 @@
+import { type SkuPlanRow, type SkuPlans, toSkuPlans } from "../catalog/store.ts";
+import type { Ctx } from "../core/context.ts";
+import { isGuid } from "../core/ids.ts";
+import { guardSql } from "../core/sql.ts";
+import { toUserRow, type UserRow, userColumns } from "../directory/store.ts";
+import type { HeldLicense, LicenseError, PlanRule, ReconcileResult, SourceState } from "./rules.ts";
+
+export type SourceRow = {
+  skuId: string;
+  sourceId: string;
+  disabledPlans: string[];
+  state: SourceState;
+  error: LicenseError | "None";
+  lastUpdatedAt: string;
+};
+
+export type SkuHolding = { companySubscriptions: number; selfServiceSubscriptions: number };
+
+/** Everything the licensing rules need about one user, read in one D1 round trip. */
+export type UserLicensingSnapshot = {
+  user: UserRow;
+  tenantCountry: string;
+  sources: SourceRow[];
+  held: Map<string, HeldLicense>;
+  pools: Map<string, { enabled: number; consumed: number }>;
+  holdings: Map<string, SkuHolding>;
+  skus: Map<string, SkuPlans>;
+  rules: PlanRule[];
+};
+
+const parseList = (json: string): string[] => JSON.parse(json) as string[];
+
+/**
+ * Reads a user's licensing state in one batch. `extraSkuIds` are SKUs the caller is about to add: their catalogue
+ * entries, pools and subscriptions come along with those of every SKU the user already has a source for.
+ */
+export async function readUserLicensing(
+  ctx: Ctx,
+  userRef: string,
+  extraSkuIds: readonly string[],
+): Promise<UserLicensingSnapshot | undefined> {
+  const { d1, tenantId } = ctx;
+  // Every statement shares one preamble so all bind the same three parameters: tenant, user reference, extra SKUs.
+  const preamble = `WITH args AS (SELECT ?1 AS tenant, ?2 AS ref, ?3 AS extra),
+    me AS (SELECT u.id FROM users u, args WHERE u.tenant_id = args.tenant AND u.deleted_at IS NULL
+           AND ${isGuid(userRef) ? "u.id" : "u.user_principal_name"} = args.ref),
+    involved AS (SELECT value AS sku_id FROM args, json_each(args.extra)
+                 UNION SELECT ls.sku_id FROM license_sources ls, args WHERE ls.tenant_id = args.tenant AND ls.user_id = (SELECT id FROM me))`;
+  const bind = (sql: string) =>
+    d1.prepare(`${preamble} ${sql}`).bind(tenantId, userRef.toLowerCase(), JSON.stringify(extraSkuIds));
+  const [userRows, tenantRows, sourceRows, heldRows, poolRows, holdingRows, skuRows, ruleRows] = await d1.batch<
+    Record<string, unknown>
+  >([
+    bind(`SELECT ${userColumns} FROM users u, args WHERE u.tenant_id = args.tenant AND u.id = (SELECT id FROM me)`),
+    bind("SELECT country FROM tenants, args WHERE id = args.tenant"),
+    bind(
+      `SELECT sku_id AS skuId, source_id AS sourceId, disabled_plans AS disabledPlans, state, error, last_updated_at AS lastUpdatedAt
+       FROM license_sources, args WHERE tenant_id = args.tenant AND user_id = (SELECT id FROM me)`,
+    ),
+    bind(
+      `SELECT sku_id AS skuId, disabled_plans AS disabledPlans, assigned_at AS assignedAt
+       FROM user_licenses, args WHERE tenant_id = args.tenant AND user_id = (SELECT id FROM me)`,
+    ),
+    bind(
+      `SELECT sku_id AS skuId, enabled_units AS enabled, consumed_units AS consumed FROM seat_pools, args
+       WHERE tenant_id = args.tenant AND sku_id IN (SELECT sku_id FROM involved)`,
+    ),
+    bind(
+      `SELECT sku_id AS skuId, sum(owner_type = 'Company' AND status <> 'Deleted') AS companySubscriptions,
+         sum(owner_type = 'User' AND status <> 'Deleted') AS selfServiceSubscriptions
+       FROM subscriptions, args WHERE tenant_id = args.tenant AND sku_id IN (SELECT sku_id FROM involved) GROUP BY sku_id`,
+    ),
+    bind(
+      `SELECT s.id AS skuId, s.sku_part_number AS skuPartNumber, s.display_name AS displayName, p.id AS planId, p.name AS planName
+       FROM skus s LEFT JOIN sku_service_plans sp ON sp.sku_id = s.id LEFT JOIN service_plans p ON p.id = sp.service_plan_id
+       WHERE s.id IN (SELECT sku_id FROM involved) ORDER BY s.id, sp.position`,
+    ),
+    bind(
+      `SELECT kind, service_plan_id AS servicePlanId, related_service_plan_ids AS relatedServicePlanIds, usage_location AS usageLocation
+       FROM plan_rules, args WHERE tenant_id = args.tenant`,
+    ),
+  ]);
+  const userRow = userRows?.results[0];
+  if (!userRow) return undefined;
+  return {
+    user: toUserRow(userRow),
+    tenantCountry: String(tenantRows?.results[0]?.country ?? ""),
+    sources: (sourceRows?.results ?? []).map((r) => ({
+      ...(r as SourceRow),
+      disabledPlans: parseList(String(r.disabledPlans)),
+    })),
+    held: new Map(
+      (heldRows?.results ?? []).map((r) => [
+        String(r.skuId),
+        { disabledPlans: parseList(String(r.disabledPlans)), assignedAt: String(r.assignedAt) },
+      ]),
+    ),
+    pools: new Map(
+      (poolRows?.results ?? []).map((r) => [
+        String(r.skuId),
+        { enabled: Number(r.enabled), consumed: Number(r.consumed) },
+      ]),
+    ),
+    holdings: new Map(
+      (holdingRows?.results ?? []).map((r) => [
+        String(r.skuId),
+        {
+          companySubscriptions: Number(r.companySubscriptions),
+          selfServiceSubscriptions: Number(r.selfServiceSubscriptions),
+        },
+      ]),
+    ),
+    skus: toSkuPlans((skuRows?.results ?? []) as SkuPlanRow[]),
+    rules: (ruleRows?.results ?? []).map((r) => ({
+      ...(r as PlanRule),
+      relatedServicePlanIds: parseList(String(r.relatedServicePlanIds)),
+    })),
+  };
+}
+
+/**
+ * The write half of a user's licensing change, as batch items. Guarded twice: on the user's licenseVersion (nobody
+ * changed this user since the read) and on each pool taking a new seat (`consumed < enabled` at write time), so
+ * seats are never over-allocated whatever runs concurrently. A failed guard aborts the whole batch.
+ */
+export function userLicensingWrites(ctx: Ctx, user: UserRow, result: ReconcileResult): D1PreparedStatement[] {
+  const { d1, tenantId } = ctx;
+  const statements = [
+    d1
+      .prepare(
+        "UPDATE users SET license_version = license_version + 1 WHERE tenant_id = ?1 AND id = ?2 AND license_version = ?3",
+      )
+      .bind(tenantId, user.id, user.licenseVersion),
+    d1.prepare(guardSql("changes() = 1")),
+  ];
+  if (result.seatsTaken.length > 0) {
+    statements.push(
+      d1
+        .prepare(
+          `UPDATE seat_pools SET consumed_units = consumed_units + 1
+           WHERE tenant_id = ?1 AND sku_id IN (SELECT value FROM json_each(?2)) AND consumed_units < enabled_units`,
+        )
+        .bind(tenantId, JSON.stringify(result.seatsTaken)),
+      d1.prepare(guardSql(`changes() = ${result.seatsTaken.length}`)),
+    );
+  }
+  if (result.seatsFreed.length > 0) {
+    statements.push(
+      d1
+        .prepare(
+          `UPDATE seat_pools SET consumed_units = consumed_units - 1
+           WHERE tenant_id = ?1 AND sku_id IN (SELECT value FROM json_each(?2))`,
+        )
+        .bind(tenantId, JSON.stringify(result.seatsFreed)),
+    );
+  }
+  statements.push(
+    d1.prepare("DELETE FROM license_sources WHERE tenant_id = ?1 AND user_id = ?2").bind(tenantId, user.id),
+    d1.prepare("DELETE FROM user_licenses WHERE tenant_id = ?1 AND user_id = ?2").bind(tenantId, user.id),
+  );
+  if (result.sources.length > 0) {
+    statements.push(
+      d1
+        .prepare(
+          `INSERT INTO license_sources (tenant_id, user_id, sku_id, source_id, disabled_plans, state, error, last_updated_at)
+           SELECT ?1, ?2, value ->> '$.skuId', value ->> '$.sourceId', json(value -> '$.disabledPlans'), value ->> '$.state',
+             value ->> '$.error', value ->> '$.lastUpdatedAt'
+           FROM json_each(?3)`,
+        )
+        .bind(
+          tenantId,
+          user.id,
+          JSON.stringify(
+            result.sources.map(({ skuId, sourceId, disabledPlans, state, error, lastUpdatedAt }) => ({
+              skuId,
+              sourceId,
+              disabledPlans,
+              state,
+              error,
+              lastUpdatedAt,
+            })),
+          ),
+        ),
+    );
+  }
+  if (result.licenses.size > 0) {
+    statements.push(
+      d1
+        .prepare(
+          `INSERT INTO user_licenses (tenant_id, user_id, sku_id, disabled_plans, assigned_at)
+           SELECT ?1, ?2, value ->> '$.skuId', json(value -> '$.disabledPlans'), value ->> '$.assignedAt' FROM json_each(?3)`,
+        )
+        .bind(
+          tenantId,
+          user.id,
+          JSON.stringify(
+            [...result.licenses].map(([skuId, l]) => ({
+              skuId,
+              disabledPlans: l.disabledPlans,
+              assignedAt: l.assignedAt,
+            })),
+          ),
+        ),
+    );
+  }
+  return statements;
+}

@@ -1,0 +1,58 @@
+import type { MiddlewareHandler } from "hono";
+import { type AppEnv, makeCtx, type Role } from "../core/context.ts";
+import { GraphError } from "../core/errors.ts";
+import { hashApiKey } from "../tenancy/keys.ts";
+
+type KeyRecord = { keyId: string; tenantId: string; role: Role; name: string };
+
+// Verified keys are remembered briefly per isolate: the key lookup would otherwise be a D1 round trip on every
+// request. A revoked key stops working in this isolate at once and in others within KEY_CACHE_MS.
+const KEY_CACHE_MS = 30_000;
+const keyCache = new Map<string, { record: KeyRecord | null; until: number }>();
+
+export const forgetCachedKeys = () => keyCache.clear();
+
+async function lookupKey(d1: D1Database, hash: string): Promise<KeyRecord | null> {
+  const cached = keyCache.get(hash);
+  if (cached && cached.until > Date.now()) return cached.record;
+  const row = await d1
+    .prepare(
+      "SELECT id AS keyId, tenant_id AS tenantId, role, name FROM api_keys WHERE key_hash = ?1 AND revoked_at IS NULL",
+    )
+    .bind(hash)
+    .first<KeyRecord>();
+  if (keyCache.size > 10_000) keyCache.clear();
+  keyCache.set(hash, { record: row ?? null, until: Date.now() + KEY_CACHE_MS });
+  return row ?? null;
+}
+
+/** Resolves `Authorization: Bearer <key>` to a tenant and role, and builds the request's action context. */
+export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const header = c.req.header("authorization") ?? "";
+  const token = /^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim();
+  if (!token) throw new GraphError("InvalidAuthenticationToken", "Access token is empty.");
+  const record = await lookupKey(c.env.DB, await hashApiKey(token));
+  if (!record) throw new GraphError("InvalidAuthenticationToken", "Access token validation failure. Invalid audience.");
+  c.set(
+    "ctx",
+    makeCtx(
+      c.env,
+      record.tenantId,
+      { kind: "apiKey", keyId: record.keyId, name: record.name, role: record.role },
+      c.get("requestId"),
+    ),
+  );
+  await next();
+};
+
+export const insufficientPrivileges = () =>
+  new GraphError("Authorization_RequestDenied", "Insufficient privileges to complete the operation.");
+
+/** Every route names the roles it admits; anything else is a 403 before the handler runs. */
+export const requireRoles =
+  (allowed: readonly Role[]): MiddlewareHandler<AppEnv> =>
+  async (c, next) => {
+    const actor = c.get("ctx").actor;
+    if (actor.kind !== "apiKey" || !allowed.includes(actor.role)) throw insufficientPrivileges();
+    await next();
+  };

@@ -1,0 +1,12 @@
+import { env } from "cloudflare:test";
+import csv from "../../db/catalog/product-names-and-service-plan-identifiers.csv?raw";
+import { importCatalog } from "../../functions/catalog/actions.ts";
+
+/** The shipped catalogue, imported once per test database (the import is idempotent anyway). */
+export async function ensureCatalog() {
+  const row = await env.DB.prepare("SELECT count(*) AS n FROM skus").first<{ n: number }>();
+  if ((row?.n ?? 0) > 0) return;
+  await importCatalog(env.DB, csv);
+}
+
+export const catalogCsv = csv;

@@ -1,0 +1,470 @@
+import { env } from "cloudflare:test";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  type FilterLiteral,
+  type FilterNode,
+  formatODataFilter,
+  MAX_FILTER_DEPTH,
+  MAX_FILTER_LENGTH,
+  ODataFilterError,
+  parseODataFilter,
+} from "../../functions/core/odata-filter.ts";
+import { compileUserFilter } from "../../functions/directory/user-filter.ts";
+
+const SKU = "184efa21-98c3-4e5d-95ab-d07053a96e67";
+const SKU2 = "6fd2c87f-b296-42f0-b197-1e91e994b900";
+const OWNER = "ul.tenant_id = u.tenant_id AND ul.user_id = u.id";
+
+const compile = (filter: string) => compileUserFilter(parseODataFilter(filter));
+
+function errorOf(fn: () => unknown): ODataFilterError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof ODataFilterError) return e;
+    throw e;
+  }
+  throw new Error("expected an ODataFilterError");
+}
+
+const unsupported = (prop: string) =>
+  `Unsupported or invalid query filter clause specified for property '${prop}' of resource 'User'.`;
+
+describe("parseODataFilter", () => {
+  it("parses comparisons, literals and paths", () => {
+    expect(parseODataFilter("usageLocation eq 'US'")).toEqual({
+      kind: "compare",
+      op: "eq",
+      path: ["usageLocation"],
+      value: { kind: "string", value: "US" },
+    });
+    expect(parseODataFilter("accountEnabled NE TRUE")).toMatchObject({
+      op: "ne",
+      value: { kind: "boolean", value: true },
+    });
+    expect(parseODataFilter("mail eq null")).toMatchObject({ value: { kind: "null" } });
+    expect(parseODataFilter("assignedLicenses/$count ge -3")).toMatchObject({
+      op: "ge",
+      path: ["assignedLicenses", "$count"],
+      value: { kind: "int", value: -3 },
+    });
+    expect(parseODataFilter(`id eq ${SKU.toUpperCase()}`)).toMatchObject({
+      value: { kind: "guid", value: SKU.toUpperCase() },
+    });
+    expect(parseODataFilter("createdDateTime ge 2021-01-01T00:00:00Z")).toMatchObject({
+      value: { kind: "datetime", value: "2021-01-01T00:00:00Z" },
+    });
+  });
+
+  it("unescapes doubled quotes", () => {
+    expect(parseODataFilter("displayName eq 'O''Brien '''")).toMatchObject({ value: { value: "O'Brien '" } });
+    expect(parseODataFilter("displayName eq ''")).toMatchObject({ value: { value: "" } });
+  });
+
+  it("parses in-lists, functions and lambdas", () => {
+    expect(parseODataFilter("department in ('a', 'b','c')")).toEqual({
+      kind: "in",
+      path: ["department"],
+      values: ["a", "b", "c"].map((value) => ({ kind: "string", value })),
+    });
+    expect(parseODataFilter("STARTSWITH(displayName,'Al')")).toEqual({
+      kind: "function",
+      name: "startswith",
+      path: ["displayName"],
+      value: { kind: "string", value: "Al" },
+    });
+    expect(parseODataFilter("endsWith(mail, '@contoso.com')")).toMatchObject({ name: "endswith" });
+    expect(parseODataFilter(`assignedLicenses/ANY(lic: lic/skuId eq ${SKU} or lic/skuId eq ${SKU2})`)).toEqual({
+      kind: "lambda",
+      operator: "any",
+      path: ["assignedLicenses"],
+      variable: "lic",
+      body: {
+        kind: "or",
+        left: { kind: "compare", op: "eq", path: ["lic", "skuId"], value: { kind: "guid", value: SKU } },
+        right: { kind: "compare", op: "eq", path: ["lic", "skuId"], value: { kind: "guid", value: SKU2 } },
+      },
+    });
+  });
+
+  it("gives not > and > or precedence, left-associative", () => {
+    const a = { kind: "compare", op: "eq", path: ["a"], value: { kind: "string", value: "x" } };
+    const b = { kind: "compare", op: "eq", path: ["b"], value: { kind: "string", value: "y" } };
+    const c = { kind: "compare", op: "eq", path: ["c"], value: { kind: "string", value: "z" } };
+    expect(parseODataFilter("a eq 'x' or b eq 'y' and c eq 'z'")).toEqual({
+      kind: "or",
+      left: a,
+      right: { kind: "and", left: b, right: c },
+    });
+    expect(parseODataFilter("(a eq 'x' or b eq 'y') and c eq 'z'")).toEqual({
+      kind: "and",
+      left: { kind: "or", left: a, right: b },
+      right: c,
+    });
+    expect(parseODataFilter("not a eq 'x' and b eq 'y'")).toEqual({
+      kind: "and",
+      left: { kind: "not", operand: a },
+      right: b,
+    });
+    expect(parseODataFilter("a eq 'x' OR b eq 'y' Or c eq 'z'")).toEqual({
+      kind: "or",
+      left: { kind: "or", left: a, right: b },
+      right: c,
+    });
+    expect(parseODataFilter("NOT(((a eq 'x')))")).toEqual({ kind: "not", operand: a });
+  });
+
+  it.each([
+    ["displayName eq 'x' xyz", "Invalid filter clause: unexpected 'xyz' at position 19.", 19],
+    ["displayName eq", "Invalid filter clause: unexpected end of input at position 14.", 14],
+    ["", "Invalid filter clause: unexpected end of input at position 0.", 0],
+    ["displayName eq 'abc", "Invalid filter clause: unterminated string literal at position 15.", 15],
+    ["displayName = 'x'", "Invalid filter clause: unexpected '=' at position 12.", 12],
+    ["displayName eq 'x' and", "Invalid filter clause: unexpected end of input at position 22.", 22],
+    ["(displayName eq 'x'", "Invalid filter clause: unexpected end of input at position 19.", 19],
+    ["displayName eq 'x')", "Invalid filter clause: unexpected ')' at position 18.", 18],
+    ["department in ()", "Invalid filter clause: unexpected ')' at position 15.", 15],
+    ["contains(displayName, 'a')", "Invalid filter clause: unknown function 'contains' at position 0.", 0],
+    ["displayName eq 1.5", "Invalid filter clause: unexpected '1.5' at position 15.", 15],
+    ["displayName eq other", "Invalid filter clause: unexpected 'other' at position 15.", 15],
+    ["a/any(x x/skuId eq 1)", "Invalid filter clause: unexpected 'x' at position 8.", 8],
+    ["$count eq 1", "Invalid filter clause: unexpected '$count' at position 0.", 0],
+  ])("reports syntax errors with positions: %s", (filter, message, position) => {
+    const err = errorOf(() => parseODataFilter(filter));
+    expect(err.message).toBe(message);
+    expect(err.position).toBe(position);
+    expect(err.code).toBe("BadRequest");
+  });
+
+  it("reports malformed GUIDs like Graph", () => {
+    const filter = "assignedLicenses/any(x:x/skuId eq 184efa21-98c3-4e5d)";
+    const err = errorOf(() => parseODataFilter(filter));
+    expect(err.message).toBe(`Unrecognized 'Edm.Guid' literal '184efa21-98c3-4e5d' at '34' in '${filter}'.`);
+    expect(err.position).toBe(34);
+  });
+
+  it("rejects over-long input and deep nesting without overflowing the stack", () => {
+    const long = `displayName eq '${"a".repeat(MAX_FILTER_LENGTH)}'`;
+    expect(errorOf(() => parseODataFilter(long)).message).toMatch(/longer than 4096/);
+
+    const ok = `${"(".repeat(MAX_FILTER_DEPTH)}a eq 1${")".repeat(MAX_FILTER_DEPTH)}`;
+    expect(parseODataFilter(ok)).toMatchObject({ kind: "compare" });
+    const deep = `${"(".repeat(MAX_FILTER_DEPTH + 1)}a eq 1${")".repeat(MAX_FILTER_DEPTH + 1)}`;
+    const err = errorOf(() => parseODataFilter(deep));
+    expect(err.message).toBe("Invalid filter clause: expression is nested deeper than 32 levels at position 32.");
+    expect(err.position).toBe(MAX_FILTER_DEPTH);
+
+    expect(() => parseODataFilter("not ".repeat(1000))).toThrow(ODataFilterError);
+    expect(() => parseODataFilter("(".repeat(4000))).toThrow(ODataFilterError);
+    expect(() => parseODataFilter("a/any(x:".repeat(500))).toThrow(ODataFilterError);
+  });
+
+  it("handles long flat chains (left-deep, not nested)", () => {
+    const clause = "mail eq null";
+    const filter = Array.from({ length: Math.floor(MAX_FILTER_LENGTH / (clause.length + 4)) }, () => clause).join(
+      " or ",
+    );
+    const compiled = compile(filter);
+    expect(compiled.params).toEqual([]);
+  });
+
+  it("property: never throws anything but ODataFilterError", () => {
+    const alphabet = fc.constantFrom(..."()',/:$ -_.0123456789abcdefxyzAEIOU\t\n&=", "eq", "and", "not", "any(x:");
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string({ unit: "binary", maxLength: 200 }),
+          fc.array(alphabet, { maxLength: 60 }).map((parts) => parts.join("")),
+          fc.array(alphabet, { maxLength: 60 }).map((parts) => parts.join(" ")),
+        ),
+        (input) => {
+          try {
+            compileUserFilter(parseODataFilter(input));
+          } catch (e) {
+            if (!(e instanceof ODataFilterError)) throw e;
+          }
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it("property: printing a random AST re-parses to the same AST", () => {
+    const keywordLike = /^(not)$/i;
+    const ident = fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,8}$/).filter((s) => !keywordLike.test(s));
+    const path = fc.tuple(ident, fc.array(fc.oneof(ident, fc.constant("$count")), { maxLength: 2 }));
+    const literal: fc.Arbitrary<FilterLiteral> = fc.oneof(
+      fc.string({ unit: "binary", maxLength: 12 }).map((value) => ({ kind: "string" as const, value })),
+      fc.boolean().map((value) => ({ kind: "boolean" as const, value })),
+      fc.constant({ kind: "null" as const }),
+      fc.maxSafeInteger().map((value) => ({ kind: "int" as const, value: value === 0 ? 0 : value })),
+      fc.uuid().map((value) => ({ kind: "guid" as const, value })),
+      fc
+        .date({ min: new Date("0001-01-01T00:00:00Z"), max: new Date("9999-12-31T00:00:00Z"), noInvalidDate: true })
+        .map((d) => ({ kind: "datetime" as const, value: d.toISOString() })),
+    );
+    const op = fc.constantFrom("eq", "ne", "gt", "ge", "lt", "le" as const);
+    const { node } = fc.letrec<{ node: FilterNode }>((tie) => ({
+      node: fc.oneof(
+        { maxDepth: 6, depthIdentifier: "filter" },
+        fc.record({ kind: fc.constant("compare" as const), op, path: path.map(([h, t]) => [h, ...t]), value: literal }),
+        fc.record({
+          kind: fc.constant("in" as const),
+          path: path.map(([h, t]) => [h, ...t]),
+          values: fc.array(literal, { minLength: 1, maxLength: 3 }),
+        }),
+        fc.record({
+          kind: fc.constant("function" as const),
+          name: fc.constantFrom("startswith" as const, "endswith" as const),
+          path: path.map(([h, t]) => [h, ...t]),
+          value: literal,
+        }),
+        fc.record({ kind: fc.constantFrom("and" as const, "or" as const), left: tie("node"), right: tie("node") }),
+        fc.record({ kind: fc.constant("not" as const), operand: tie("node") }),
+        fc.record({
+          kind: fc.constant("lambda" as const),
+          operator: fc.constantFrom("any" as const, "all" as const),
+          path: path.map(([h, t]) => [h, ...t]),
+          variable: ident,
+          body: tie("node"),
+        }),
+      ),
+    }));
+    fc.assert(
+      fc.property(node, (ast) => {
+        const text = formatODataFilter(ast);
+        fc.pre(text.length <= MAX_FILTER_LENGTH);
+        expect(parseODataFilter(text)).toEqual(ast);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
+
+describe("compileUserFilter", () => {
+  it.each([
+    ["displayName eq 'Adele'", "u.display_name = ? COLLATE NOCASE", ["Adele"], false],
+    ["USERPRINCIPALNAME eq 'a@b.c'", "u.user_principal_name = ? COLLATE NOCASE", ["a@b.c"], false],
+    ["id eq 'abc'", "u.id = ? COLLATE NOCASE", ["abc"], false],
+    ["mailNickname eq 'm'", "u.mail_nickname = ? COLLATE NOCASE", ["m"], false],
+    ["givenName eq 'g'", "u.given_name = ? COLLATE NOCASE", ["g"], false],
+    ["surname eq 's'", "u.surname = ? COLLATE NOCASE", ["s"], false],
+    ["mail eq 'm@x'", "u.mail = ? COLLATE NOCASE", ["m@x"], false],
+    ["usageLocation eq 'US'", "u.usage_location = ? COLLATE NOCASE", ["US"], false],
+    ["userType eq 'Guest'", "u.user_type = ? COLLATE NOCASE", ["Guest"], false],
+    ["department eq 'Sales'", "u.department = ? COLLATE NOCASE", ["Sales"], false],
+    ["country eq 'NL'", "u.country = ? COLLATE NOCASE", ["NL"], false],
+    ["jobTitle eq 'CEO'", "u.job_title = ? COLLATE NOCASE", ["CEO"], false],
+    ["companyName eq 'Contoso'", "u.company_name = ? COLLATE NOCASE", ["Contoso"], false],
+    ["employeeId eq '42'", "u.employee_id = ? COLLATE NOCASE", ["42"], false],
+    ["department ne 'Sales'", "u.department IS NOT ? COLLATE NOCASE", ["Sales"], true],
+    ["mail eq null", "u.mail IS NULL", [], false],
+    ["mail ne null", "u.mail IS NOT NULL", [], true],
+    ["displayName ge 'M'", "u.display_name >= ? COLLATE NOCASE", ["M"], false],
+    ["displayName lt 'M'", "u.display_name < ? COLLATE NOCASE", ["M"], false],
+    ["department in ('a', 'b')", "u.department COLLATE NOCASE IN (?, ?)", ["a", "b"], false],
+    ["department in ('a', null)", "(u.department COLLATE NOCASE IN (?) OR u.department IS NULL)", ["a"], false],
+    ["startsWith(displayName, 'A%_\\')", "u.display_name LIKE ? ESCAPE '\\'", ["A\\%\\_\\\\%"], false],
+    ["endswith(mail, '@contoso.com')", "u.mail LIKE ? ESCAPE '\\'", ["%@contoso.com"], true],
+    ["accountEnabled eq true", "u.account_enabled = ?", [1], false],
+    ["accountEnabled eq false", "u.account_enabled = ?", [0], false],
+    ["accountEnabled ne false", "u.account_enabled <> ?", [0], true],
+    ["createdDateTime ge 2021-01-01T00:00:00Z", "u.created_at >= ?", ["2021-01-01T00:00:00.000Z"], false],
+    ["createdDateTime lt 2021-01-01T02:00:00+02:00", "u.created_at < ?", ["2021-01-01T00:00:00.000Z"], false],
+    ["createdDateTime le '2021-06-01T00:00:00Z'", "u.created_at <= ?", ["2021-06-01T00:00:00.000Z"], false],
+    ["createdDateTime gt 2021-01-01T00:00Z", "u.created_at > ?", ["2021-01-01T00:00:00.000Z"], false],
+    [
+      `assignedLicenses/any(x:x/skuId eq ${SKU.toUpperCase()})`,
+      `EXISTS (SELECT 1 FROM user_licenses ul WHERE ${OWNER} AND ul.sku_id = ?)`,
+      [SKU],
+      false,
+    ],
+    [
+      `assignedLicenses/any(s:s/SkuId in (${SKU}, ${SKU2}))`,
+      `EXISTS (SELECT 1 FROM user_licenses ul WHERE ${OWNER} AND ul.sku_id IN (?, ?))`,
+      [SKU, SKU2],
+      false,
+    ],
+    [
+      `not assignedLicenses/any(x:x/skuId eq ${SKU})`,
+      `(NOT coalesce(EXISTS (SELECT 1 FROM user_licenses ul WHERE ${OWNER} AND ul.sku_id = ?), 0))`,
+      [SKU],
+      true,
+    ],
+    ["assignedLicenses/$count eq 0", `(SELECT COUNT(*) FROM user_licenses ul WHERE ${OWNER}) = ?`, [0], true],
+    ["assignedLicenses/$count ne 0", `(SELECT COUNT(*) FROM user_licenses ul WHERE ${OWNER}) <> ?`, [0], true],
+    ["assignedLicenses/$count eq 2", `(SELECT COUNT(*) FROM user_licenses ul WHERE ${OWNER}) = ?`, [2], true],
+  ])("%s", (filter, sql, params, advanced) => {
+    expect(compile(filter)).toEqual({ sql, params, advanced });
+  });
+
+  it("combines with and/or/not and keeps parameter order", () => {
+    expect(compile("department eq 'a' or country eq 'b' and usageLocation eq 'c'")).toEqual({
+      sql: "(u.department = ? COLLATE NOCASE OR (u.country = ? COLLATE NOCASE AND u.usage_location = ? COLLATE NOCASE))",
+      params: ["a", "b", "c"],
+      advanced: false,
+    });
+    expect(compile("(department eq 'a' or country eq 'b') and not usageLocation eq 'c'")).toEqual({
+      sql: "((u.department = ? COLLATE NOCASE OR u.country = ? COLLATE NOCASE) AND (NOT coalesce(u.usage_location = ? COLLATE NOCASE, 0)))",
+      params: ["a", "b", "c"],
+      advanced: true,
+    });
+  });
+
+  it("matches property names case-insensitively but lambda variables exactly", () => {
+    expect(compile(`ASSIGNEDLICENSES/Any(X:X/SKUID eq ${SKU})`).params).toEqual([SKU]);
+    expect(errorOf(() => compile(`assignedLicenses/any(x:X/skuId eq ${SKU})`)).message).toBe(unsupported("skuId"));
+  });
+
+  it.each([
+    ["foo eq 'x'", unsupported("foo")],
+    ["manager/displayName eq 'x'", unsupported("manager")],
+    ["accountEnabled ge true", unsupported("accountEnabled")],
+    ["startsWith(accountEnabled, 'x')", unsupported("accountEnabled")],
+    ["startsWith(createdDateTime, '2021')", unsupported("createdDateTime")],
+    ["displayName gt null", unsupported("displayName")],
+    ["proxyAddresses/any(x:startsWith(x, 'smtp:'))", unsupported("proxyAddresses")],
+    [`assignedLicenses/all(x:x/skuId eq ${SKU})`, unsupported("assignedLicenses")],
+    ["assignedLicenses/any(x:x/disabledPlans eq 'a')", unsupported("disabledPlans")],
+    [`assignedLicenses/any(x:x/skuId ge ${SKU})`, unsupported("skuId")],
+    [`assignedLicenses/any(x:startsWith(x/skuId, 'a'))`, unsupported("skuId")],
+    ["assignedLicenses/any(x:x/skuId eq null)", unsupported("skuId")],
+    ["assignedLicenses/$count eq null", unsupported("assignedLicenses")],
+  ])("rejects unsupported clause %s", (filter, message) => {
+    const err = errorOf(() => compile(filter));
+    expect(err.message).toBe(message);
+    expect(err.code).toBe("Request_UnsupportedQuery");
+  });
+
+  it.each([
+    [
+      "accountEnabled eq 'yes'",
+      "A binary operator with incompatible types was detected. Found operand types 'Edm.Boolean' and 'Edm.String' for operator kind 'Equal'.",
+    ],
+    [
+      "displayName ne 3",
+      "A binary operator with incompatible types was detected. Found operand types 'Edm.String' and 'Edm.Int32' for operator kind 'NotEqual'.",
+    ],
+    [
+      `id eq ${SKU}`,
+      "A binary operator with incompatible types was detected. Found operand types 'Edm.String' and 'Edm.Guid' for operator kind 'Equal'.",
+    ],
+    [
+      `assignedLicenses/any(x:x/skuId eq '${SKU}')`,
+      "A binary operator with incompatible types was detected. Found operand types 'Edm.Guid' and 'Edm.String' for operator kind 'Equal'.",
+    ],
+    [
+      "createdDateTime ge 'yesterday'",
+      "A binary operator with incompatible types was detected. Found operand types 'Edm.DateTimeOffset' and 'Edm.String' for operator kind 'GreaterThanOrEqual'.",
+    ],
+    [
+      "assignedLicenses/$count eq true",
+      "A binary operator with incompatible types was detected. Found operand types 'Edm.Int32' and 'Edm.Boolean' for operator kind 'Equal'.",
+    ],
+    ["createdDateTime ge 2021-02-30T00:00:00Z", "Unrecognized 'Edm.DateTimeOffset' literal '2021-02-30T00:00:00Z'."],
+    [
+      "startsWith(displayName, 1)",
+      "No function signature for the function with name 'startswith' matches the specified arguments. The function signatures considered are: startswith(Edm.String Nullable=true, Edm.String Nullable=true).",
+    ],
+  ])("rejects type errors: %s", (filter, message) => {
+    expect(errorOf(() => compile(filter)).message).toBe(message);
+  });
+
+  it("caps bound parameters below D1's limit", () => {
+    const values = Array.from({ length: 65 }, (_, i) => `'v${i}'`).join(",");
+    expect(errorOf(() => compile(`department in (${values})`)).message).toMatch(/at most 64/);
+  });
+
+  it("property: string values are only ever bound, never spliced into SQL", () => {
+    const template = compile("department eq 'x'").sql;
+    fc.assert(
+      fc.property(fc.string({ unit: "binary" }), (v) => {
+        const { sql, params } = compile(`department eq '${v.replaceAll("'", "''")}'`);
+        expect(params).toEqual([v]);
+        expect(sql).toBe(template);
+        if (v.length > 0) expect(sql.includes(v) && !template.includes(v)).toBe(false);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe("compiled SQL runs on D1 with OData semantics", () => {
+  const db = (env as unknown as { DB: D1Database }).DB;
+  const tenant = "tenant-odata-filter-test";
+  const now = "2024-01-01T00:00:00.000Z";
+  const users = [
+    {
+      id: "u1",
+      upn: "adele@contoso.com",
+      name: "Adele Vance",
+      dept: "Sales",
+      enabled: 1,
+      created: "2021-03-01T00:00:00.000Z",
+    },
+    {
+      id: "u2",
+      upn: "alex@contoso.com",
+      name: "Alex Wilber",
+      dept: null,
+      enabled: 0,
+      created: "2020-01-01T00:00:00.000Z",
+    },
+    {
+      id: "u3",
+      upn: "o'brien@fabrikam.com",
+      name: "50%_off",
+      dept: "sales",
+      enabled: 1,
+      created: "2022-01-01T00:00:00.000Z",
+    },
+  ];
+
+  async function ids(filter: string): Promise<string[]> {
+    const { sql, params } = compile(filter);
+    const rows = await db
+      .prepare(`SELECT u.id FROM users u WHERE u.tenant_id = ? AND ${sql} ORDER BY u.id`)
+      .bind(tenant, ...params)
+      .all<{ id: string }>();
+    return rows.results.map((r) => r.id);
+  }
+
+  it("filters users", async () => {
+    await db.batch([
+      ...users.map((x) =>
+        db
+          .prepare(
+            "INSERT INTO users (id, tenant_id, user_principal_name, display_name, department, account_enabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+          )
+          .bind(x.id, tenant, x.upn, x.name, x.dept, x.enabled, x.created, now),
+      ),
+      db
+        .prepare(
+          "INSERT INTO user_licenses (tenant_id, user_id, sku_id, assigned_at) VALUES (?, 'u1', ?, ?), (?, 'u1', ?, ?), (?, 'u3', ?, ?)",
+        )
+        .bind(tenant, SKU, now, tenant, SKU2, now, tenant, SKU2, now),
+    ]);
+
+    expect(await ids("department eq 'SALES'")).toEqual(["u1", "u3"]);
+    expect(await ids("department ne 'sales'")).toEqual(["u2"]);
+    expect(await ids("not (department eq 'sales')")).toEqual(["u2"]);
+    expect(await ids("department eq null")).toEqual(["u2"]);
+    expect(await ids("department in ('x', null)")).toEqual(["u2"]);
+    expect(await ids("startsWith(userPrincipalName, 'AL')")).toEqual(["u2"]);
+    expect(await ids("startsWith(displayName, '50%_')")).toEqual(["u3"]);
+    expect(await ids("startsWith(displayName, '5%')")).toEqual([]);
+    expect(await ids("endsWith(userPrincipalName, '@CONTOSO.com')")).toEqual(["u1", "u2"]);
+    expect(await ids("userPrincipalName eq 'o''brien@fabrikam.com'")).toEqual(["u3"]);
+    expect(await ids("accountEnabled eq false")).toEqual(["u2"]);
+    expect(await ids("createdDateTime ge 2021-03-01T01:00:00+01:00")).toEqual(["u1", "u3"]);
+    expect(await ids(`assignedLicenses/any(x:x/skuId eq ${SKU.toUpperCase()})`)).toEqual(["u1"]);
+    expect(await ids(`not assignedLicenses/any(x:x/skuId eq ${SKU})`)).toEqual(["u2", "u3"]);
+    expect(await ids("assignedLicenses/$count eq 0")).toEqual(["u2"]);
+    expect(await ids("assignedLicenses/$count eq 2")).toEqual(["u1"]);
+    expect(await ids(`accountEnabled eq true and assignedLicenses/any(x:x/skuId in (${SKU}, ${SKU2}))`)).toEqual([
+      "u1",
+      "u3",
+    ]);
+  });
+});
