@@ -8,6 +8,7 @@ import type { AppEnv } from "./core/context.ts";
 import { GraphError, graphErrorBody } from "./core/errors.ts";
 import { defineRoute, GraphObject, jsonBody, jsonResponse, validationHook } from "./core/openapi.ts";
 import { can } from "./core/roles.ts";
+import { groupsRouter } from "./directory/group-handlers.ts";
 import { usersRouter } from "./directory/handlers.ts";
 import { licensingRouter } from "./licensing/handlers.ts";
 import { authenticate } from "./middleware/auth.ts";
@@ -32,6 +33,7 @@ export function buildApp() {
   app.use("/api/*", limitBody, authenticate);
 
   app.route("/", usersRouter);
+  app.route("/", groupsRouter);
   app.route("/", licensingRouter);
   app.route("/", subscriptionsRouter);
   app.route("/", catalogRouter);

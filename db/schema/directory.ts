@@ -49,6 +49,9 @@ export const groups = sqliteTable(
     membershipRule: text("membership_rule"),
     membershipRuleProcessingState: text("membership_rule_processing_state"),
     licenseProcessingState: text("license_processing_state"),
+    // The job whose result the group's licenseProcessingState reports; a newer assignLicense supersedes it.
+    licenseJobId: text("license_job_id"),
+    ruleJobId: text("rule_job_id"),
     createdAt: isoTime("created_at").notNull(),
     updatedAt: isoTime("updated_at").notNull(),
     deletedAt: isoTime("deleted_at"),

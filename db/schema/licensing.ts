@@ -33,6 +33,8 @@ export const licenseSources = sqliteTable(
   (t) => [
     primaryKey({ columns: [t.tenantId, t.userId, t.skuId, t.sourceId] }),
     index("license_sources_source").on(t.tenantId, t.sourceId, t.state),
+    // Finds users waiting for a seat of a SKU, oldest first (automatic reprocess when seats come free).
+    index("license_sources_waiting").on(t.tenantId, t.skuId, t.error, t.lastUpdatedAt),
   ],
 );
 

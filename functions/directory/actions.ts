@@ -2,6 +2,7 @@ import { type AuditEntry, auditStatement } from "../audit/store.ts";
 import type { Ctx } from "../core/context.ts";
 import { badRequest, notFound } from "../core/errors.ts";
 import { newId } from "../core/ids.ts";
+import { enqueue } from "../jobs/queue.ts";
 import { changeUserLicensing } from "../licensing/actions.ts";
 import type { CreateUserInput, UpdateUserInput } from "./schemas.ts";
 import {
@@ -63,6 +64,7 @@ export async function createUser({ ctx, input }: { ctx: Ctx; input: CreateUserIn
     if (isUniqueViolation(error)) throw upnTaken();
     throw error;
   }
+  await enqueue(ctx, [{ kind: "userChanged", tenantId: ctx.tenantId, userIds: [user.id] }]);
   return user;
 }
 
@@ -97,6 +99,8 @@ export async function updateUser({ ctx, userRef, input }: { ctx: Ctx; userRef: s
     if (isUniqueViolation(error)) throw upnTaken();
     throw error;
   }
+  // Dynamic groups and group licensing (usage location) depend on user attributes: weigh them again.
+  await enqueue(ctx, [{ kind: "userChanged", tenantId: ctx.tenantId, userIds: [user.id] }]);
   return updated;
 }
 

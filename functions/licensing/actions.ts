@@ -2,8 +2,9 @@ import { type AuditEntry, auditStatements } from "../audit/store.ts";
 import type { Ctx } from "../core/context.ts";
 import { badRequest, concurrencyViolation, notFound } from "../core/errors.ts";
 import { isGuardFailure } from "../core/sql.ts";
+import { enqueue } from "../jobs/queue.ts";
 import type { UserRow } from "../directory/store.ts";
-import { type AssignLicenseRequest, firstDirectViolation, intentsFromSources, planDirectChange } from "./direct.ts";
+import { type AssignLicenseRequest, firstDirectViolation, currentIntents, planDirectChange } from "./direct.ts";
 import { type HeldLicense, type ReconcileResult, reconcileUser, type SourceIntent } from "./rules.ts";
 import { readUserLicensing, type UserLicensingSnapshot, userLicensingWrites } from "./store.ts";
 
@@ -36,7 +37,12 @@ export function reconcileSnapshot(ctx: Ctx, snapshot: UserLicensingSnapshot, int
   });
 }
 
-const describeLicenses = (licenses: ReadonlyMap<string, HeldLicense>, snapshot: UserLicensingSnapshot) =>
+/** What the audit needs to know of a user's state before a change. */
+export type LicensingBefore = Pick<UserLicensingSnapshot, "held" | "sources" | "skus"> & {
+  user: Pick<UserRow, "id" | "displayName" | "userPrincipalName">;
+};
+
+const describeLicenses = (licenses: ReadonlyMap<string, HeldLicense>, snapshot: LicensingBefore) =>
   JSON.stringify(
     [...licenses]
       .sort(([a], [b]) => a.localeCompare(b))
@@ -50,10 +56,7 @@ const describeLicenses = (licenses: ReadonlyMap<string, HeldLicense>, snapshot: 
 const describeSources = (sources: readonly { skuId: string; sourceId: string; state: string; error: string }[]) =>
   JSON.stringify([...sources].map((s) => `${s.skuId}:${s.sourceId}:${s.state}:${s.error}`).sort());
 
-export function changeUserLicenseAudit(
-  snapshot: UserLicensingSnapshot,
-  result: ReconcileResult,
-): AuditEntry | undefined {
+export function changeUserLicenseAudit(snapshot: LicensingBefore, result: ReconcileResult): AuditEntry | undefined {
   const before = describeLicenses(snapshot.held, snapshot);
   const after = describeLicenses(result.licenses, snapshot);
   if (before === after && describeSources(snapshot.sources) === describeSources(result.sources)) return undefined;
@@ -90,6 +93,8 @@ export async function changeUserLicensing(ctx: Ctx, userRef: string, change: Lic
         ...(change.alsoWrite?.(snapshot) ?? []),
         ...auditStatements(ctx, audit ? [audit] : []),
       ]);
+      const heal = result.seatsFreed.filter((sku) => snapshot.waitingSkus.has(sku));
+      if (heal.length) await enqueue(ctx, [{ kind: "healSeats", tenantId: ctx.tenantId, skuIds: heal }]);
       return { user: snapshot.user, result, snapshot };
     } catch (error) {
       if (!isGuardFailure(error)) throw error;
@@ -126,7 +131,7 @@ export async function assignUserLicenses({
 export async function reprocessUserLicenses({ ctx, userRef }: { ctx: Ctx; userRef: string }): Promise<UserRow> {
   const { user } = await changeUserLicensing(ctx, userRef, {
     extraSkuIds: [],
-    intents: (snapshot) => intentsFromSources(snapshot.sources),
+    intents: (snapshot) => currentIntents(snapshot),
   });
   return user;
 }

@@ -2,7 +2,7 @@ import type { SkuPlans } from "../catalog/store.ts";
 import type { Role } from "../core/context.ts";
 import { badRequest, GraphError } from "../core/errors.ts";
 import { DIRECT, type SourceIntent, type SourceOutcome } from "./rules.ts";
-import type { SkuHolding, SourceRow } from "./store.ts";
+import type { GroupGrant, SkuHolding, SourceRow } from "./store.ts";
 
 export type AssignLicenseRequest = {
   addLicenses: { skuId: string; disabledPlans: string[] }[];
@@ -23,6 +23,7 @@ export const directMessages = {
 
 type Snapshot = {
   sources: readonly SourceRow[];
+  grants: readonly GroupGrant[];
   holdings: ReadonlyMap<string, SkuHolding>;
   skus: ReadonlyMap<string, SkuPlans>;
   user: { userType: string };
@@ -35,13 +36,31 @@ const previousOf = (row: SourceRow): SourceIntent["previous"] => ({
   lastUpdatedAt: row.lastUpdatedAt,
 });
 
-export const intentsFromSources = (sources: readonly SourceRow[]): SourceIntent[] =>
-  sources.map((row) => ({
-    skuId: row.skuId,
-    sourceId: row.sourceId,
-    disabledPlans: row.disabledPlans,
-    previous: previousOf(row),
-  }));
+/**
+ * What the user should receive now: the direct sources on record, plus one source per (group, sku) of every licensed
+ * group the user is a direct member of. A group source whose membership or grant is gone simply drops out.
+ */
+export function currentIntents(snapshot: Pick<Snapshot, "sources" | "grants">): SourceIntent[] {
+  const previous = new Map(snapshot.sources.map((row) => [`${row.sourceId}|${row.skuId}`, previousOf(row)]));
+  const direct = snapshot.sources
+    .filter((row) => row.sourceId === DIRECT)
+    .map((row) => ({
+      skuId: row.skuId,
+      sourceId: DIRECT,
+      disabledPlans: row.disabledPlans,
+      previous: previousOf(row),
+    }));
+  const inherited = snapshot.grants.map((grant) => {
+    const before = previous.get(`${grant.groupId}|${grant.skuId}`);
+    return {
+      skuId: grant.skuId,
+      sourceId: grant.groupId,
+      disabledPlans: grant.disabledPlans,
+      ...(before ? { previous: before } : {}),
+    };
+  });
+  return [...direct, ...inherited];
+}
 
 function checkHeldByTenant(snapshot: Snapshot, skuId: string) {
   const holding = snapshot.holdings.get(skuId);
@@ -78,15 +97,14 @@ export function planDirectChange(
     if (unknown) throw badRequest(directMessages.planNotInSku(unknown, add.skuId));
   }
   for (const skuId of request.removeLicenses) {
-    const sources = snapshot.sources.filter((s) => s.skuId === skuId);
-    if (sources.some((s) => s.sourceId === DIRECT)) continue;
-    if (sources.length > 0) throw badRequest(directMessages.inherited);
+    if (snapshot.sources.some((s) => s.skuId === skuId && s.sourceId === DIRECT)) continue;
+    if (snapshot.grants.some((g) => g.skuId === skuId)) throw badRequest(directMessages.inherited);
     checkHeldByTenant(snapshot, skuId);
     throw badRequest(directMessages.notAssigned);
   }
 
   const replaced = new Set([...request.removeLicenses, ...request.addLicenses.map((a) => a.skuId)]);
-  const kept = snapshot.sources.filter((s) => !(s.sourceId === DIRECT && replaced.has(s.skuId)));
+  const kept = currentIntents(snapshot).filter((i) => !(i.sourceId === DIRECT && replaced.has(i.skuId)));
   const added = request.addLicenses.map((add) => {
     const existing = snapshot.sources.find((s) => s.sourceId === DIRECT && s.skuId === add.skuId);
     return {
@@ -97,7 +115,7 @@ export function planDirectChange(
       ...(existing ? { previous: previousOf(existing) } : {}),
     };
   });
-  return [...intentsFromSources(kept), ...added];
+  return [...kept, ...added];
 }
 
 /**

@@ -31,3 +31,41 @@ export const listLicenseDetails = defineRoute(can.readDirectory, {
     200: jsonResponse(GraphCollection, "License details"),
   },
 });
+
+const GroupIdParam = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: "id", in: "path" } }),
+});
+
+export const assignGroupLicense = defineRoute(can.assignLicenses, {
+  method: "post",
+  path: "/v1.0/groups/{id}/assignLicense",
+  tags: ["Licensing"],
+  summary: "Set the licenses a security group hands to its members; applied to members through the queue (202)",
+  request: { params: GroupIdParam, body: jsonBody(AssignLicenseSchema) },
+  responses: { 202: jsonResponse(GraphObject, "The group, licenseProcessingState QueuedForProcessing") },
+});
+
+export const reprocessGroup = defineRoute(can.assignLicenses, {
+  method: "post",
+  path: "/api/groups/{id}/reprocess",
+  tags: ["Licensing"],
+  summary: "Re-apply the group's licenses to every member (group-wide reprocess)",
+  request: { params: GroupIdParam },
+  responses: { 202: jsonResponse(GraphObject, "The group, licenseProcessingState QueuedForProcessing") },
+});
+
+export const membersWithLicenseErrors = defineRoute(can.readDirectory, {
+  method: "get",
+  path: "/v1.0/groups/{id}/membersWithLicenseErrors",
+  tags: ["Licensing"],
+  summary: "Members for whom this group's licenses are in an error state",
+  request: {
+    params: GroupIdParam,
+    query: z.object({ $top: z.string().optional(), $skiptoken: z.string().optional(), $select: z.string().optional() }),
+  },
+  responses: { 200: jsonResponse(GraphCollection, "Users with license errors from this group") },
+});

@@ -16,16 +16,22 @@ export type SourceRow = {
 
 export type SkuHolding = { companySubscriptions: number; selfServiceSubscriptions: number };
 
+/** What a group the user belongs to hands out: one row per (group, sku). */
+export type GroupGrant = { groupId: string; skuId: string; disabledPlans: string[] };
+
 /** Everything the licensing rules need about one user, read in one D1 round trip. */
 export type UserLicensingSnapshot = {
   user: UserRow;
   tenantCountry: string;
   sources: SourceRow[];
+  grants: GroupGrant[];
   held: Map<string, HeldLicense>;
   pools: Map<string, { enabled: number; consumed: number }>;
   holdings: Map<string, SkuHolding>;
   skus: Map<string, SkuPlans>;
   rules: PlanRule[];
+  /** SKUs (among those involved) for which some user waits in CountViolation: freeing a seat should heal them. */
+  waitingSkus: Set<string>;
 };
 
 const parseList = (json: string): string[] => JSON.parse(json) as string[];
@@ -44,42 +50,53 @@ export async function readUserLicensing(
   const preamble = `WITH args AS (SELECT ?1 AS tenant, ?2 AS ref, ?3 AS extra),
     me AS (SELECT u.id FROM users u, args WHERE u.tenant_id = args.tenant AND u.deleted_at IS NULL
            AND ${isGuid(userRef) ? "u.id" : "u.user_principal_name"} = args.ref),
+    grants AS (SELECT gl.group_id, gl.sku_id, gl.disabled_plans FROM group_members gm, args
+               JOIN groups g ON g.id = gm.group_id AND g.deleted_at IS NULL AND g.security_enabled = 1
+               JOIN group_licenses gl ON gl.group_id = gm.group_id
+               WHERE gm.tenant_id = args.tenant AND gm.user_id = (SELECT id FROM me)),
     involved AS (SELECT value AS sku_id FROM args, json_each(args.extra)
-                 UNION SELECT ls.sku_id FROM license_sources ls, args WHERE ls.tenant_id = args.tenant AND ls.user_id = (SELECT id FROM me))`;
+                 UNION SELECT ls.sku_id FROM license_sources ls, args WHERE ls.tenant_id = args.tenant AND ls.user_id = (SELECT id FROM me)
+                 UNION SELECT sku_id FROM grants)`;
   const bind = (sql: string) =>
     d1.prepare(`${preamble} ${sql}`).bind(tenantId, userRef.toLowerCase(), JSON.stringify(extraSkuIds));
-  const [userRows, tenantRows, sourceRows, heldRows, poolRows, holdingRows, skuRows, ruleRows] = await d1.batch<
-    Record<string, unknown>
-  >([
-    bind(`SELECT ${userColumns} FROM users u, args WHERE u.tenant_id = args.tenant AND u.id = (SELECT id FROM me)`),
-    bind("SELECT country FROM tenants, args WHERE id = args.tenant"),
-    bind(
-      `SELECT sku_id AS skuId, source_id AS sourceId, disabled_plans AS disabledPlans, state, error, last_updated_at AS lastUpdatedAt
+  const [userRows, tenantRows, sourceRows, grantRows, heldRows, poolRows, holdingRows, skuRows, ruleRows, waitingRows] =
+    await d1.batch<Record<string, unknown>>([
+      bind(`SELECT ${userColumns} FROM users u, args WHERE u.tenant_id = args.tenant AND u.id = (SELECT id FROM me)`),
+      bind("SELECT country FROM tenants, args WHERE id = args.tenant"),
+      bind(
+        `SELECT sku_id AS skuId, source_id AS sourceId, disabled_plans AS disabledPlans, state, error, last_updated_at AS lastUpdatedAt
        FROM license_sources, args WHERE tenant_id = args.tenant AND user_id = (SELECT id FROM me)`,
-    ),
-    bind(
-      `SELECT sku_id AS skuId, disabled_plans AS disabledPlans, assigned_at AS assignedAt
+      ),
+      bind(
+        "SELECT group_id AS groupId, sku_id AS skuId, disabled_plans AS disabledPlans FROM grants ORDER BY group_id, sku_id",
+      ),
+      bind(
+        `SELECT sku_id AS skuId, disabled_plans AS disabledPlans, assigned_at AS assignedAt
        FROM user_licenses, args WHERE tenant_id = args.tenant AND user_id = (SELECT id FROM me)`,
-    ),
-    bind(
-      `SELECT sku_id AS skuId, enabled_units AS enabled, consumed_units AS consumed FROM seat_pools, args
+      ),
+      bind(
+        `SELECT sku_id AS skuId, enabled_units AS enabled, consumed_units AS consumed FROM seat_pools, args
        WHERE tenant_id = args.tenant AND sku_id IN (SELECT sku_id FROM involved)`,
-    ),
-    bind(
-      `SELECT sku_id AS skuId, sum(owner_type = 'Company' AND status <> 'Deleted') AS companySubscriptions,
+      ),
+      bind(
+        `SELECT sku_id AS skuId, sum(owner_type = 'Company' AND status <> 'Deleted') AS companySubscriptions,
          sum(owner_type = 'User' AND status <> 'Deleted') AS selfServiceSubscriptions
        FROM subscriptions, args WHERE tenant_id = args.tenant AND sku_id IN (SELECT sku_id FROM involved) GROUP BY sku_id`,
-    ),
-    bind(
-      `SELECT s.id AS skuId, s.sku_part_number AS skuPartNumber, s.display_name AS displayName, p.id AS planId, p.name AS planName
+      ),
+      bind(
+        `SELECT s.id AS skuId, s.sku_part_number AS skuPartNumber, s.display_name AS displayName, p.id AS planId, p.name AS planName
        FROM skus s LEFT JOIN sku_service_plans sp ON sp.sku_id = s.id LEFT JOIN service_plans p ON p.id = sp.service_plan_id
        WHERE s.id IN (SELECT sku_id FROM involved) ORDER BY s.id, sp.position`,
-    ),
-    bind(
-      `SELECT kind, service_plan_id AS servicePlanId, related_service_plan_ids AS relatedServicePlanIds, usage_location AS usageLocation
+      ),
+      bind(
+        `SELECT kind, service_plan_id AS servicePlanId, related_service_plan_ids AS relatedServicePlanIds, usage_location AS usageLocation
        FROM plan_rules, args WHERE tenant_id = args.tenant`,
-    ),
-  ]);
+      ),
+      bind(
+        `SELECT DISTINCT ls.sku_id AS skuId FROM license_sources ls, args
+       WHERE ls.tenant_id = args.tenant AND ls.sku_id IN (SELECT sku_id FROM involved) AND ls.error = 'CountViolation'`,
+      ),
+    ]);
   const userRow = userRows?.results[0];
   if (!userRow) return undefined;
   return {
@@ -87,6 +104,11 @@ export async function readUserLicensing(
     tenantCountry: String(tenantRows?.results[0]?.country ?? ""),
     sources: (sourceRows?.results ?? []).map((r) => ({
       ...(r as SourceRow),
+      disabledPlans: parseList(String(r.disabledPlans)),
+    })),
+    grants: (grantRows?.results ?? []).map((r) => ({
+      groupId: String(r.groupId),
+      skuId: String(r.skuId),
       disabledPlans: parseList(String(r.disabledPlans)),
     })),
     held: new Map(
@@ -111,6 +133,7 @@ export async function readUserLicensing(
       ]),
     ),
     skus: toSkuPlans((skuRows?.results ?? []) as SkuPlanRow[]),
+    waitingSkus: new Set((waitingRows?.results ?? []).map((r) => String(r.skuId))),
     rules: (ruleRows?.results ?? []).map((r) => ({
       ...(r as PlanRule),
       relatedServicePlanIds: parseList(String(r.relatedServicePlanIds)),

@@ -2,6 +2,7 @@ import { auditStatement } from "../audit/store.ts";
 import type { Ctx } from "../core/context.ts";
 import { badRequest, notFound } from "../core/errors.ts";
 import { newId } from "../core/ids.ts";
+import { enqueue } from "../jobs/queue.ts";
 import { canMoveTo, type SubscriptionStatus } from "./rules.ts";
 import { findSkuByIdOrPartNumber, findSubscription, refreshPoolStatements, type SubscriptionRow } from "./store.ts";
 
@@ -74,6 +75,7 @@ export async function createSubscription({ ctx, input }: { ctx: Ctx; input: Crea
       ],
     }),
   ]);
+  await healSku(ctx, sku.id);
   return { ...row, skuPartNumber: sku.skuPartNumber };
 }
 
@@ -123,8 +125,15 @@ export async function updateSubscription({ ctx, id, input }: { ctx: Ctx; id: str
       ],
     }),
   ]);
+  if (next.totalLicenses > current.totalLicenses || (next.status === "Enabled" && current.status !== "Enabled")) {
+    await healSku(ctx, current.skuId);
+  }
   return next;
 }
+
+/** Seats were added: members waiting in CountViolation for this SKU are reprocessed, oldest first (rule 9). */
+const healSku = (ctx: Ctx, skuId: string) =>
+  enqueue(ctx, [{ kind: "healSeats", tenantId: ctx.tenantId, skuIds: [skuId] }]);
 
 /** Taking over a self-service purchase moves its seats into the admin's pool (spec §3.6). */
 export async function takeOverSubscription({ ctx, id }: { ctx: Ctx; id: string }) {
@@ -155,5 +164,6 @@ export async function takeOverSubscription({ ctx, id }: { ctx: Ctx; id: string }
       ],
     }),
   ]);
+  await healSku(ctx, current.skuId);
   return { ...current, ownerType: "Company" as const, ownerId: null };
 }

@@ -1,0 +1,89 @@
+import { listQuerySchema } from "../core/odata.ts";
+import { defineRoute, GraphCollection, GraphObject, jsonBody, jsonResponse, z } from "../core/openapi.ts";
+import { can } from "../core/roles.ts";
+import { AddMemberSchema, CreateGroupSchema, GroupIdParam, MemberParams, UpdateGroupSchema } from "./group-schemas.ts";
+import { UserRefParam } from "./schemas.ts";
+
+export const listGroups = defineRoute(can.readDirectory, {
+  method: "get",
+  path: "/v1.0/groups",
+  tags: ["Groups"],
+  summary: "List groups",
+  description:
+    "Paging, $select (incl. assignedLicenses, licenseProcessingState), $filter incl. hasMembersWithLicenseErrors eq true.",
+  request: { query: listQuerySchema },
+  responses: { 200: jsonResponse(GraphCollection, "A page of groups") },
+});
+
+export const getGroup = defineRoute(can.readDirectory, {
+  method: "get",
+  path: "/v1.0/groups/{id}",
+  tags: ["Groups"],
+  summary: "Get a group",
+  request: { params: GroupIdParam, query: z.object({ $select: z.string().optional() }) },
+  responses: { 200: jsonResponse(GraphObject, "The group") },
+});
+
+export const createGroup = defineRoute(can.manageUsers, {
+  method: "post",
+  path: "/v1.0/groups",
+  tags: ["Groups"],
+  summary: "Create a group (static, or dynamic with a membershipRule)",
+  request: { body: jsonBody(CreateGroupSchema) },
+  responses: { 201: jsonResponse(GraphObject, "The new group") },
+});
+
+export const updateGroup = defineRoute(can.manageUsers, {
+  method: "patch",
+  path: "/v1.0/groups/{id}",
+  tags: ["Groups"],
+  summary:
+    "Update a group; members@odata.bind adds up to 20 members; a new membershipRule is re-evaluated via the queue",
+  request: { params: GroupIdParam, body: jsonBody(UpdateGroupSchema) },
+  responses: { 204: { description: "Updated" } },
+});
+
+export const deleteGroup = defineRoute(can.manageUsers, {
+  method: "delete",
+  path: "/v1.0/groups/{id}",
+  tags: ["Groups"],
+  summary: "Delete a group (refused while it holds licenses)",
+  request: { params: GroupIdParam },
+  responses: { 204: { description: "Deleted" } },
+});
+
+export const listMembers = defineRoute(can.readDirectory, {
+  method: "get",
+  path: "/v1.0/groups/{id}/members",
+  tags: ["Groups"],
+  summary: "The group's direct members",
+  request: { params: GroupIdParam, query: listQuerySchema },
+  responses: { 200: jsonResponse(GraphCollection, "A page of members") },
+});
+
+export const addMember = defineRoute(can.manageUsers, {
+  method: "post",
+  path: "/v1.0/groups/{id}/members/$ref",
+  tags: ["Groups"],
+  summary: "Add a member",
+  request: { params: GroupIdParam, body: jsonBody(AddMemberSchema) },
+  responses: { 204: { description: "Added" } },
+});
+
+export const removeMember = defineRoute(can.manageUsers, {
+  method: "delete",
+  path: "/v1.0/groups/{id}/members/{userId}/$ref",
+  tags: ["Groups"],
+  summary: "Remove a member",
+  request: { params: MemberParams },
+  responses: { 204: { description: "Removed" } },
+});
+
+export const memberOf = defineRoute(can.readDirectory, {
+  method: "get",
+  path: "/v1.0/users/{id}/memberOf",
+  tags: ["Groups"],
+  summary: "Groups the user is a direct member of",
+  request: { params: UserRefParam, query: listQuerySchema },
+  responses: { 200: jsonResponse(GraphCollection, "Groups") },
+});

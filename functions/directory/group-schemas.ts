@@ -1,0 +1,96 @@
+import { z } from "@hono/zod-openapi";
+
+const bindUrl = z
+  .string()
+  .max(2048)
+  .regex(/\/(directoryObjects|users)\/[^/]+$/i, "Expected a directoryObjects or users URL.");
+
+const groupFields = {
+  "@odata.type": z.literal("#microsoft.graph.group").optional(),
+  displayName: z.string().trim().min(1).max(256),
+  description: z.string().max(1024).nullable().optional(),
+  mailEnabled: z.boolean(),
+  mailNickname: z.string().trim().min(1).max(64),
+  securityEnabled: z.boolean(),
+  groupTypes: z
+    .array(z.enum(["Unified", "DynamicMembership"]))
+    .max(2)
+    .optional(),
+  membershipRule: z
+    .string()
+    .max(3072, "Membership rule exceeds the maximum length of 3072 characters.")
+    .nullable()
+    .optional(),
+  membershipRuleProcessingState: z.enum(["On", "Paused"]).nullable().optional(),
+  "members@odata.bind": z.array(bindUrl).max(20, "You can add up to only 20 members in one request.").optional(),
+};
+
+export const CreateGroupSchema = z.object(groupFields).strict().openapi("CreateGroup");
+export type CreateGroupInput = z.infer<typeof CreateGroupSchema>;
+
+export const UpdateGroupSchema = z
+  .object({
+    ...groupFields,
+    displayName: groupFields.displayName.optional(),
+    mailEnabled: groupFields.mailEnabled.optional(),
+    mailNickname: groupFields.mailNickname.optional(),
+    securityEnabled: groupFields.securityEnabled.optional(),
+  })
+  .strict()
+  .openapi("UpdateGroup");
+export type UpdateGroupInput = z.infer<typeof UpdateGroupSchema>;
+
+export const AddMemberSchema = z.object({ "@odata.id": bindUrl }).strict().openapi("MemberReference");
+
+export const GroupIdParam = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: "id", in: "path" } }),
+});
+export const MemberParams = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: "id", in: "path" } }),
+  userId: z
+    .string()
+    .min(1)
+    .max(256)
+    .openapi({ param: { name: "userId", in: "path" } }),
+});
+
+export const groupSelectable = [
+  "id",
+  "displayName",
+  "description",
+  "mailEnabled",
+  "mailNickname",
+  "securityEnabled",
+  "groupTypes",
+  "membershipRule",
+  "membershipRuleProcessingState",
+  "createdDateTime",
+  "mail",
+  "assignedLicenses",
+  "licenseProcessingState",
+] as const;
+
+export const groupDefaultSelect = [
+  "id",
+  "displayName",
+  "description",
+  "mailEnabled",
+  "mailNickname",
+  "securityEnabled",
+  "groupTypes",
+  "membershipRule",
+  "membershipRuleProcessingState",
+  "createdDateTime",
+  "mail",
+];
+
+/** The object id at the end of an @odata.id / members@odata.bind URL. */
+export const idFromBindUrl = (url: string) => decodeURIComponent(url.split("/").pop() ?? "");

@@ -1,0 +1,292 @@
+import { auditStatements } from "../audit/store.ts";
+import { type SkuPlanRow, type SkuPlans, toSkuPlans } from "../catalog/store.ts";
+import type { Ctx } from "../core/context.ts";
+import { guardSql } from "../core/sql.ts";
+import { changeUserLicenseAudit } from "./actions.ts";
+import { currentIntents } from "./direct.ts";
+import { type HeldLicense, type PlanRule, type ReconcileResult, reconcileUser } from "./rules.ts";
+import type { GroupGrant, SourceRow } from "./store.ts";
+
+/** Tenant-wide inputs that don't change while a job runs a few pages: read once per queue invocation. */
+export type TenantLicensing = {
+  country: string;
+  rules: PlanRule[];
+  skus: Map<string, SkuPlans>;
+  skuPlans: Map<string, string[]>;
+};
+
+export async function readTenantLicensing(ctx: Ctx): Promise<TenantLicensing> {
+  const [tenant, rules, skus] = await ctx.d1.batch<Record<string, unknown>>([
+    ctx.d1.prepare("SELECT country FROM tenants WHERE id = ?1").bind(ctx.tenantId),
+    ctx.d1
+      .prepare(
+        `SELECT kind, service_plan_id AS servicePlanId, related_service_plan_ids AS relatedServicePlanIds, usage_location AS usageLocation
+         FROM plan_rules WHERE tenant_id = ?1`,
+      )
+      .bind(ctx.tenantId),
+    ctx.d1
+      .prepare(
+        `SELECT s.id AS skuId, s.sku_part_number AS skuPartNumber, s.display_name AS displayName, p.id AS planId, p.name AS planName
+         FROM skus s JOIN sku_service_plans sp ON sp.sku_id = s.id JOIN service_plans p ON p.id = sp.service_plan_id
+         WHERE s.id IN (SELECT sku_id FROM seat_pools WHERE tenant_id = ?1) ORDER BY s.id, sp.position`,
+      )
+      .bind(ctx.tenantId),
+  ]);
+  const skuMap = toSkuPlans((skus?.results ?? []) as unknown as SkuPlanRow[]);
+  return {
+    country: String(tenant?.results[0]?.country ?? ""),
+    rules: (rules?.results ?? []).map((r) => ({
+      ...(r as PlanRule),
+      relatedServicePlanIds: JSON.parse(String(r.relatedServicePlanIds)) as string[],
+    })),
+    skus: skuMap,
+    skuPlans: new Map([...skuMap].map(([id, sku]) => [id, sku.servicePlans.map((p) => p.id)])),
+  };
+}
+
+type PageUser = {
+  id: string;
+  displayName: string;
+  userPrincipalName: string;
+  usageLocation: string | null;
+  licenseVersion: number;
+  sources: SourceRow[];
+  grants: GroupGrant[];
+  held: Map<string, HeldLicense>;
+};
+
+export type Page = {
+  /** The ids the selector yielded, in order (deleted users among them are skipped but still move the cursor). */
+  ids: string[];
+  users: PageUser[];
+  pools: Map<string, { enabled: number; consumed: number }>;
+};
+
+/**
+ * Reads a page of users and everything their licensing depends on, in one batch of a few set-based queries.
+ * `selector` is SQL yielding the page's user ids (a JSON list, or the next members of a group after a cursor).
+ */
+export async function readPage(ctx: Ctx, selector: { sql: string; params: unknown[] }): Promise<Page> {
+  const { d1, tenantId } = ctx;
+  // Every statement shares one preamble, so each binds the same parameters: the tenant first, then the selector's.
+  const preamble = `WITH page AS (${selector.sql})`;
+  const bind = (sql: string) => d1.prepare(`${preamble} ${sql}`).bind(tenantId, ...selector.params);
+  const [ids, users, sources, grants, held, pools] = await d1.batch<Record<string, unknown>>([
+    bind("SELECT id FROM page ORDER BY id"),
+    bind(
+      `SELECT u.id, u.display_name AS displayName, u.user_principal_name AS userPrincipalName, u.usage_location AS usageLocation,
+         u.license_version AS licenseVersion
+       FROM users u WHERE u.tenant_id = ?1 AND u.deleted_at IS NULL AND u.id IN (SELECT id FROM page) ORDER BY u.id`,
+    ),
+    bind(
+      `SELECT user_id AS userId, sku_id AS skuId, source_id AS sourceId, disabled_plans AS disabledPlans, state, error,
+         last_updated_at AS lastUpdatedAt
+       FROM license_sources WHERE tenant_id = ?1 AND user_id IN (SELECT id FROM page)`,
+    ),
+    bind(
+      `SELECT gm.user_id AS userId, gl.group_id AS groupId, gl.sku_id AS skuId, gl.disabled_plans AS disabledPlans
+       FROM group_members gm
+       JOIN groups g ON g.id = gm.group_id AND g.deleted_at IS NULL AND g.security_enabled = 1
+       JOIN group_licenses gl ON gl.group_id = gm.group_id
+       WHERE gm.tenant_id = ?1 AND gm.user_id IN (SELECT id FROM page) ORDER BY gm.user_id, gl.group_id, gl.sku_id`,
+    ),
+    bind(
+      `SELECT user_id AS userId, sku_id AS skuId, disabled_plans AS disabledPlans, assigned_at AS assignedAt
+       FROM user_licenses WHERE tenant_id = ?1 AND user_id IN (SELECT id FROM page)`,
+    ),
+    bind(
+      "SELECT sku_id AS skuId, enabled_units AS enabled, consumed_units AS consumed FROM seat_pools WHERE tenant_id = ?1",
+    ),
+  ]);
+  const byId = new Map<string, PageUser>();
+  for (const r of users?.results ?? []) {
+    byId.set(String(r.id), {
+      id: String(r.id),
+      displayName: String(r.displayName),
+      userPrincipalName: String(r.userPrincipalName),
+      usageLocation: (r.usageLocation as string | null) ?? null,
+      licenseVersion: Number(r.licenseVersion),
+      sources: [],
+      grants: [],
+      held: new Map(),
+    });
+  }
+  for (const r of sources?.results ?? []) {
+    byId.get(String(r.userId))?.sources.push({
+      skuId: String(r.skuId),
+      sourceId: String(r.sourceId),
+      disabledPlans: JSON.parse(String(r.disabledPlans)),
+      state: r.state as SourceRow["state"],
+      error: r.error as SourceRow["error"],
+      lastUpdatedAt: String(r.lastUpdatedAt),
+    });
+  }
+  for (const r of grants?.results ?? []) {
+    byId.get(String(r.userId))?.grants.push({
+      groupId: String(r.groupId),
+      skuId: String(r.skuId),
+      disabledPlans: JSON.parse(String(r.disabledPlans)),
+    });
+  }
+  for (const r of held?.results ?? []) {
+    byId.get(String(r.userId))?.held.set(String(r.skuId), {
+      disabledPlans: JSON.parse(String(r.disabledPlans)),
+      assignedAt: String(r.assignedAt),
+    });
+  }
+  return {
+    ids: (ids?.results ?? []).map((r) => String(r.id)),
+    users: [...byId.values()],
+    pools: new Map(
+      (pools?.results ?? []).map((r) => [
+        String(r.skuId),
+        { enabled: Number(r.enabled), consumed: Number(r.consumed) },
+      ]),
+    ),
+  };
+}
+
+const sourceKey = (s: {
+  skuId: string;
+  sourceId: string;
+  state: string;
+  error: string;
+  lastUpdatedAt: string;
+  disabledPlans: string[];
+}) => `${s.skuId}|${s.sourceId}|${s.state}|${s.error}|${s.lastUpdatedAt}|${[...s.disabledPlans].sort().join(",")}`;
+
+function unchanged(user: PageUser, result: ReconcileResult): boolean {
+  if (result.seatsTaken.length > 0 || result.seatsFreed.length > 0) return false;
+  if (user.sources.length !== result.sources.length || user.held.size !== result.licenses.size) return false;
+  const before = new Set(user.sources.map(sourceKey));
+  if (!result.sources.every((s) => before.has(sourceKey(s)))) return false;
+  for (const [skuId, license] of result.licenses) {
+    const held = user.held.get(skuId);
+    if (!held || [...held.disabledPlans].sort().join() !== [...license.disabledPlans].sort().join()) return false;
+  }
+  return true;
+}
+
+export type PageDecision = {
+  changed: { user: PageUser; result: ReconcileResult }[];
+  /** Per SKU: seats newly taken and freed by the page. */
+  seatMoves: Map<string, { taken: number; freed: number }>;
+  outcomes: { userId: string; result: ReconcileResult }[];
+};
+
+/** Decides a whole page in memory with the same pure rules as a single user, sharing the seat pools in order. */
+export function decidePage(ctx: Ctx, tenant: TenantLicensing, page: Page): PageDecision {
+  const available = new Map([...page.pools].map(([skuId, pool]) => [skuId, pool.enabled - pool.consumed]));
+  const seatMoves = new Map<string, { taken: number; freed: number }>();
+  const changed: PageDecision["changed"] = [];
+  const outcomes: PageDecision["outcomes"] = [];
+  const now = ctx.now.toISOString();
+  for (const user of page.users) {
+    const result = reconcileUser({
+      usageLocation: user.usageLocation,
+      tenantCountry: tenant.country,
+      intents: currentIntents(user),
+      held: user.held,
+      seatsAvailable: available,
+      skuPlans: tenant.skuPlans,
+      rules: tenant.rules,
+      now,
+    });
+    outcomes.push({ userId: user.id, result });
+    if (unchanged(user, result)) continue;
+    changed.push({ user, result });
+    for (const sku of result.seatsTaken) {
+      available.set(sku, (available.get(sku) ?? 0) - 1);
+      const move = seatMoves.get(sku) ?? { taken: 0, freed: 0 };
+      move.taken++;
+      seatMoves.set(sku, move);
+    }
+    for (const sku of result.seatsFreed) {
+      available.set(sku, (available.get(sku) ?? 0) + 1);
+      const move = seatMoves.get(sku) ?? { taken: 0, freed: 0 };
+      move.freed++;
+      seatMoves.set(sku, move);
+    }
+  }
+  return { changed, seatMoves, outcomes };
+}
+
+/**
+ * The page's writes as a handful of set-based statements (never one per member). Guarded on every changed user's
+ * licenseVersion and on each pool that gains consumers, so a concurrent direct assignment can't be overrun; a failed
+ * guard aborts the batch and the caller decides the page again.
+ */
+export function pageWrites(ctx: Ctx, tenant: TenantLicensing, decision: PageDecision): D1PreparedStatement[] {
+  const { d1, tenantId } = ctx;
+  if (decision.changed.length === 0) return [];
+  const versions = JSON.stringify(decision.changed.map(({ user }) => ({ id: user.id, v: user.licenseVersion })));
+  const ids = JSON.stringify(decision.changed.map(({ user }) => user.id));
+  const statements: D1PreparedStatement[] = [
+    d1
+      .prepare(
+        `UPDATE users SET license_version = license_version + 1
+         WHERE tenant_id = ?1 AND id IN (SELECT value ->> '$.id' FROM json_each(?2))
+           AND license_version = (SELECT value ->> '$.v' FROM json_each(?2) WHERE value ->> '$.id' = users.id)`,
+      )
+      .bind(tenantId, versions),
+    d1.prepare(guardSql(`changes() = ${decision.changed.length}`)),
+  ];
+  const moves = [...decision.seatMoves].map(([sku, m]) => ({ sku, d: m.taken - m.freed, t: m.taken }));
+  if (moves.length > 0) {
+    statements.push(
+      d1
+        .prepare(
+          `WITH m AS (SELECT value ->> '$.sku' AS sku, value ->> '$.d' AS d, value ->> '$.t' AS t FROM json_each(?2))
+           UPDATE seat_pools SET consumed_units = consumed_units + (SELECT d FROM m WHERE m.sku = seat_pools.sku_id)
+           WHERE tenant_id = ?1 AND sku_id IN (SELECT sku FROM m)
+             AND ((SELECT t FROM m WHERE m.sku = seat_pools.sku_id) = 0
+                  OR consumed_units + (SELECT d FROM m WHERE m.sku = seat_pools.sku_id) <= enabled_units)`,
+        )
+        .bind(tenantId, JSON.stringify(moves)),
+      d1.prepare(guardSql(`changes() = ${moves.length}`)),
+    );
+  }
+  const sources = decision.changed.flatMap(({ user, result }) =>
+    result.sources.map((s) => ({
+      u: user.id,
+      sku: s.skuId,
+      src: s.sourceId,
+      dp: s.disabledPlans,
+      st: s.state,
+      e: s.error,
+      at: s.lastUpdatedAt,
+    })),
+  );
+  const licenses = decision.changed.flatMap(({ user, result }) =>
+    [...result.licenses].map(([sku, l]) => ({ u: user.id, sku, dp: l.disabledPlans, at: l.assignedAt })),
+  );
+  statements.push(
+    d1
+      .prepare("DELETE FROM license_sources WHERE tenant_id = ?1 AND user_id IN (SELECT value FROM json_each(?2))")
+      .bind(tenantId, ids),
+    d1
+      .prepare(
+        `INSERT INTO license_sources (tenant_id, user_id, sku_id, source_id, disabled_plans, state, error, last_updated_at)
+         SELECT ?1, value ->> '$.u', value ->> '$.sku', value ->> '$.src', json(value -> '$.dp'), value ->> '$.st', value ->> '$.e',
+           value ->> '$.at'
+         FROM json_each(?2)`,
+      )
+      .bind(tenantId, JSON.stringify(sources)),
+    d1
+      .prepare("DELETE FROM user_licenses WHERE tenant_id = ?1 AND user_id IN (SELECT value FROM json_each(?2))")
+      .bind(tenantId, ids),
+    d1
+      .prepare(
+        `INSERT INTO user_licenses (tenant_id, user_id, sku_id, disabled_plans, assigned_at)
+         SELECT ?1, value ->> '$.u', value ->> '$.sku', json(value -> '$.dp'), value ->> '$.at' FROM json_each(?2)`,
+      )
+      .bind(tenantId, JSON.stringify(licenses)),
+  );
+  const audit = decision.changed
+    .map(({ user, result }) =>
+      changeUserLicenseAudit({ user, held: user.held, sources: user.sources, skus: tenant.skus }, result),
+    )
+    .filter((entry) => entry !== undefined);
+  statements.push(...auditStatements(ctx, audit));
+  return statements;
+}

@@ -1,0 +1,436 @@
+import { type AuditEntry, auditStatements } from "../audit/store.ts";
+import { type Ctx, groupLicensingActor } from "../core/context.ts";
+import { guardSql, isGuardFailure } from "../core/sql.ts";
+import { findGroup, type GroupRow } from "../directory/group-store.ts";
+import { evaluateMembershipRule, parseMembershipRule } from "../directory/membership-rule.ts";
+import { toUserRow, userColumns } from "../directory/store.ts";
+import { enqueue } from "../jobs/queue.ts";
+import {
+  decidePage,
+  type PageDecision,
+  pageWrites,
+  readPage,
+  readTenantLicensing,
+  type TenantLicensing,
+} from "./bulk.ts";
+import { DIRECT } from "./rules.ts";
+
+/** Members per page: one read batch and one write batch each (a few set-based statements, never one per member). */
+export const PAGE_SIZE = 1000;
+/** A short pause between pages keeps interactive requests responsive while a big group is processed. */
+export const PAGE_PAUSE_MS = 5;
+/** Production allows 1,000 D1 queries per invocation; stop well before, and continue in a new message. */
+export const QUERY_BUDGET = 900;
+const PAGE_ATTEMPTS = 8;
+
+/** Counts the statements an invocation sends to D1 (a batch of n statements is n queries). */
+export class QueryBudget {
+  used = 0;
+  readonly limit: number;
+  constructor(limit = QUERY_BUDGET) {
+    this.limit = limit;
+  }
+  charge(n: number) {
+    this.used += n;
+  }
+  allows(n: number) {
+    return this.used + n <= this.limit;
+  }
+}
+
+export type JobKind = "groupLicense" | "evaluateRule";
+
+/** Creates a job and retires any earlier unfinished job of the same kind for the group (the newer intent wins). */
+export function createJobStatements(
+  ctx: Ctx,
+  job: { id: string; groupId: string; kind: JobKind },
+): D1PreparedStatement[] {
+  const now = ctx.now.toISOString();
+  return [
+    ctx.d1
+      .prepare(
+        `UPDATE license_jobs SET state = 'Superseded', updated_at = ?4
+         WHERE tenant_id = ?1 AND group_id = ?2 AND kind = ?3 AND state IN ('Queued', 'Running')`,
+      )
+      .bind(ctx.tenantId, job.groupId, job.kind, now),
+    ctx.d1
+      .prepare(
+        `INSERT INTO license_jobs (id, tenant_id, group_id, kind, state, cursor, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, 'Queued', '', ?5, ?5)`,
+      )
+      .bind(job.id, ctx.tenantId, job.groupId, job.kind, now),
+  ];
+}
+
+type JobRow = {
+  id: string;
+  groupId: string;
+  kind: JobKind;
+  state: "Queued" | "Running" | "Complete" | "Superseded";
+  cursor: string;
+  processed: number;
+  succeeded: number;
+  failed: number;
+};
+
+async function readJob(ctx: Ctx, jobId: string, budget: QueryBudget): Promise<JobRow | null> {
+  budget.charge(1);
+  return ctx.d1
+    .prepare(
+      `SELECT id, group_id AS groupId, kind, state, cursor, processed, succeeded, failed FROM license_jobs
+       WHERE tenant_id = ?1 AND id = ?2`,
+    )
+    .bind(ctx.tenantId, jobId)
+    .first<JobRow>();
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function run(ctx: Ctx, statements: D1PreparedStatement[], budget: QueryBudget) {
+  budget.charge(statements.length);
+  return ctx.d1.batch(statements);
+}
+
+const summary = (job: Pick<JobRow, "succeeded" | "failed">) =>
+  `Users successfully assigned licenses: ${job.succeeded}, Users for whom license assignment failed: ${job.failed}.`;
+
+const groupAudit = (activity: string, group: GroupRow, details: AuditEntry["additionalDetails"] = []): AuditEntry => ({
+  activity,
+  category: "GroupManagement",
+  operationType: "Update",
+  targets: [{ id: group.id, displayName: group.displayName, type: "Group" }],
+  additionalDetails: details,
+});
+
+/**
+ * Runs a paged job from its durable cursor until done or until this invocation's query budget is spent.
+ * Safe to run twice for the same job at once or after a crash: every page's writes carry a guard on the cursor they
+ * started from, so a page lands once; a lost race re-reads the job and carries on from where it stands.
+ */
+export async function runJob(baseCtx: Ctx, jobId: string, budget: QueryBudget): Promise<"done" | "continue" | "gone"> {
+  const ctx: Ctx = { ...baseCtx, actor: groupLicensingActor };
+  let job = await readJob(ctx, jobId, budget);
+  if (!job || job.state === "Complete" || job.state === "Superseded") return "gone";
+  const group = await findGroup(ctx.d1, ctx.tenantId, job.groupId);
+  budget.charge(1);
+  if (!group) {
+    await run(ctx, [ctx.d1.prepare("UPDATE license_jobs SET state = 'Superseded' WHERE id = ?1").bind(job.id)], budget);
+    return "gone";
+  }
+  if (job.state === "Queued") {
+    const started = [
+      ctx.d1
+        .prepare("UPDATE license_jobs SET state = 'Running', updated_at = ?2 WHERE id = ?1 AND state = 'Queued'")
+        .bind(job.id, ctx.now.toISOString()),
+      ctx.d1.prepare(guardSql("changes() = 1")),
+      ...(job.kind === "groupLicense"
+        ? [
+            ctx.d1
+              .prepare(
+                "UPDATE groups SET license_processing_state = 'ProcessingInProgress' WHERE id = ?1 AND license_job_id = ?2",
+              )
+              .bind(group.id, job.id),
+            ...auditStatements(ctx, [groupAudit("Start applying group based license to users", group)]),
+          ]
+        : []),
+    ];
+    try {
+      await run(ctx, started, budget);
+    } catch (error) {
+      if (!isGuardFailure(error)) throw error;
+    }
+    job = await readJob(ctx, jobId, budget);
+    if (!job || job.state !== "Running") return "gone";
+  }
+  const tenant = await readTenantLicensing(ctx);
+  budget.charge(3);
+  const rule = job.kind === "evaluateRule" && group.membershipRule ? parseMembershipRule(group.membershipRule) : null;
+  let attempts = 0;
+  let current: JobRow = job;
+  while (budget.allows(40)) {
+    const step: JobRow | "raced" | "finished" =
+      current.kind === "groupLicense"
+        ? await groupLicensePage(ctx, tenant, group, current, budget)
+        : await rulePage(ctx, tenant, group, current, rule, budget);
+    if (step === "raced") {
+      if (++attempts > PAGE_ATTEMPTS) throw new Error(`job ${current.id}: page kept losing races`);
+      const reread = await readJob(ctx, jobId, budget);
+      if (!reread || reread.state !== "Running") return "gone";
+      current = reread;
+      continue;
+    }
+    attempts = 0;
+    if (step === "finished") return "done";
+    current = step;
+    await pause(PAGE_PAUSE_MS);
+  }
+  return "continue";
+}
+
+function cursorAdvance(
+  ctx: Ctx,
+  job: JobRow,
+  next: string,
+  counts: { processed: number; succeeded: number; failed: number },
+) {
+  return [
+    ctx.d1
+      .prepare(
+        `UPDATE license_jobs SET cursor = ?3, processed = processed + ?4, succeeded = succeeded + ?5, failed = failed + ?6, updated_at = ?7
+         WHERE id = ?1 AND cursor = ?2 AND state = 'Running'`,
+      )
+      .bind(job.id, job.cursor, next, counts.processed, counts.succeeded, counts.failed, ctx.now.toISOString()),
+    ctx.d1.prepare(guardSql("changes() = 1")),
+  ];
+}
+
+async function finish(ctx: Ctx, group: GroupRow, job: JobRow, budget: QueryBudget) {
+  const statements = [
+    ctx.d1
+      .prepare(
+        "UPDATE license_jobs SET state = 'Complete', updated_at = ?3 WHERE id = ?1 AND cursor = ?2 AND state = 'Running'",
+      )
+      .bind(job.id, job.cursor, ctx.now.toISOString()),
+    ctx.d1.prepare(guardSql("changes() = 1")),
+    ...(job.kind === "groupLicense"
+      ? [
+          ctx.d1
+            .prepare(
+              "UPDATE groups SET license_processing_state = 'ProcessingComplete' WHERE id = ?1 AND license_job_id = ?2",
+            )
+            .bind(group.id, job.id),
+          ...auditStatements(ctx, [
+            groupAudit("Finish applying group based license to users", group, [{ key: "Result", value: summary(job) }]),
+          ]),
+        ]
+      : []),
+  ];
+  try {
+    await run(ctx, statements, budget);
+    return "finished" as const;
+  } catch (error) {
+    if (isGuardFailure(error)) return "raced" as const;
+    throw error;
+  }
+}
+
+function groupCounts(decision: PageDecision, groupId: string) {
+  let succeeded = 0;
+  let failed = 0;
+  for (const { result } of decision.outcomes) {
+    const mine = result.sources.filter((s) => s.sourceId === groupId);
+    if (mine.some((s) => s.state === "Error")) failed++;
+    else succeeded++;
+  }
+  return { processed: decision.outcomes.length, succeeded, failed };
+}
+
+async function groupLicensePage(ctx: Ctx, tenant: TenantLicensing, group: GroupRow, job: JobRow, budget: QueryBudget) {
+  const page = await readPage(ctx, {
+    sql: "SELECT user_id AS id FROM group_members WHERE tenant_id = ?1 AND group_id = ?2 AND user_id > ?3 ORDER BY user_id LIMIT ?4",
+    params: [group.id, job.cursor, PAGE_SIZE],
+  });
+  budget.charge(6);
+  if (page.ids.length === 0) return finish(ctx, group, job, budget);
+  const decision = decidePage(ctx, tenant, page);
+  const counts = groupCounts(decision, group.id);
+  const next = page.ids[page.ids.length - 1]!;
+  try {
+    await run(ctx, [...pageWrites(ctx, tenant, decision), ...cursorAdvance(ctx, job, next, counts)], budget);
+  } catch (error) {
+    if (isGuardFailure(error)) return "raced" as const;
+    throw error;
+  }
+  await healFreed(ctx, decision);
+  return {
+    ...job,
+    cursor: next,
+    processed: job.processed + counts.processed,
+    succeeded: job.succeeded + counts.succeeded,
+    failed: job.failed + counts.failed,
+  };
+}
+
+/**
+ * One page of a dynamic rule evaluation over all the tenant's users: membership follows the rule, and when the group
+ * hands out licenses, the page's affected users are reconciled in the batch that moves the cursor.
+ */
+async function rulePage(
+  ctx: Ctx,
+  tenant: TenantLicensing,
+  group: GroupRow,
+  job: JobRow,
+  rule: ReturnType<typeof parseMembershipRule> | null,
+  budget: QueryBudget,
+) {
+  const [usersResult, licensedResult] = await run(
+    ctx,
+    [
+      ctx.d1
+        .prepare(
+          `SELECT ${userColumns}, EXISTS (SELECT 1 FROM group_members gm WHERE gm.group_id = ?2 AND gm.user_id = u.id) AS member,
+             EXISTS (SELECT 1 FROM license_sources ls WHERE ls.tenant_id = ?1 AND ls.user_id = u.id AND ls.source_id = ?2) AS sourced
+           FROM users u WHERE u.tenant_id = ?1 AND u.deleted_at IS NULL AND u.id > ?3 ORDER BY u.id LIMIT ?4`,
+        )
+        .bind(ctx.tenantId, group.id, job.cursor, PAGE_SIZE),
+      ctx.d1
+        .prepare("SELECT count(*) AS n FROM group_licenses WHERE tenant_id = ?1 AND group_id = ?2")
+        .bind(ctx.tenantId, group.id),
+    ],
+    budget,
+  );
+  const rows = (usersResult?.results ?? []) as Record<string, unknown>[];
+  if (rows.length === 0) return finish(ctx, group, job, budget);
+  const licensed = Number((licensedResult?.results[0] as { n: number } | undefined)?.n ?? 0) > 0;
+  const adds: string[] = [];
+  const removes: string[] = [];
+  const touched: string[] = [];
+  for (const raw of rows) {
+    const user = toUserRow(raw);
+    const member = raw.member === 1;
+    const matches = rule !== null && evaluateMembershipRule(rule, user);
+    if (matches && !member) adds.push(user.id);
+    if (!matches && member) removes.push(user.id);
+    if (matches || member || raw.sourced === 1) touched.push(user.id);
+  }
+  const next = String(rows[rows.length - 1]!.id);
+  const membership = membershipWrites(ctx, group, adds, removes);
+  try {
+    if (licensed || rows.some((r) => r.sourced === 1)) {
+      // Membership first (its own batch), then licensing decided on the new membership with the cursor advance;
+      // a crash in between is healed on redelivery because the page's members are reconciled either way.
+      if (membership.length) await run(ctx, membership, budget);
+      const page = await readPage(ctx, {
+        sql: "SELECT value AS id FROM json_each(?2)",
+        params: [JSON.stringify(touched)],
+      });
+      budget.charge(6);
+      const decision = decidePage(ctx, tenant, page);
+      const counts = groupCounts(decision, group.id);
+      await run(ctx, [...pageWrites(ctx, tenant, decision), ...cursorAdvance(ctx, job, next, counts)], budget);
+    } else {
+      await run(
+        ctx,
+        [...membership, ...cursorAdvance(ctx, job, next, { processed: rows.length, succeeded: 0, failed: 0 })],
+        budget,
+      );
+    }
+  } catch (error) {
+    if (isGuardFailure(error)) return "raced" as const;
+    throw error;
+  }
+  return { ...job, cursor: next, processed: job.processed + rows.length };
+}
+
+/** Set-based membership changes with their audit rows (the system actor of dynamic membership). */
+export function membershipWrites(
+  ctx: Ctx,
+  group: Pick<GroupRow, "id" | "displayName">,
+  adds: string[],
+  removes: string[],
+) {
+  const statements: D1PreparedStatement[] = [];
+  if (adds.length) {
+    statements.push(
+      ctx.d1
+        .prepare(
+          `INSERT INTO group_members (tenant_id, group_id, user_id, added_at) SELECT ?1, ?2, value, ?3 FROM json_each(?4) WHERE true
+           ON CONFLICT DO NOTHING`,
+        )
+        .bind(ctx.tenantId, group.id, ctx.now.toISOString(), JSON.stringify(adds)),
+    );
+  }
+  if (removes.length) {
+    statements.push(
+      ctx.d1
+        .prepare(
+          "DELETE FROM group_members WHERE tenant_id = ?1 AND group_id = ?2 AND user_id IN (SELECT value FROM json_each(?3))",
+        )
+        .bind(ctx.tenantId, group.id, JSON.stringify(removes)),
+    );
+  }
+  const target = { id: group.id, displayName: group.displayName, type: "Group" as const };
+  statements.push(
+    ...auditStatements({ ...ctx, actor: { kind: "system", name: "Microsoft Entra ID Dynamic Membership" } }, [
+      ...adds.map((id) => ({
+        activity: "Add member to group",
+        category: "GroupManagement" as const,
+        operationType: "Assign" as const,
+        targets: [{ id, type: "User" as const }, target],
+      })),
+      ...removes.map((id) => ({
+        activity: "Remove member from group",
+        category: "GroupManagement" as const,
+        operationType: "Unassign" as const,
+        targets: [{ id, type: "User" as const }, target],
+      })),
+    ]),
+  );
+  return statements;
+}
+
+/** Seats a page freed may serve members waiting in CountViolation (the consumer checks whether any wait). */
+async function healFreed(ctx: Ctx, decision: PageDecision) {
+  const freed = [...decision.seatMoves].filter(([, m]) => m.freed > m.taken).map(([sku]) => sku);
+  if (freed.length) await enqueue(ctx, [{ kind: "healSeats", tenantId: ctx.tenantId, skuIds: freed }]);
+}
+
+/** Reconciles a list of users with the page machinery (membership changes, reprocess, seat healing). */
+export async function reconcileUsers(
+  ctx: Ctx,
+  userIds: string[],
+  budget: QueryBudget,
+  tenant?: TenantLicensing,
+  options: { healing?: boolean } = {},
+) {
+  const licensing = tenant ?? (await readTenantLicensing(ctx));
+  for (let i = 0; i < userIds.length; i += PAGE_SIZE) {
+    const ids = userIds.slice(i, i + PAGE_SIZE);
+    for (let attempt = 0; ; attempt++) {
+      const page = await readPage(ctx, { sql: "SELECT value AS id FROM json_each(?2)", params: [JSON.stringify(ids)] });
+      budget.charge(6);
+      const decision = decidePage(ctx, licensing, page);
+      const writes = pageWrites(ctx, licensing, decision);
+      if (writes.length === 0) break;
+      try {
+        await run(ctx, writes, budget);
+        if (!options.healing) await healFreed(ctx, decision);
+        break;
+      } catch (error) {
+        if (!isGuardFailure(error) || attempt >= PAGE_ATTEMPTS) throw error;
+        await pause(Math.random() * 10 * (attempt + 1));
+      }
+    }
+  }
+}
+
+/** Members waiting in CountViolation for these SKUs get the seats that came free, oldest first. */
+export async function healSeats(ctx: Ctx, skuIds: string[], budget: QueryBudget) {
+  const tenant = await readTenantLicensing(ctx);
+  for (const skuId of skuIds) {
+    while (budget.allows(40)) {
+      const [pool] = await run(
+        ctx,
+        [
+          ctx.d1
+            .prepare(
+              `SELECT (SELECT enabled_units - consumed_units FROM seat_pools WHERE tenant_id = ?1 AND sku_id = ?2) AS free,
+                 (SELECT json_group_array(user_id) FROM (
+                    SELECT user_id, min(last_updated_at) AS since FROM license_sources
+                    WHERE tenant_id = ?1 AND sku_id = ?2 AND error = 'CountViolation' AND source_id <> ?3
+                    GROUP BY user_id ORDER BY since, user_id LIMIT ?4)) AS waiting`,
+            )
+            .bind(ctx.tenantId, skuId, DIRECT, PAGE_SIZE),
+        ],
+        budget,
+      );
+      const row = pool?.results[0] as { free: number | null; waiting: string } | undefined;
+      const free = Number(row?.free ?? 0);
+      const waiting = JSON.parse(row?.waiting ?? "[]") as string[];
+      if (free <= 0 || waiting.length === 0) break;
+      const before = waiting.length;
+      await reconcileUsers(ctx, waiting.slice(0, free), budget, tenant, { healing: true });
+      if (free >= before) break;
+    }
+  }
+}
