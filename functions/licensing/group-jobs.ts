@@ -27,8 +27,11 @@ const PAGE_ATTEMPTS = 8;
 export class QueryBudget {
   used = 0;
   readonly limit: number;
-  constructor(limit = QUERY_BUDGET) {
+  /** Members per page; tests shrink it to exercise many pages cheaply. */
+  readonly pageSize: number;
+  constructor(limit = QUERY_BUDGET, pageSize = PAGE_SIZE) {
     this.limit = limit;
+    this.pageSize = pageSize;
   }
   charge(n: number) {
     this.used += n;
@@ -228,7 +231,7 @@ function groupCounts(decision: PageDecision, groupId: string) {
 async function groupLicensePage(ctx: Ctx, tenant: TenantLicensing, group: GroupRow, job: JobRow, budget: QueryBudget) {
   const page = await readPage(ctx, {
     sql: "SELECT user_id AS id FROM group_members WHERE tenant_id = ?1 AND group_id = ?2 AND user_id > ?3 ORDER BY user_id LIMIT ?4",
-    params: [group.id, job.cursor, PAGE_SIZE],
+    params: [group.id, job.cursor, budget.pageSize],
   });
   budget.charge(6);
   if (page.ids.length === 0) return finish(ctx, group, job, budget);
@@ -272,7 +275,7 @@ async function rulePage(
              EXISTS (SELECT 1 FROM license_sources ls WHERE ls.tenant_id = ?1 AND ls.user_id = u.id AND ls.source_id = ?2) AS sourced
            FROM users u WHERE u.tenant_id = ?1 AND u.deleted_at IS NULL AND u.id > ?3 ORDER BY u.id LIMIT ?4`,
         )
-        .bind(ctx.tenantId, group.id, job.cursor, PAGE_SIZE),
+        .bind(ctx.tenantId, group.id, job.cursor, budget.pageSize),
       ctx.d1
         .prepare("SELECT count(*) AS n FROM group_licenses WHERE tenant_id = ?1 AND group_id = ?2")
         .bind(ctx.tenantId, group.id),
@@ -384,8 +387,8 @@ export async function reconcileUsers(
   options: { healing?: boolean } = {},
 ) {
   const licensing = tenant ?? (await readTenantLicensing(ctx));
-  for (let i = 0; i < userIds.length; i += PAGE_SIZE) {
-    const ids = userIds.slice(i, i + PAGE_SIZE);
+  for (let i = 0; i < userIds.length; i += budget.pageSize) {
+    const ids = userIds.slice(i, i + budget.pageSize);
     for (let attempt = 0; ; attempt++) {
       const page = await readPage(ctx, { sql: "SELECT value AS id FROM json_each(?2)", params: [JSON.stringify(ids)] });
       budget.charge(6);
@@ -420,7 +423,7 @@ export async function healSeats(ctx: Ctx, skuIds: string[], budget: QueryBudget)
                     WHERE tenant_id = ?1 AND sku_id = ?2 AND error = 'CountViolation' AND source_id <> ?3
                     GROUP BY user_id ORDER BY since, user_id LIMIT ?4)) AS waiting`,
             )
-            .bind(ctx.tenantId, skuId, DIRECT, PAGE_SIZE),
+            .bind(ctx.tenantId, skuId, DIRECT, budget.pageSize),
         ],
         budget,
       );

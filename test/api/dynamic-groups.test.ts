@@ -1,0 +1,98 @@
+import { describe, expect, it } from "vitest";
+import { buy, newTenant, newUser, SKU } from "../helpers/api.ts";
+import { assignGroup, eventually, newGroup, processed, states } from "../helpers/groups.ts";
+
+const members = async (api: Awaited<ReturnType<typeof newTenant>>["admin"], groupId: string) =>
+  (await api.get(`/v1.0/groups/${groupId}/members?$top=999`)).body.value.map((u: { id: string }) => u.id).sort();
+
+describe("dynamic groups", () => {
+  it("a rule that does not parse is a 400 naming the position", async () => {
+    const t = await newTenant();
+    const res = await t.admin.post("/v1.0/groups", {
+      displayName: "Broken",
+      mailEnabled: false,
+      mailNickname: "broken",
+      securityEnabled: true,
+      groupTypes: ["DynamicMembership"],
+      membershipRule: 'user.department -eq "Sales" -and',
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.error.message).toMatch(/position \d+/);
+    const noRule = await t.admin.post("/v1.0/groups", {
+      displayName: "NoRule",
+      mailEnabled: false,
+      mailNickname: "norule",
+      securityEnabled: true,
+      groupTypes: ["DynamicMembership"],
+    });
+    expect(noRule.status).toBe(400);
+  });
+
+  it("membership follows the rule, users' changes, and rule changes; licenses follow membership", async () => {
+    const t = await newTenant();
+    await buy(t.admin, SKU.E3, 10);
+    await buy(t.admin, SKU.EMS, 10);
+    const sales = [await newUser(t.admin, { department: "Sales" }), await newUser(t.admin, { department: "sales" })];
+    const hr = [await newUser(t.admin, { department: "HR" })];
+    const salesGroup = await newGroup(t.admin, {
+      groupTypes: ["DynamicMembership"],
+      membershipRule: 'user.department -eq "Sales"',
+    });
+    const hrGroup = await newGroup(t.admin, {
+      groupTypes: ["DynamicMembership"],
+      membershipRule: 'user.department -eq "HR"',
+    });
+    await eventually(async () => expect(await members(t.admin, salesGroup)).toEqual([...sales].sort()));
+    await eventually(async () => expect(await members(t.admin, hrGroup)).toEqual(hr));
+    await assignGroup(t.admin, salesGroup, [{ skuId: SKU.E3 }]);
+    await assignGroup(t.admin, hrGroup, [{ skuId: SKU.EMS }]);
+    await processed(t.admin, salesGroup);
+    await processed(t.admin, hrGroup);
+    expect((await states(t.admin, sales[0]!)).assignedLicenses.map((l) => l.skuId)).toEqual([SKU.E3]);
+
+    // Manual membership changes are refused on dynamic groups.
+    const manual = await t.admin.post(`/v1.0/groups/${salesGroup}/members/$ref`, {
+      "@odata.id": `https://graph.microsoft.com/v1.0/directoryObjects/${hr[0]}`,
+    });
+    expect(manual.status).toBe(400);
+
+    // A mover: the HR system changes the department; the user moves groups and licenses follow.
+    expect((await t.admin.patch(`/v1.0/users/${sales[1]}`, { department: "HR" })).status).toBe(204);
+    await eventually(async () => {
+      expect((await states(t.admin, sales[1]!)).assignedLicenses.map((l) => l.skuId)).toEqual([SKU.EMS]);
+    });
+    expect(await members(t.admin, hrGroup)).toEqual([...hr, sales[1]!].sort());
+
+    // A new user who matches joins at once.
+    const joiner = await newUser(t.admin, { department: "Sales" });
+    await eventually(async () =>
+      expect((await states(t.admin, joiner)).assignedLicenses.map((l) => l.skuId)).toEqual([SKU.E3]),
+    );
+
+    // Changing the rule re-evaluates everyone through the queue.
+    expect(
+      (await t.admin.patch(`/v1.0/groups/${salesGroup}`, { membershipRule: 'user.department -eq "HR"' })).status,
+    ).toBe(204);
+    await eventually(async () => {
+      expect(await members(t.admin, salesGroup)).toEqual([...hr, sales[1]!].sort());
+      expect((await states(t.admin, sales[0]!)).assignedLicenses).toEqual([]);
+      expect((await states(t.admin, hr[0]!)).assignedLicenses.map((l) => l.skuId).sort()).toEqual(
+        [SKU.E3, SKU.EMS].sort(),
+      );
+    });
+  });
+
+  it("pausing processing freezes membership", async () => {
+    const t = await newTenant();
+    const group = await newGroup(t.admin, {
+      groupTypes: ["DynamicMembership"],
+      membershipRule: 'user.jobTitle -startsWith "Engineer"',
+      membershipRuleProcessingState: "Paused",
+    });
+    await newUser(t.admin, { jobTitle: "Engineer II" });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await members(t.admin, group)).toEqual([]);
+    expect((await t.admin.patch(`/v1.0/groups/${group}`, { membershipRuleProcessingState: "On" })).status).toBe(204);
+    await eventually(async () => expect(await members(t.admin, group)).toHaveLength(1));
+  });
+});

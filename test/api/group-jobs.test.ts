@@ -1,0 +1,128 @@
+import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import worker from "../../functions/index.ts";
+import { handleLicenseJobs } from "../../functions/jobs/consumer.ts";
+import { QueryBudget, runJob } from "../../functions/licensing/group-jobs.ts";
+import { buy, newTenant, SKU } from "../helpers/api.ts";
+import { instrumentedD1, licensingState, seedMembers, seedUsers, stageGroupJob } from "../helpers/fixtures.ts";
+import { newGroup } from "../helpers/groups.ts";
+
+/** A tenant with `members` users in one group that is about to receive EMS with `seats` seats. */
+async function stagedGroup(members: number, seats: number) {
+  const t = await newTenant();
+  await buy(t.admin, SKU.EMS, seats);
+  const groupId = await newGroup(t.admin);
+  const users = await seedUsers(t.id, members);
+  await seedMembers(t.id, groupId, users);
+  const { ctx, jobId } = await stageGroupJob(t.id, groupId, SKU.EMS);
+  return { t, groupId, users, ctx, jobId };
+}
+
+const jobRow = (jobId: string) =>
+  env.DB.prepare("SELECT state, cursor, processed, succeeded, failed FROM license_jobs WHERE id = ?1")
+    .bind(jobId)
+    .first<Record<string, unknown>>();
+
+describe("paged group license jobs", () => {
+  it("a job interrupted mid-way completes on redelivery to the same state as an uninterrupted run", async () => {
+    const clean = await stagedGroup(450, 300);
+    expect(await runJob(clean.ctx, clean.jobId, new QueryBudget(900, 100))).toBe("done");
+
+    const crashed = await stagedGroup(450, 300);
+    // Crash on the 5th batch: after some pages have landed, in the middle of the job.
+    const { d1 } = instrumentedD1(env.DB, { failOnBatch: 5 });
+    const crashCtx = { ...crashed.ctx, d1 };
+    await expect(runJob(crashCtx, crashed.jobId, new QueryBudget(900, 100))).rejects.toThrow("simulated crash");
+    const midway = await jobRow(crashed.jobId);
+    expect(midway!.state).toBe("Running");
+    expect(Number(midway!.processed)).toBeGreaterThan(0);
+    expect(Number(midway!.processed)).toBeLessThan(450);
+    // Redelivery: the same job runs again from its durable cursor.
+    expect(await runJob(crashed.ctx, crashed.jobId, new QueryBudget(900, 100))).toBe("done");
+
+    const a = await licensingState(clean.t.id);
+    const b = await licensingState(crashed.t.id);
+    const strip = (s: typeof a, groupId: string, users: string[]) =>
+      JSON.stringify(s)
+        .replaceAll(groupId, "G")
+        .replace(new RegExp(users.map((u) => u).join("|"), "g"), (m) => `U${users.indexOf(m)}`);
+    expect(strip(b, crashed.groupId, crashed.users)).toBe(strip(a, clean.groupId, clean.users));
+    expect(await jobRow(crashed.jobId)).toMatchObject({
+      state: "Complete",
+      processed: 450,
+      succeeded: 300,
+      failed: 150,
+    });
+    expect(b.pools).toEqual([expect.objectContaining({ enabled_units: 300, consumed_units: 300 })]);
+  });
+
+  it("two deliveries of the same job at once, and a late duplicate, change nothing twice", async () => {
+    const { t, ctx, jobId } = await stagedGroup(300, 1000);
+    const results = await Promise.all([
+      runJob(ctx, jobId, new QueryBudget(900, 50)),
+      runJob(ctx, jobId, new QueryBudget(900, 50)),
+    ]);
+    expect(results).toContain("done");
+    const once = await licensingState(t.id);
+    expect(once.licenses).toHaveLength(300);
+    expect(once.pools[0]).toMatchObject({ consumed_units: 300 });
+    // A duplicate message after completion is acknowledged and does nothing.
+    const batch = createMessageBatch("license-jobs", [
+      { id: "dup", timestamp: new Date(), attempts: 2, body: { kind: "job", tenantId: t.id, jobId } },
+    ]);
+    const execution = createExecutionContext();
+    await worker.queue(batch, env, execution);
+    const result = await getQueueResult(batch, execution);
+    expect(result.explicitAcks).toEqual(["dup"]);
+    expect(await licensingState(t.id)).toEqual(once);
+    const audits = await env.DB.prepare(
+      "SELECT count(*) AS n FROM audit_log WHERE tenant_id = ?1 AND activity_display_name = 'Finish applying group based license to users'",
+    )
+      .bind(t.id)
+      .first<{ n: number }>();
+    expect(audits!.n).toBe(1);
+  });
+
+  it("one queue invocation stays within D1's 1,000-query limit and continues in a new message", async () => {
+    const { t, jobId } = await stagedGroup(1200, 2000);
+    const { d1, stats } = instrumentedD1(env.DB);
+    const sent: unknown[] = [];
+    const countingEnv = {
+      ...env,
+      DB: d1,
+      LICENSE_JOBS: {
+        send: async (b: unknown) => void sent.push(b),
+        sendBatch: async (m: { body: unknown }[]) => void sent.push(...m.map((x) => x.body)),
+      },
+    } as unknown as Env;
+    const message = {
+      id: "m1",
+      timestamp: new Date(),
+      attempts: 1,
+      body: { kind: "job", tenantId: t.id, jobId },
+      ack: () => {},
+      retry: () => {},
+    };
+    // A small budget (and small pages) forces the limit to bite within this test's size.
+    await handleLicenseJobs(
+      { queue: "license-jobs", messages: [message] } as unknown as MessageBatch<unknown>,
+      countingEnv,
+      () => new QueryBudget(120, 100),
+    );
+    expect(stats.queries).toBeLessThanOrEqual(120);
+    expect(sent).toEqual([{ kind: "job", tenantId: t.id, jobId }]);
+    const partial = await jobRow(jobId);
+    expect(partial!.state).toBe("Running");
+
+    // With the production budget the rest finishes in one invocation, well under 1,000 queries.
+    stats.queries = 0;
+    sent.length = 0;
+    await handleLicenseJobs(
+      { queue: "license-jobs", messages: [message] } as unknown as MessageBatch<unknown>,
+      countingEnv,
+    );
+    expect(stats.queries).toBeLessThanOrEqual(1000);
+    expect((await jobRow(jobId))!.state).toBe("Complete");
+    expect((await licensingState(t.id)).licenses).toHaveLength(1200);
+  });
+});
