@@ -3,7 +3,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import { auditRouter } from "./audit/handlers.ts";
 import { catalogRouter } from "./catalog/handlers.ts";
-import { BatchRequestSchema, innerUrl, orderBatch } from "./core/batch.ts";
+import { BatchRequestSchema, runBatch } from "./core/batch.ts";
 import type { AppEnv } from "./core/context.ts";
 import { GraphError, graphErrorBody } from "./core/errors.ts";
 import { defineRoute, GraphObject, jsonBody, jsonResponse, validationHook } from "./core/openapi.ts";
@@ -41,38 +41,13 @@ export function buildApp() {
   app.route("/", tenancyRouter);
 
   app.openapi(batchRoute, async (c) => {
-    const { requests } = c.req.valid("json");
-    const origin = new URL(c.req.url).origin;
-    const statuses = new Map<string, number>();
-    const responses: { id: string; status: number; headers: Record<string, string>; body: unknown }[] = [];
-    for (const item of orderBatch(requests)) {
-      // A request whose dependency failed is not run (Graph answers 424 Failed Dependency).
-      if ((item.dependsOn ?? []).some((dep) => (statuses.get(dep) ?? 500) >= 400)) {
-        statuses.set(item.id, 424);
-        responses.push({ id: item.id, status: 424, headers: {}, body: null });
-        continue;
-      }
-      const headers = new Headers(item.headers ?? {});
-      headers.set("authorization", c.req.header("authorization") ?? "");
-      if (item.body !== undefined && !headers.has("content-type")) headers.set("content-type", "application/json");
-      const inner = await app.fetch(
-        new Request(innerUrl(origin, item.url), {
-          method: item.method.toUpperCase(),
-          headers,
-          ...(item.body !== undefined ? { body: JSON.stringify(item.body) } : {}),
-        }),
-        c.env,
-        c.executionCtx,
-      );
-      const text = await inner.text();
-      statuses.set(item.id, inner.status);
-      responses.push({
-        id: item.id,
-        status: inner.status,
-        headers: Object.fromEntries([...inner.headers].filter(([k]) => k === "content-type" || k === "location")),
-        body: text ? JSON.parse(text) : null,
-      });
-    }
+    const responses = await runBatch(
+      c.req.valid("json").requests,
+      new URL(c.req.url).origin,
+      async (request) => app.fetch(request, c.env, c.executionCtx),
+      c.req.header("authorization") ?? "",
+      (error) => graphErrorBody(error, c.get("requestId"), c.get("clientRequestId"), new Date()),
+    );
     return c.json({ responses }, 200);
   });
 

@@ -7,6 +7,8 @@ export const tenants = sqliteTable("tenants", {
   // The directory's country: the usage location group-based licensing falls back to.
   country: text("country").notNull(),
   allowGuestsInLicensedGroups: integer("allow_guests_in_licensed_groups", { mode: "boolean" }).notNull().default(false),
+  // The operator's own tenant: its GlobalAdministrators run the installation (shared catalogue, new tenants).
+  isOperator: integer("is_operator", { mode: "boolean" }).notNull().default(false),
   createdAt: isoTime("created_at").notNull(),
 });
 

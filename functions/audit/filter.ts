@@ -6,18 +6,18 @@ import {
   unsupportedFilterClause,
 } from "../core/odata-filter.ts";
 
-const columns: Record<string, string> = {
-  activitydisplayname: "a.activity_display_name",
-  category: "a.category",
-  result: "a.result",
-  operationtype: "a.operation_type",
-  correlationid: "a.correlation_id",
-  activitydatetime: "a.activity_date_time",
+const columns: Record<string, { column: string; name: string }> = {
+  activitydisplayname: { column: "a.activity_display_name", name: "activityDisplayName" },
+  category: { column: "a.category", name: "category" },
+  result: { column: "a.result", name: "result" },
+  operationtype: { column: "a.operation_type", name: "operationType" },
+  correlationid: { column: "a.correlation_id", name: "correlationId" },
+  activitydatetime: { column: "a.activity_date_time", name: "activityDateTime" },
 };
 const ops = { eq: "=", ne: "<>", gt: ">", ge: ">=", lt: "<", le: "<=" } as const;
 
-function literal(value: FilterLiteral, column: string): string | number {
-  if (column === "a.activity_date_time") {
+function literal(value: FilterLiteral, property: string): string | number {
+  if (property === "activityDateTime") {
     const text = value.kind === "datetime" || value.kind === "string" ? value.value : "";
     const iso = normalizeDateTime(text);
     if (!iso)
@@ -29,7 +29,11 @@ function literal(value: FilterLiteral, column: string): string | number {
     return iso;
   }
   if (value.kind === "string" || value.kind === "guid") return value.value;
-  throw new ODataFilterError(`A string value is expected for '${column.slice(2)}'.`, -1, "Request_BadRequest");
+  throw new ODataFilterError(
+    `A string value is expected for property '${property}' of resource 'DirectoryAudit'.`,
+    -1,
+    "Request_BadRequest",
+  );
 }
 
 /** $filter for directoryAudits: activity, category, result, correlationId, date ranges and target ids. */
@@ -41,16 +45,16 @@ export function compileAuditFilter(node: FilterNode, params: (string | number)[]
     case "not":
       return `(NOT ${compileAuditFilter(node.operand, params)})`;
     case "compare": {
-      const column = node.path.length === 1 ? columns[node.path[0]!.toLowerCase()] : undefined;
-      if (!column) throw unsupportedFilterClause(node.path.join("/"), "DirectoryAudit");
-      params.push(literal(node.value, column));
-      return `${column} ${ops[node.op]} ?`;
+      const field = node.path.length === 1 ? columns[node.path[0]!.toLowerCase()] : undefined;
+      if (!field) throw unsupportedFilterClause(node.path.join("/"), "DirectoryAudit");
+      params.push(literal(node.value, field.name));
+      return `${field.column} ${ops[node.op]} ?`;
     }
     case "function": {
-      const column = node.path.length === 1 ? columns[node.path[0]!.toLowerCase()] : undefined;
-      if (!column || node.name !== "startswith") throw unsupportedFilterClause(node.path.join("/"), "DirectoryAudit");
-      params.push(`${String(literal(node.value, column)).replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
-      return `${column} LIKE ? ESCAPE '\\'`;
+      const field = node.path.length === 1 ? columns[node.path[0]!.toLowerCase()] : undefined;
+      if (!field || node.name !== "startswith") throw unsupportedFilterClause(node.path.join("/"), "DirectoryAudit");
+      params.push(`${String(literal(node.value, field.name)).replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+      return `${field.column} LIKE ? ESCAPE '\\'`;
     }
     case "lambda": {
       // targetResources/any(t: t/id eq '…')
@@ -62,7 +66,7 @@ export function compileAuditFilter(node: FilterNode, params: (string | number)[]
         body.op === "eq" &&
         body.path.map((p) => p.toLowerCase()).join("/") === `${node.variable.toLowerCase()}/id`;
       if (!isTargetId || body.kind !== "compare") throw unsupportedFilterClause(node.path.join("/"), "DirectoryAudit");
-      params.push(String(literal(body.value, "a.target")).toLowerCase());
+      params.push(String(literal(body.value, "id")).toLowerCase());
       return "EXISTS (SELECT 1 FROM json_each(a.target_resources) t WHERE lower(t.value ->> '$.id') = ?)";
     }
     default:

@@ -22,7 +22,7 @@ export const PlanRuleSchema = z
   .strict()
   .openapi("PlanRule");
 
-export const importCatalog = defineRoute(can.manageCatalog, {
+export const importCatalog = defineRoute(can.operate, {
   method: "post",
   path: "/api/catalog/import",
   tags: ["Catalogue"],

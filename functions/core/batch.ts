@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { badRequest } from "./errors.ts";
+import { badRequest, GraphError } from "./errors.ts";
 
 /** Graph JSON batching: at most 20 requests, each optionally depending on others in the same batch. */
 export const BatchRequestSchema = z
@@ -50,9 +50,76 @@ export function orderBatch(requests: BatchItem[]): BatchItem[] {
   return ordered;
 }
 
-/** Inner URLs are relative to the version root: "/users/x" or "users/x"; absolute URLs are refused. */
+/**
+ * Inner URLs are relative to the version root ("/users/x" or "users/x"). They must stay under /v1.0 once
+ * dot-segments are resolved, and a batch may not contain another batch (the limit of 20 would mean nothing).
+ */
 export function innerUrl(origin: string, url: string): string {
-  if (/^[a-z]+:\/\//i.test(url)) throw badRequest(`Batch request URLs must be relative: '${url}'.`);
+  if (/^[a-z][a-z0-9+.-]*:/i.test(url)) throw badRequest(`Batch request URLs must be relative: '${url}'.`);
   const path = url.startsWith("/") ? url : `/${url}`;
-  return `${origin}${path.startsWith("/v1.0/") ? path : `/v1.0${path}`}`;
+  const resolved = new URL(path.startsWith("/v1.0/") ? path : `/v1.0${path}`, origin);
+  if (resolved.origin !== origin || !resolved.pathname.startsWith("/v1.0/")) {
+    throw badRequest(`Batch request URL '${url}' is outside the /v1.0 API.`);
+  }
+  if (/^\/v1\.0\/\$batch\b/i.test(resolved.pathname))
+    throw badRequest("A $batch request cannot contain another $batch.");
+  return resolved.toString();
+}
+
+export type BatchResponse = { id: string; status: number; headers: Record<string, string>; body: unknown };
+
+/** Runs the requests in dependency order through `send`; a request whose dependency failed answers 424. */
+export async function runBatch(
+  requests: BatchItem[],
+  origin: string,
+  send: (request: Request) => Promise<Response>,
+  authorization: string,
+  refuse: (error: GraphError) => unknown,
+): Promise<BatchResponse[]> {
+  const statuses = new Map<string, number>();
+  const responses: BatchResponse[] = [];
+  for (const item of orderBatch(requests)) {
+    if ((item.dependsOn ?? []).some((dep) => (statuses.get(dep) ?? 500) >= 400)) {
+      statuses.set(item.id, 424);
+      responses.push({ id: item.id, status: 424, headers: {}, body: null });
+      continue;
+    }
+    let url: string;
+    try {
+      url = innerUrl(origin, item.url);
+    } catch (error) {
+      if (!(error instanceof GraphError)) throw error;
+      statuses.set(item.id, error.status);
+      responses.push({
+        id: item.id,
+        status: error.status,
+        headers: { "content-type": "application/json" },
+        body: refuse(error),
+      });
+      continue;
+    }
+    const headers = new Headers(item.headers ?? {});
+    // Inner requests act with the caller's own key, whatever headers they carry.
+    headers.set("authorization", authorization);
+    if (item.body !== undefined && !headers.has("content-type")) headers.set("content-type", "application/json");
+    const inner = await send(
+      new Request(url, {
+        method: item.method.toUpperCase(),
+        headers,
+        ...(item.body !== undefined
+          ? { body: typeof item.body === "string" ? item.body : JSON.stringify(item.body) }
+          : {}),
+      }),
+    );
+    const contentType = inner.headers.get("content-type") ?? "";
+    const text = await inner.text();
+    statuses.set(item.id, inner.status);
+    responses.push({
+      id: item.id,
+      status: inner.status,
+      headers: Object.fromEntries([...inner.headers].filter(([k]) => k === "content-type" || k === "location")),
+      body: text === "" ? null : contentType.includes("json") ? JSON.parse(text) : text,
+    });
+  }
+  return responses;
 }

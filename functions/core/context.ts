@@ -11,7 +11,9 @@ export const roles = [
 export type Role = (typeof roles)[number];
 
 /** Who is acting: an API key holder, or seatflow itself (group processing, cron) as Entra's system actors. */
-export type Actor = { kind: "apiKey"; keyId: string; name: string; role: Role } | { kind: "system"; name: string };
+export type Actor =
+  | { kind: "apiKey"; keyId: string; name: string; role: Role; operator: boolean }
+  | { kind: "system"; name: string };
 
 export const groupLicensingActor: Actor = { kind: "system", name: "Microsoft Entra ID Group-Based Licensing" };
 

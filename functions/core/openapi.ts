@@ -1,5 +1,6 @@
 import { createRoute, OpenAPIHono, type RouteConfig, z } from "@hono/zod-openapi";
 import { requireRoles } from "../middleware/auth.ts";
+import { can } from "./roles.ts";
 import type { AppEnv, Role } from "./context.ts";
 import { badRequest } from "./errors.ts";
 
@@ -59,11 +60,14 @@ export const jsonResponse = <T extends z.ZodType>(schema: T, description: string
 
 /** A route contract: method, path, the roles it admits (enforced and documented) and its standard error answers. */
 export function defineRoute<const R extends Omit<RouteConfig, "middleware">>(roles: readonly Role[], route: R) {
+  // `can.operate` marks installation-wide routes: on top of the role, the key must belong to the operator tenant.
+  const operator = roles === can.operate;
   return createRoute({
     ...route,
-    description: `${route.description ?? route.summary ?? ""}\n\nRoles: ${roles.join(", ")}.`.trim(),
+    description:
+      `${route.description ?? route.summary ?? ""}\n\n${operator ? "Operator tenant only. " : ""}Roles: ${roles.join(", ")}.`.trim(),
     security: [{ apiKey: [] }],
-    middleware: [requireRoles(roles)] as const,
+    middleware: [requireRoles(roles, { operator })] as const,
     responses: { ...standardErrors, ...route.responses },
   });
 }

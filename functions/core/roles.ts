@@ -8,6 +8,8 @@ export const can = {
   readLicensing: ["GlobalAdministrator", "LicenseAdministrator", "UserAdministrator", "GlobalReader"],
   manageSubscriptions: ["GlobalAdministrator"],
   manageCatalog: ["GlobalAdministrator"],
+  /** Installation-wide changes (the shared product catalogue, new tenants): the operator tenant's admins only. */
+  operate: ["GlobalAdministrator"],
   readAudit: ["GlobalAdministrator", "LicenseAdministrator", "UserAdministrator", "GlobalReader"],
   manageTenancy: ["GlobalAdministrator"],
   readTenancy: ["GlobalAdministrator", "GlobalReader"],

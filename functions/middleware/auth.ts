@@ -3,7 +3,7 @@ import { type AppEnv, makeCtx, type Role } from "../core/context.ts";
 import { GraphError } from "../core/errors.ts";
 import { hashApiKey } from "../tenancy/keys.ts";
 
-type KeyRecord = { keyId: string; tenantId: string; role: Role; name: string };
+type KeyRecord = { keyId: string; tenantId: string; role: Role; name: string; operator: boolean };
 
 // Verified keys are remembered briefly per isolate: the key lookup would otherwise be a D1 round trip on every
 // request. A revoked key stops working in this isolate at once and in others within KEY_CACHE_MS.
@@ -17,13 +17,15 @@ async function lookupKey(d1: D1Database, hash: string): Promise<KeyRecord | null
   if (cached && cached.until > Date.now()) return cached.record;
   const row = await d1
     .prepare(
-      "SELECT id AS keyId, tenant_id AS tenantId, role, name FROM api_keys WHERE key_hash = ?1 AND revoked_at IS NULL",
+      `SELECT k.id AS keyId, k.tenant_id AS tenantId, k.role, k.name, t.is_operator AS operator
+       FROM api_keys k JOIN tenants t ON t.id = k.tenant_id WHERE k.key_hash = ?1 AND k.revoked_at IS NULL`,
     )
     .bind(hash)
-    .first<KeyRecord>();
+    .first<Omit<KeyRecord, "operator"> & { operator: number }>();
+  const record = row ? { ...row, operator: row.operator === 1 } : null;
   if (keyCache.size > 10_000) keyCache.clear();
-  keyCache.set(hash, { record: row ?? null, until: Date.now() + KEY_CACHE_MS });
-  return row ?? null;
+  keyCache.set(hash, { record, until: Date.now() + KEY_CACHE_MS });
+  return record;
 }
 
 /** Resolves `Authorization: Bearer <key>` to a tenant and role, and builds the request's action context. */
@@ -33,26 +35,28 @@ export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (!token) throw new GraphError("InvalidAuthenticationToken", "Access token is empty.");
   const record = await lookupKey(c.env.DB, await hashApiKey(token));
   if (!record) throw new GraphError("InvalidAuthenticationToken", "Access token validation failure. Invalid audience.");
-  c.set(
-    "ctx",
-    makeCtx(
-      c.env,
-      record.tenantId,
-      { kind: "apiKey", keyId: record.keyId, name: record.name, role: record.role },
-      c.get("requestId"),
-    ),
-  );
+  const { keyId, name, role, operator } = record;
+  c.set("ctx", makeCtx(c.env, record.tenantId, { kind: "apiKey", keyId, name, role, operator }, c.get("requestId")));
   await next();
 };
 
 export const insufficientPrivileges = () =>
   new GraphError("Authorization_RequestDenied", "Insufficient privileges to complete the operation.");
 
-/** Every route names the roles it admits; anything else is a 403 before the handler runs. */
+/**
+ * Every route names the roles it admits; anything else is a 403 before the handler runs. Installation-wide routes
+ * also require the operator tenant.
+ */
 export const requireRoles =
-  (allowed: readonly Role[]): MiddlewareHandler<AppEnv> =>
+  (allowed: readonly Role[], options: { operator?: boolean } = {}): MiddlewareHandler<AppEnv> =>
   async (c, next) => {
     const actor = c.get("ctx").actor;
     if (actor.kind !== "apiKey" || !allowed.includes(actor.role)) throw insufficientPrivileges();
+    if (options.operator && !actor.operator) {
+      throw new GraphError(
+        "Authorization_RequestDenied",
+        "Only the operator tenant's administrators can make installation-wide changes.",
+      );
+    }
     await next();
   };

@@ -1,6 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import { skus, subscriptions } from "../../db/schema/index.ts";
 import type { Db } from "../core/context.ts";
+import { badRequest } from "../core/errors.ts";
 
 export type SubscriptionRow = typeof subscriptions.$inferSelect;
 
@@ -48,7 +49,20 @@ export async function findSkuByIdOrPartNumber(
   ref: { skuId?: string | undefined; skuPartNumber?: string | undefined },
 ) {
   if (ref.skuId) return db.select().from(skus).where(eq(skus.id, ref.skuId.toLowerCase())).get();
-  if (ref.skuPartNumber)
-    return db.select().from(skus).where(eq(skus.skuPartNumber, ref.skuPartNumber)).orderBy(skus.id).get();
+  if (ref.skuPartNumber) {
+    const matches = await db
+      .select()
+      .from(skus)
+      .where(eq(skus.skuPartNumber, ref.skuPartNumber))
+      .orderBy(skus.id)
+      .limit(2);
+    // Microsoft's list reuses a few String_Ids: never guess which product was meant.
+    if (matches.length > 1) {
+      throw badRequest(
+        `skuPartNumber '${ref.skuPartNumber}' names more than one product (${matches.map((m) => m.id).join(", ")}): give skuId instead.`,
+      );
+    }
+    return matches[0];
+  }
   return undefined;
 }

@@ -10,22 +10,28 @@ import { generateApiKey, hashApiKey } from "./keys.ts";
 export type Tenant = typeof tenants.$inferSelect;
 
 /** Creates a tenant with the curated plan rules; used by the CLI, the API and the demo seed. */
-export async function createTenant(d1: D1Database, input: { displayName: string; country: string; now?: Date }) {
+export async function createTenant(
+  d1: D1Database,
+  input: { displayName: string; country: string; operator?: boolean; now?: Date },
+  ctx?: Ctx,
+) {
   const now = (input.now ?? new Date()).toISOString();
   const tenant: Tenant = {
     id: newId(),
     displayName: input.displayName,
     country: input.country.toUpperCase(),
     allowGuestsInLicensedGroups: false,
+    isOperator: input.operator ?? false,
     createdAt: now,
   };
   const rules = curatedPlanRules.map((r) => ({ ...r, id: newId() }));
   await d1.batch([
     d1
       .prepare(
-        "INSERT INTO tenants (id, display_name, country, allow_guests_in_licensed_groups, created_at) VALUES (?1, ?2, ?3, 0, ?4)",
+        `INSERT INTO tenants (id, display_name, country, allow_guests_in_licensed_groups, is_operator, created_at)
+         VALUES (?1, ?2, ?3, 0, ?4, ?5)`,
       )
-      .bind(tenant.id, tenant.displayName, tenant.country, now),
+      .bind(tenant.id, tenant.displayName, tenant.country, tenant.isOperator ? 1 : 0, now),
     d1
       .prepare(
         `INSERT INTO plan_rules (id, tenant_id, kind, service_plan_id, related_service_plan_ids, usage_location, description, created_at)
@@ -34,6 +40,17 @@ export async function createTenant(d1: D1Database, input: { displayName: string;
          FROM json_each(?3)`,
       )
       .bind(tenant.id, now, JSON.stringify(rules)),
+    // Recorded in the creating (operator) tenant's log when created through the API.
+    ...(ctx
+      ? [
+          auditStatement(ctx, {
+            activity: "Add tenant",
+            category: "DirectoryManagement",
+            operationType: "Add",
+            targets: [{ id: tenant.id, displayName: tenant.displayName, type: "Directory" }],
+          }),
+        ]
+      : []),
   ]);
   return tenant;
 }

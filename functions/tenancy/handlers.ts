@@ -27,7 +27,7 @@ const routes = {
     summary: "The caller's tenant as Graph's organization",
     responses: { 200: jsonResponse(GraphCollection, "organization") },
   }),
-  createTenant: defineRoute(can.manageTenancy, {
+  createTenant: defineRoute(can.operate, {
     method: "post",
     path: "/api/tenants",
     tags: ["Tenancy"],
@@ -83,7 +83,7 @@ export const tenancyRouter = newRouter()
   .openapi(routes.createTenant, async (c) => {
     const ctx = c.get("ctx");
     const input = c.req.valid("json");
-    const tenant = await createTenant(ctx.d1, { ...input, now: ctx.now });
+    const tenant = await createTenant(ctx.d1, { ...input, now: ctx.now }, ctx);
     const key = await issueApiKey(ctx.d1, {
       tenantId: tenant.id,
       role: "GlobalAdministrator",

@@ -62,8 +62,12 @@ const allRoles: Role[] = [
 ];
 
 /** A fresh tenant per test keeps tests independent while they share one database. */
-export async function newTenant(country = "US", displayName = "Contoso"): Promise<TestTenant> {
-  const tenant = await createTenant(env.DB, { displayName, country });
+export async function newTenant(
+  country = "US",
+  displayName = "Contoso",
+  options: { operator?: boolean } = {},
+): Promise<TestTenant> {
+  const tenant = await createTenant(env.DB, { displayName, country, operator: options.operator ?? false });
   const keys = {} as Record<Role, string>;
   for (const role of allRoles) keys[role] = (await issueApiKey(env.DB, { tenantId: tenant.id, role })).key;
   return { id: tenant.id, keys, as: (role) => client(keys[role]), admin: client(keys.GlobalAdministrator) };

@@ -1,0 +1,1 @@
+ALTER TABLE `tenants` ADD `is_operator` integer DEFAULT false NOT NULL;
