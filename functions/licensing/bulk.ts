@@ -225,8 +225,8 @@ export function pageWrites(ctx: Ctx, tenant: TenantLicensing, decision: PageDeci
     d1
       .prepare(
         `UPDATE users SET license_version = license_version + 1
-         WHERE tenant_id = ?1 AND id IN (SELECT value ->> '$.id' FROM json_each(?2))
-           AND license_version = (SELECT value ->> '$.v' FROM json_each(?2) WHERE value ->> '$.id' = users.id)`,
+         FROM (SELECT value ->> '$.id' AS id, value ->> '$.v' AS v FROM json_each(?2)) AS seen
+         WHERE users.tenant_id = ?1 AND users.id = seen.id AND users.license_version = seen.v`,
       )
       .bind(tenantId, versions),
     d1.prepare(guardSql(`changes() = ${decision.changed.length}`)),
