@@ -52,6 +52,7 @@ export const auditRouter = newRouter().openapi(listDirectoryAudits, async (c) =>
   }
   // Newest first; the cursor is (time, id) of the last row shown.
   const cursor = decodeSkipToken(query.$skiptoken)?.split("|");
+  if (cursor && cursor.length !== 2) throw new GraphError("Request_BadRequest", "Invalid $skiptoken.");
   if (cursor?.length === 2) {
     where += " AND (a.activity_date_time < ? OR (a.activity_date_time = ? AND a.id < ?))";
     params.push(cursor[0]!, cursor[0]!, cursor[1]!);

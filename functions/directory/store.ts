@@ -80,7 +80,7 @@ export function insertUserStatement(d1: D1Database, user: UserRow): D1PreparedSt
     .bind(...values);
 }
 
-/** Updates the given fields, guarded on the row's licenseVersion so a concurrent licensing change is not lost. */
+/** Updates the given fields only: licensing columns are never written here, so a concurrent licensing change is kept. */
 export function updateUserStatement(
   d1: D1Database,
   user: UserRow,
