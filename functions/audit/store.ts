@@ -38,36 +38,32 @@ export function auditStatement(ctx: Ctx, entry: AuditEntry): D1PreparedStatement
 
 export function auditStatements(ctx: Ctx, entries: AuditEntry[]): D1PreparedStatement[] {
   if (entries.length === 0) return [];
-  const rows = entries.map((entry) => ({
-    id: newId(),
-    at: ctx.now.toISOString(),
-    activity: entry.activity,
-    category: entry.category,
-    operationType: entry.operationType,
-    result: entry.result ?? "success",
-    resultReason: entry.resultReason ?? "",
-    initiatedBy: JSON.stringify(initiatedBy(ctx.actor)),
-    targets: JSON.stringify(
-      entry.targets.map((t) => ({
-        id: t.id,
-        displayName: t.displayName ?? null,
-        type: t.type,
-        userPrincipalName: t.userPrincipalName ?? null,
-        modifiedProperties: t.modifiedProperties ?? [],
-      })),
-    ),
-    details: JSON.stringify(entry.additionalDetails ?? []),
-  }));
+  // Rows travel as compact arrays with their JSON parts nested (not re-encoded as strings): group processing writes
+  // a thousand of these per page, and the size of this one parameter is most of the cost.
+  const rows = entries.map((entry) => [
+    newId(),
+    entry.activity,
+    entry.category,
+    entry.operationType,
+    entry.result ?? "success",
+    entry.resultReason ?? "",
+    entry.targets.map((t) => ({
+      id: t.id,
+      displayName: t.displayName ?? null,
+      type: t.type,
+      userPrincipalName: t.userPrincipalName ?? null,
+      modifiedProperties: t.modifiedProperties ?? [],
+    })),
+    entry.additionalDetails ?? [],
+  ]);
   return [
     ctx.d1
       .prepare(
         `INSERT INTO audit_log (id, tenant_id, activity_date_time, activity_display_name, category, operation_type, result,
            result_reason, correlation_id, initiated_by, target_resources, additional_details)
-         SELECT value ->> '$.id', ?1, value ->> '$.at', value ->> '$.activity', value ->> '$.category',
-           value ->> '$.operationType', value ->> '$.result', value ->> '$.resultReason', ?2, value ->> '$.initiatedBy',
-           value ->> '$.targets', value ->> '$.details'
-         FROM json_each(?3)`,
+         SELECT value ->> 0, ?1, ?2, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, ?3, ?4, value -> 6, value -> 7
+         FROM json_each(?5)`,
       )
-      .bind(ctx.tenantId, ctx.requestId, JSON.stringify(rows)),
+      .bind(ctx.tenantId, ctx.now.toISOString(), ctx.requestId, JSON.stringify(initiatedBy(ctx.actor)), JSON.stringify(rows)),
   ];
 }

@@ -224,9 +224,10 @@ export function pageWrites(ctx: Ctx, tenant: TenantLicensing, decision: PageDeci
   const statements: D1PreparedStatement[] = [
     d1
       .prepare(
+        // CROSS JOIN keeps the page's list as the outer loop: one primary-key probe per user, never a table scan.
         `UPDATE users SET license_version = license_version + 1
-         FROM (SELECT value ->> '$.id' AS id, value ->> '$.v' AS v FROM json_each(?2)) AS seen
-         WHERE users.tenant_id = ?1 AND users.id = seen.id AND users.license_version = seen.v`,
+         WHERE id IN (SELECT u.id FROM json_each(?2) AS seen CROSS JOIN users AS u ON u.id = seen.value ->> '$.id'
+                      WHERE u.tenant_id = ?1 AND u.license_version = seen.value ->> '$.v')`,
       )
       .bind(tenantId, versions),
     d1.prepare(guardSql(`changes() = ${decision.changed.length}`)),
