@@ -71,7 +71,7 @@ describe("paged group license jobs", () => {
       { id: "dup", timestamp: new Date(), attempts: 2, body: { kind: "job", tenantId: t.id, jobId } },
     ]);
     const execution = createExecutionContext();
-    await worker.queue(batch, env, execution);
+    await worker.queue(batch, env);
     const result = await getQueueResult(batch, execution);
     expect(result.explicitAcks).toEqual(["dup"]);
     expect(await licensingState(t.id)).toEqual(once);

@@ -1,0 +1,267 @@
+/// <reference types="node" />
+/**
+ * Demo and benchmark data, written only through seatflow's own actions (never raw SQL of its tables, except the
+ * read-only checks below), so the seed always follows the current rules.
+ */
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { importCatalog } from "../functions/catalog/actions.ts";
+import { type Actor, makeCtx } from "../functions/core/context.ts";
+import { createUser } from "../functions/directory/actions.ts";
+import { CreateUserSchema } from "../functions/directory/schemas.ts";
+import { assignUserLicenses } from "../functions/licensing/actions.ts";
+import { createSubscription } from "../functions/subscriptions/actions.ts";
+import { createTenant, issueApiKey } from "../functions/tenancy/actions.ts";
+import { hashApiKey } from "../functions/tenancy/keys.ts";
+import { projectRoot } from "./platform.ts";
+
+export const seedActor: Actor = { kind: "system", name: "seatflow seed" };
+
+export const catalogCsvPath = path.join(projectRoot, "db/catalog/product-names-and-service-plan-identifiers.csv");
+
+/** Imports the shipped catalogue when the database has none (the import is idempotent anyway). */
+export async function ensureCatalog(d1: D1Database, log: (line: string) => void) {
+  const row = await d1.prepare("SELECT count(*) AS n FROM skus").first<{ n: number }>();
+  if ((row?.n ?? 0) > 0) return;
+  const result = await importCatalog(d1, await readFile(catalogCsvPath, "utf8"));
+  log(`catalogue imported: ${result.products} products, ${result.servicePlans} service plans`);
+}
+
+const demoSubscriptions = [
+  { skuPartNumber: "SPB", totalLicenses: 5 },
+  { skuPartNumber: "SPB", totalLicenses: 8 },
+  { skuPartNumber: "ENTERPRISEPACK", totalLicenses: 10 },
+  { skuPartNumber: "EMS", totalLicenses: 10 },
+  { skuPartNumber: "EXCHANGESTANDARD", totalLicenses: 5 },
+  { skuPartNumber: "MCOMEETADV", totalLicenses: 5 },
+];
+
+type DemoUser = {
+  nick: string;
+  displayName: string;
+  givenName: string;
+  surname: string;
+  department: string;
+  jobTitle: string;
+  usageLocation: string | null;
+  userType?: "Guest";
+  upn?: string;
+  licenses: string[];
+};
+
+const demoUsers: DemoUser[] = [
+  {
+    nick: "AdeleV",
+    displayName: "Adele Vance",
+    givenName: "Adele",
+    surname: "Vance",
+    department: "Sales",
+    jobTitle: "Retail Manager",
+    usageLocation: "US",
+    licenses: ["SPB"],
+  },
+  {
+    nick: "MeganB",
+    displayName: "Megan Bowen",
+    givenName: "Megan",
+    surname: "Bowen",
+    department: "Marketing",
+    jobTitle: "Marketing Manager",
+    usageLocation: "US",
+    licenses: ["SPB"],
+  },
+  {
+    nick: "AlexW",
+    displayName: "Alex Wilber",
+    givenName: "Alex",
+    surname: "Wilber",
+    department: "Marketing",
+    jobTitle: "Marketing Assistant",
+    usageLocation: "US",
+    licenses: ["ENTERPRISEPACK", "EMS"],
+  },
+  {
+    nick: "LeeG",
+    displayName: "Lee Gu",
+    givenName: "Lee",
+    surname: "Gu",
+    department: "Engineering",
+    jobTitle: "Director",
+    usageLocation: "GB",
+    licenses: ["ENTERPRISEPACK", "MCOMEETADV"],
+  },
+  {
+    nick: "IsaiahL",
+    displayName: "Isaiah Langer",
+    givenName: "Isaiah",
+    surname: "Langer",
+    department: "Sales",
+    jobTitle: "Sales Rep",
+    usageLocation: "DE",
+    licenses: ["EXCHANGESTANDARD"],
+  },
+  {
+    nick: "PradeepG",
+    displayName: "Pradeep Gupta",
+    givenName: "Pradeep",
+    surname: "Gupta",
+    department: "Finance",
+    jobTitle: "Accountant",
+    usageLocation: "IN",
+    licenses: [],
+  },
+  // Synced from on-premises AD: no usage location yet, so no direct license can be assigned (rule 12).
+  {
+    nick: "JohannaL",
+    displayName: "Johanna Lorenz",
+    givenName: "Johanna",
+    surname: "Lorenz",
+    department: "Engineering",
+    jobTitle: "Senior Engineer",
+    usageLocation: null,
+    licenses: [],
+  },
+  {
+    nick: "nestor.wilke_fabrikam.com#EXT#",
+    upn: "nestor.wilke_fabrikam.com#EXT#@contoso.example",
+    displayName: "Nestor Wilke (Fabrikam)",
+    givenName: "Nestor",
+    surname: "Wilke",
+    department: "Partners",
+    jobTitle: "Consultant",
+    usageLocation: "US",
+    userType: "Guest",
+    licenses: [],
+  },
+];
+
+export type DemoKey = { tenantId: string; key: string; createdAt: string };
+
+const demoKeyFile = (persistRoot: string) => path.join(persistRoot, "seatflow-demo-key.json");
+
+async function readDemoKey(persistRoot: string): Promise<DemoKey | undefined> {
+  try {
+    return JSON.parse(await readFile(demoKeyFile(persistRoot), "utf8")) as DemoKey;
+  } catch {
+    return undefined;
+  }
+}
+
+async function writeDemoKey(persistRoot: string, key: DemoKey) {
+  await mkdir(persistRoot, { recursive: true });
+  await writeFile(demoKeyFile(persistRoot), `${JSON.stringify(key, null, 2)}\n`, { mode: 0o600 });
+}
+
+async function isLiveAdminKey(d1: D1Database, key: string) {
+  const row = await d1
+    .prepare(
+      "SELECT tenant_id AS tenantId FROM api_keys WHERE key_hash = ?1 AND revoked_at IS NULL AND role = 'GlobalAdministrator'",
+    )
+    .bind(await hashApiKey(key))
+    .first<{ tenantId: string }>();
+  return row?.tenantId;
+}
+
+/**
+ * Seeds the demo tenant when the database holds no tenant; otherwise returns the stored demo key, issuing a
+ * fresh GlobalAdministrator key (for the demo tenant, else the oldest tenant) when the stored one no longer works.
+ */
+export async function seedDemo(
+  env: Env,
+  persistRoot: string,
+  log: (line: string) => void,
+): Promise<DemoKey & { seeded: boolean }> {
+  const d1 = env.DB;
+  await ensureCatalog(d1, log);
+  const tenants = await d1.prepare("SELECT count(*) AS n FROM tenants").first<{ n: number }>();
+  if ((tenants?.n ?? 0) > 0) {
+    const stored = await readDemoKey(persistRoot);
+    if (stored && (await isLiveAdminKey(d1, stored.key))) return { ...stored, seeded: false };
+    const tenant =
+      (stored &&
+        (await d1.prepare("SELECT id FROM tenants WHERE id = ?1").bind(stored.tenantId).first<{ id: string }>())) ??
+      (await d1.prepare("SELECT id FROM tenants ORDER BY created_at, id LIMIT 1").first<{ id: string }>());
+    if (!tenant) throw new Error("tenants table is not empty but no tenant could be read");
+    const issued = await issueApiKey(d1, { tenantId: tenant.id, role: "GlobalAdministrator", name: "Demo admin key" });
+    const key = { tenantId: tenant.id, key: issued.key, createdAt: issued.createdAt };
+    await writeDemoKey(persistRoot, key);
+    log("the stored demo key no longer worked: issued a new GlobalAdministrator key");
+    return { ...key, seeded: false };
+  }
+
+  // The demo tenant is the local installation's operator: its admin key may also import the catalogue and create tenants.
+  const tenant = await createTenant(d1, { displayName: "Contoso", country: "US", operator: true });
+  const ctx = makeCtx(env, tenant.id, seedActor);
+  const skuIds = new Map<string, string>();
+  for (const input of demoSubscriptions) {
+    const sub = await createSubscription({ ctx, input });
+    skuIds.set(sub.skuPartNumber, sub.skuId);
+  }
+  for (const u of demoUsers) {
+    const user = await createUser({
+      ctx,
+      input: CreateUserSchema.parse({
+        accountEnabled: true,
+        displayName: u.displayName,
+        mailNickname: u.nick.replace(/#/g, "_"),
+        userPrincipalName: u.upn ?? `${u.nick}@contoso.example`,
+        givenName: u.givenName,
+        surname: u.surname,
+        usageLocation: u.usageLocation,
+        department: u.department,
+        jobTitle: u.jobTitle,
+        companyName: u.userType === "Guest" ? "Fabrikam" : "Contoso",
+        ...(u.userType ? { userType: u.userType } : {}),
+      }),
+    });
+    if (u.licenses.length > 0) {
+      await assignUserLicenses({
+        ctx,
+        userRef: user.id,
+        request: {
+          addLicenses: u.licenses.map((part) => ({ skuId: skuIds.get(part)!, disabledPlans: [] })),
+          removeLicenses: [],
+        },
+      });
+    }
+  }
+  const issued = await issueApiKey(d1, { tenantId: tenant.id, role: "GlobalAdministrator", name: "Demo admin key" });
+  const key = { tenantId: tenant.id, key: issued.key, createdAt: issued.createdAt };
+  await writeDemoKey(persistRoot, key);
+  log(
+    `seeded demo tenant Contoso (${tenant.id}): ${demoSubscriptions.length} subscriptions, ${demoUsers.length} users`,
+  );
+  return { ...key, seeded: true };
+}
+
+export type BenchSeed = { tenantId: string; key: string; skuId: string; userIds: string[] };
+
+/** A tenant for `npm run bench`: a large E3 pool and `users` licensable users holding nothing yet. */
+export async function seedBench(env: Env, users: number, log: (line: string) => void): Promise<BenchSeed> {
+  await ensureCatalog(env.DB, log);
+  const tenant = await createTenant(env.DB, { displayName: "Bench", country: "US" });
+  const ctx = makeCtx(env, tenant.id, seedActor);
+  const sub = await createSubscription({
+    ctx,
+    input: { skuPartNumber: "ENTERPRISEPACK", totalLicenses: users * 2 + 100 },
+  });
+  const userIds: string[] = [];
+  for (let i = 0; i < users; i++) {
+    const nick = `bench${String(i).padStart(4, "0")}`;
+    const user = await createUser({
+      ctx,
+      input: CreateUserSchema.parse({
+        accountEnabled: true,
+        displayName: `Bench User ${i}`,
+        mailNickname: nick,
+        userPrincipalName: `${nick}@bench.example`,
+        usageLocation: "US",
+        department: ["Sales", "Marketing", "Engineering", "Finance"][i % 4],
+      }),
+    });
+    userIds.push(user.id);
+  }
+  const issued = await issueApiKey(env.DB, { tenantId: tenant.id, role: "LicenseAdministrator", name: "bench" });
+  log(`seeded bench tenant ${tenant.id}: ${users} users, ENTERPRISEPACK x${sub.totalLicenses}`);
+  return { tenantId: tenant.id, key: issued.key, skuId: sub.skuId, userIds };
+}
