@@ -9,6 +9,9 @@ export const tenants = sqliteTable("tenants", {
   allowGuestsInLicensedGroups: integer("allow_guests_in_licensed_groups", { mode: "boolean" }).notNull().default(false),
   // The operator's own tenant: its GlobalAdministrators run the installation (shared catalogue, new tenants).
   isOperator: integer("is_operator", { mode: "boolean" }).notNull().default(false),
+  // Bumped by every change to what licensing decisions read besides the user (subscriptions, plan rules, catalogue),
+  // so a licensing write decided on an older view of them fails its guard and is decided again.
+  licensingVersion: integer("licensing_version").notNull().default(0),
   createdAt: isoTime("created_at").notNull(),
 });
 

@@ -64,6 +64,12 @@ export function auditStatements(ctx: Ctx, entries: AuditEntry[]): D1PreparedStat
          SELECT value ->> 0, ?1, ?2, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, ?3, ?4, value -> 6, value -> 7
          FROM json_each(?5)`,
       )
-      .bind(ctx.tenantId, ctx.now.toISOString(), ctx.requestId, JSON.stringify(initiatedBy(ctx.actor)), JSON.stringify(rows)),
+      .bind(
+        ctx.tenantId,
+        ctx.now.toISOString(),
+        ctx.requestId,
+        JSON.stringify(initiatedBy(ctx.actor)),
+        JSON.stringify(rows),
+      ),
   ];
 }

@@ -2,6 +2,7 @@ import { auditStatement } from "../audit/store.ts";
 import type { Ctx } from "../core/context.ts";
 import { badRequest, notFound } from "../core/errors.ts";
 import { newId } from "../core/ids.ts";
+import { licensingChanged } from "../licensing/store.ts";
 import { parseCatalogCsv } from "./csv.ts";
 import { catalogCountsSql, catalogUpsertStatements } from "./store.ts";
 
@@ -26,6 +27,7 @@ export async function importCatalog(d1: D1Database, csv: string, ctx?: Ctx) {
     counts,
     ...catalogUpsertStatements(d1, parsed.products),
     counts,
+    licensingChanged(d1),
     ...(ctx
       ? [
           auditStatement(ctx, {
@@ -39,7 +41,7 @@ export async function importCatalog(d1: D1Database, csv: string, ctx?: Ctx) {
       : []),
   ]);
   const before = results[0]!.results[0]!;
-  const after = results[parsed.products.length === 0 ? 1 : results.length - (ctx ? 2 : 1)]!.results[0]!;
+  const after = results[results.length - (ctx ? 3 : 2)]!.results[0]!;
   return {
     rows: parsed.rows,
     products: parsed.products.length,
@@ -84,6 +86,7 @@ export async function createPlanRule({ ctx, input }: { ctx: Ctx; input: PlanRule
     createdAt: ctx.now.toISOString(),
   };
   await ctx.d1.batch([
+    licensingChanged(ctx.d1, ctx.tenantId),
     ctx.d1
       .prepare(
         `INSERT INTO plan_rules (id, tenant_id, kind, service_plan_id, related_service_plan_ids, usage_location, description, created_at)
@@ -116,6 +119,7 @@ export async function deletePlanRule({ ctx, id }: { ctx: Ctx; id: string }) {
     .first<{ kind: string; servicePlanId: string }>();
   if (!rule) throw notFound(id);
   await ctx.d1.batch([
+    licensingChanged(ctx.d1, ctx.tenantId),
     ctx.d1.prepare("DELETE FROM plan_rules WHERE tenant_id = ?1 AND id = ?2").bind(ctx.tenantId, id),
     auditStatement(ctx, {
       activity: "Delete service plan rule",

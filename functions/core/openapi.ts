@@ -1,8 +1,8 @@
 import { createRoute, OpenAPIHono, type RouteConfig, z } from "@hono/zod-openapi";
 import { requireRoles } from "../middleware/auth.ts";
-import { can } from "./roles.ts";
 import type { AppEnv, Role } from "./context.ts";
 import { badRequest } from "./errors.ts";
+import { can } from "./roles.ts";
 
 export const GraphErrorSchema = z
   .object({

@@ -1,6 +1,5 @@
 import type { Ctx } from "../core/context.ts";
 import { GraphError, notFound } from "../core/errors.ts";
-import { ODataFilterError, parseODataFilter } from "../core/odata-filter.ts";
 import {
   contextUrl,
   decodeSkipToken,
@@ -11,6 +10,7 @@ import {
   project,
   requireEventualConsistency,
 } from "../core/odata.ts";
+import { ODataFilterError, parseODataFilter } from "../core/odata-filter.ts";
 import { newRouter } from "../core/openapi.ts";
 import { graphTime } from "../core/time.ts";
 import * as actions from "./group-actions.ts";

@@ -1,4 +1,5 @@
 import { badRequest, GraphError, notFound } from "../core/errors.ts";
+import { isGuid } from "../core/ids.ts";
 import {
   contextUrl,
   decodeSkipToken,
@@ -11,11 +12,11 @@ import {
 } from "../core/odata.ts";
 import { ODataFilterError, parseODataFilter } from "../core/odata-filter.ts";
 import { newRouter } from "../core/openapi.ts";
-import { loadLicensingViews } from "../licensing/views.ts";
+import { licensingViewStatements, licensingViews, loadLicensingViews } from "../licensing/views.ts";
 import * as actions from "./actions.ts";
 import * as routes from "./routes.ts";
 import { userDefaultSelect, userSelectable } from "./schemas.ts";
-import { findUser, toUserRow, type UserRow, userColumns } from "./store.ts";
+import { toUserRow, type UserRow, userByRefQuery, userColumns } from "./store.ts";
 import { compileUserFilter } from "./user-filter.ts";
 import { graphUser, licensingFields } from "./views.ts";
 
@@ -34,22 +35,57 @@ function compileFilter(raw: string | undefined) {
   }
 }
 
-/** Shapes users for the wire, reading licensing only when $select asks for it. */
-export async function presentUsers(d1: D1Database, tenantId: string, users: UserRow[], select: string[] | undefined) {
+const needsLicensing = (fields: readonly string[]) =>
+  fields.some((f) => (licensingFields as readonly string[]).includes(f));
+
+/** Shapes users for the wire, reading licensing only when $select asks for it (or using what the caller read). */
+export async function presentUsers(
+  d1: D1Database,
+  tenantId: string,
+  users: UserRow[],
+  select: string[] | undefined,
+  preloaded?: Awaited<ReturnType<typeof loadLicensingViews>>,
+) {
   const fields = select ?? userDefaultSelect;
-  const needsLicensing = fields.some((f) => (licensingFields as readonly string[]).includes(f));
-  const licensing = needsLicensing
-    ? await loadLicensingViews(
-        d1,
-        tenantId,
-        users.map((u) => u.id),
-        fields.includes("assignedPlans"),
-      )
-    : undefined;
+  const licensing =
+    preloaded ??
+    (needsLicensing(fields)
+      ? await loadLicensingViews(
+          d1,
+          tenantId,
+          users.map((u) => u.id),
+          fields.includes("assignedPlans"),
+        )
+      : undefined);
   return users.map((user) => {
     const view = licensing?.views.get(user.id);
     return project(graphUser(user, view && licensing ? { view, skus: licensing.skus } : undefined), fields);
   });
+}
+
+/** One user and, when $select asks for it, their licensing: one D1 round trip. */
+async function readUser(d1: D1Database, tenantId: string, ref: string, select: string[] | undefined) {
+  const fields = select ?? userDefaultSelect;
+  const withLicensing = needsLicensing(fields);
+  const selector = {
+    sql: `SELECT id FROM users WHERE tenant_id = ?1 AND deleted_at IS NULL AND ${isGuid(ref) ? "id" : "user_principal_name"} = ?2`,
+    params: [ref.toLowerCase()],
+  };
+  const [userResult, ...licensingResults] = await d1.batch<Record<string, unknown>>([
+    userByRefQuery(d1, tenantId, ref),
+    ...(withLicensing ? licensingViewStatements(d1, tenantId, selector, fields.includes("assignedPlans")) : []),
+  ]);
+  const raw = userResult?.results[0];
+  if (!raw) return undefined;
+  const user = toUserRow(raw);
+  const [body] = await presentUsers(
+    d1,
+    tenantId,
+    [user],
+    select,
+    withLicensing ? licensingViews([user.id], licensingResults) : undefined,
+  );
+  return body;
 }
 
 export const usersRouter = newRouter()
@@ -93,9 +129,8 @@ export const usersRouter = newRouter()
     const ctx = c.get("ctx");
     const { id } = c.req.valid("param");
     const select = parseSelect(c.req.valid("query").$select, userSelectable, "user");
-    const user = await findUser(ctx.d1, ctx.tenantId, id);
-    if (!user) throw notFound(id);
-    const [body] = await presentUsers(ctx.d1, ctx.tenantId, [user], select);
+    const body = await readUser(ctx.d1, ctx.tenantId, id, select);
+    if (!body) throw notFound(id);
     return c.json({ "@odata.context": contextUrl(c.req.url, "users/$entity"), ...body }, 200);
   })
   .openapi(routes.createUser, async (c) => {

@@ -80,7 +80,10 @@ export function insertUserStatement(d1: D1Database, user: UserRow): D1PreparedSt
     .bind(...values);
 }
 
-/** Updates the given fields only: licensing columns are never written here, so a concurrent licensing change is kept. */
+/**
+ * Updates the given fields and bumps licenseVersion: licensing reads the user's attributes (usage location, type),
+ * so a licensing write decided on the old ones must fail its guard and decide again.
+ */
 export function updateUserStatement(
   d1: D1Database,
   user: UserRow,
@@ -91,7 +94,7 @@ export function updateUserStatement(
   const sets = fields.map((f, i) => `${userWritableColumns[f]} = ?${i + 4}`);
   return d1
     .prepare(
-      `UPDATE users SET updated_at = ?3${sets.length ? `, ${sets.join(", ")}` : ""} WHERE tenant_id = ?1 AND id = ?2 AND deleted_at IS NULL`,
+      `UPDATE users SET updated_at = ?3, license_version = license_version + 1${sets.length ? `, ${sets.join(", ")}` : ""} WHERE tenant_id = ?1 AND id = ?2 AND deleted_at IS NULL`,
     )
     .bind(user.tenantId, user.id, now, ...fields.map((f) => toDb(changes[f])));
 }

@@ -1,6 +1,6 @@
-import { makeCtx, groupLicensingActor } from "../core/context.ts";
-import { healSeats, QueryBudget, reconcileUsers, runJob } from "../licensing/group-jobs.ts";
+import { groupLicensingActor, makeCtx } from "../core/context.ts";
 import { reevaluateUsers } from "../directory/dynamic.ts";
+import { healSeats, QueryBudget, reconcileUsers, runJob } from "../licensing/group-jobs.ts";
 import { type LicenseJob, LicenseJobSchema } from "./messages.ts";
 import { enqueue } from "./queue.ts";
 

@@ -2,9 +2,9 @@ import { type AuditEntry, auditStatements } from "../audit/store.ts";
 import type { Ctx } from "../core/context.ts";
 import { badRequest, concurrencyViolation, notFound } from "../core/errors.ts";
 import { isGuardFailure } from "../core/sql.ts";
-import { enqueue } from "../jobs/queue.ts";
 import type { UserRow } from "../directory/store.ts";
-import { type AssignLicenseRequest, firstDirectViolation, currentIntents, planDirectChange } from "./direct.ts";
+import { enqueue } from "../jobs/queue.ts";
+import { type AssignLicenseRequest, currentIntents, firstDirectViolation, planDirectChange } from "./direct.ts";
 import { type HeldLicense, type ReconcileResult, reconcileUser, type SourceIntent } from "./rules.ts";
 import { readUserLicensing, type UserLicensingSnapshot, userLicensingWrites } from "./store.ts";
 
@@ -77,30 +77,112 @@ export function changeUserLicenseAudit(snapshot: LicensingBefore, result: Reconc
 }
 
 /**
- * The one path by which a single user's licensing changes: read the user's state, decide with the pure rules,
- * write once in a guarded batch; if anything changed in between (the user or a seat pool), read and decide again.
+ * The state each isolate last wrote for a user. A change decided on it needs no read: its write batch is guarded on
+ * the user's licenseVersion, the tenant's licensingVersion and the seat pools, so if anything moved meanwhile (another
+ * isolate, a group job, a new rule) the guard fails and the change is decided again on a fresh read. A refusal is
+ * never answered from this cache: it is always confirmed on fresh data first.
+ */
+const snapshots = new Map<string, { snapshot: UserLicensingSnapshot; until: number }>();
+const SNAPSHOT_TTL_MS = 10_000;
+const SNAPSHOT_LIMIT = 5_000;
+
+const cacheKey = (tenantId: string, userRef: string) => `${tenantId}|${userRef.toLowerCase()}`;
+
+function cachedSnapshot(key: string, extraSkuIds: readonly string[]): UserLicensingSnapshot | undefined {
+  const entry = snapshots.get(key);
+  if (!entry || entry.until < Date.now()) return undefined;
+  return extraSkuIds.every((sku) => entry.snapshot.skus.has(sku)) ? entry.snapshot : undefined;
+}
+
+/** What the user's state is after a successful write, as the next change will need it. */
+function afterWrite(snapshot: UserLicensingSnapshot, result: ReconcileResult): UserLicensingSnapshot {
+  const pools = new Map(snapshot.pools);
+  for (const sku of result.seatsTaken) {
+    const pool = pools.get(sku);
+    if (pool) pools.set(sku, { ...pool, consumed: pool.consumed + 1 });
+  }
+  for (const sku of result.seatsFreed) {
+    const pool = pools.get(sku);
+    if (pool) pools.set(sku, { ...pool, consumed: pool.consumed - 1 });
+  }
+  return {
+    ...snapshot,
+    user: { ...snapshot.user, licenseVersion: snapshot.user.licenseVersion + 1 },
+    sources: result.sources.map(({ skuId, sourceId, disabledPlans, state, error, lastUpdatedAt }) => ({
+      skuId,
+      sourceId,
+      disabledPlans,
+      state,
+      error,
+      lastUpdatedAt,
+    })),
+    held: result.licenses,
+    pools,
+  };
+}
+
+function remember(ctx: Ctx, userRef: string, snapshot: UserLicensingSnapshot) {
+  if (snapshots.size >= SNAPSHOT_LIMIT) snapshots.clear();
+  const entry = { snapshot, until: Date.now() + SNAPSHOT_TTL_MS };
+  snapshots.set(cacheKey(ctx.tenantId, userRef), entry);
+  snapshots.set(cacheKey(ctx.tenantId, snapshot.user.id), entry);
+}
+
+/**
+ * The one path by which a single user's licensing changes: take the user's state (remembered, or read in one
+ * batch), decide with the pure rules, write once in a guarded batch; if anything changed in between (the user, a
+ * seat pool, the tenant's rules or subscriptions), read fresh and decide again.
  */
 export async function changeUserLicensing(ctx: Ctx, userRef: string, change: LicensingChange) {
+  const key = cacheKey(ctx.tenantId, userRef);
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const snapshot = await readUserLicensing(ctx, userRef, change.extraSkuIds);
+    const cached = attempt === 0 && !change.alsoWrite ? cachedSnapshot(key, change.extraSkuIds) : undefined;
+    const snapshot = cached ?? (await readUserLicensing(ctx, userRef, change.extraSkuIds));
     if (!snapshot) throw notFound(userRef);
-    const result = reconcileSnapshot(ctx, snapshot, change.intents(snapshot));
-    change.accept?.(result, snapshot);
-    const audit = changeUserLicenseAudit(snapshot, result);
+    let result: ReconcileResult;
     try {
-      await ctx.d1.batch([
-        ...userLicensingWrites(ctx, snapshot.user, result),
+      result = reconcileSnapshot(ctx, snapshot, change.intents(snapshot));
+      change.accept?.(result, snapshot);
+    } catch (error) {
+      // Refuse only on fresh data.
+      if (cached) {
+        snapshots.delete(key);
+        continue;
+      }
+      throw error;
+    }
+    const audit = changeUserLicenseAudit(snapshot, result);
+    // Seats this change frees may be owed to members waiting in CountViolation: the batch itself says who waits.
+    const waiting = result.seatsFreed.length
+      ? [
+          ctx.d1
+            .prepare(
+              `SELECT DISTINCT sku_id AS skuId FROM license_sources
+               WHERE tenant_id = ?1 AND error = 'CountViolation' AND sku_id IN (SELECT value FROM json_each(?2))`,
+            )
+            .bind(ctx.tenantId, JSON.stringify(result.seatsFreed)),
+        ]
+      : [];
+    let heal: string[] = [];
+    try {
+      const results = await ctx.d1.batch<{ skuId: string }>([
+        ...userLicensingWrites(ctx, snapshot, result),
         ...(change.alsoWrite?.(snapshot) ?? []),
         ...auditStatements(ctx, audit ? [audit] : []),
+        ...waiting,
       ]);
-      const heal = result.seatsFreed.filter((sku) => snapshot.waitingSkus.has(sku));
-      if (heal.length) await enqueue(ctx, [{ kind: "healSeats", tenantId: ctx.tenantId, skuIds: heal }]);
-      return { user: snapshot.user, result, snapshot };
+      if (waiting.length) heal = (results[results.length - 1]?.results ?? []).map((r) => r.skuId);
     } catch (error) {
       if (!isGuardFailure(error)) throw error;
-      // Lost a race for this user or for the last seats: back off a little (with jitter) and decide again.
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * (attempt + 1)));
+      snapshots.delete(key);
+      // Lost a race (this user, the last seats, or a tenant-wide change): back off a little with jitter, read fresh.
+      if (!cached) await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * (attempt + 1)));
+      continue;
     }
+    if (change.alsoWrite) snapshots.delete(key);
+    else remember(ctx, userRef, afterWrite(snapshot, result));
+    if (heal.length) await enqueue(ctx, [{ kind: "healSeats", tenantId: ctx.tenantId, skuIds: heal }]);
+    return { user: snapshot.user, result, snapshot };
   }
   throw concurrencyViolation();
 }

@@ -2,11 +2,12 @@ import { auditStatement } from "../audit/store.ts";
 import type { Ctx } from "../core/context.ts";
 import { badRequest, notFound } from "../core/errors.ts";
 import { newId } from "../core/ids.ts";
-import { findGroup, type GroupRow, loadGroupLicenses } from "../directory/group-store.ts";
 import { groupMessages } from "../directory/group-actions.ts";
+import { findGroup, type GroupRow, loadGroupLicenses } from "../directory/group-store.ts";
 import { enqueue } from "../jobs/queue.ts";
 import { type AssignLicenseRequest, directMessages } from "./direct.ts";
 import { createJobStatements } from "./group-jobs.ts";
+import { licensingChanged } from "./store.ts";
 
 export const groupLicenseMessages = {
   notSecurityEnabled:
@@ -90,6 +91,7 @@ export async function assignGroupLicenses({
   ];
   const jobId = newId();
   await ctx.d1.batch([
+    licensingChanged(ctx.d1, ctx.tenantId),
     ctx.d1
       .prepare(
         "DELETE FROM group_licenses WHERE tenant_id = ?1 AND group_id = ?2 AND sku_id IN (SELECT value FROM json_each(?3))",

@@ -1,14 +1,13 @@
 import { notFound } from "../core/errors.ts";
 import { contextUrl, decodeSkipToken, nextLink, parseSelect, parseTop, project } from "../core/odata.ts";
+import { newRouter } from "../core/openapi.ts";
 import { presentGroups } from "../directory/group-handlers.ts";
 import { findGroup } from "../directory/group-store.ts";
-import { userSelectable as userSelectableFields } from "../directory/schemas.ts";
-import { toUserRow, userColumns } from "../directory/store.ts";
-import { assignGroupLicenses, reprocessGroup } from "./group-actions.ts";
-import { newRouter } from "../core/openapi.ts";
 import { presentUsers } from "../directory/handlers.ts";
-import { findUser } from "../directory/store.ts";
+import { userSelectable as userSelectableFields } from "../directory/schemas.ts";
+import { findUser, toUserRow, userColumns } from "../directory/store.ts";
 import { assignUserLicenses, reprocessUserLicenses } from "./actions.ts";
+import { assignGroupLicenses, reprocessGroup } from "./group-actions.ts";
 import * as routes from "./routes.ts";
 import { licenseDetails, loadLicensingViews } from "./views.ts";
 

@@ -30,9 +30,15 @@ export type UserLicensingSnapshot = {
   holdings: Map<string, SkuHolding>;
   skus: Map<string, SkuPlans>;
   rules: PlanRule[];
-  /** SKUs (among those involved) for which some user waits in CountViolation: freeing a seat should heal them. */
-  waitingSkus: Set<string>;
+  /** The tenant's licensing version when read: subscriptions, plan rules and the catalogue as they were. */
+  licensingVersion: number;
 };
+
+/** Marks that what licensing decisions read (seats, rules, catalogue) changed; part of the batch that changes it. */
+export const licensingChanged = (d1: D1Database, tenantId?: string): D1PreparedStatement =>
+  tenantId
+    ? d1.prepare("UPDATE tenants SET licensing_version = licensing_version + 1 WHERE id = ?1").bind(tenantId)
+    : d1.prepare("UPDATE tenants SET licensing_version = licensing_version + 1");
 
 const parseList = (json: string): string[] => JSON.parse(json) as string[];
 
@@ -59,10 +65,10 @@ export async function readUserLicensing(
                  UNION SELECT sku_id FROM grants)`;
   const bind = (sql: string) =>
     d1.prepare(`${preamble} ${sql}`).bind(tenantId, userRef.toLowerCase(), JSON.stringify(extraSkuIds));
-  const [userRows, tenantRows, sourceRows, grantRows, heldRows, poolRows, holdingRows, skuRows, ruleRows, waitingRows] =
+  const [userRows, tenantRows, sourceRows, grantRows, heldRows, poolRows, holdingRows, skuRows, ruleRows] =
     await d1.batch<Record<string, unknown>>([
       bind(`SELECT ${userColumns} FROM users u, args WHERE u.tenant_id = args.tenant AND u.id = (SELECT id FROM me)`),
-      bind("SELECT country FROM tenants, args WHERE id = args.tenant"),
+      bind("SELECT country, licensing_version AS licensingVersion FROM tenants, args WHERE id = args.tenant"),
       bind(
         `SELECT sku_id AS skuId, source_id AS sourceId, disabled_plans AS disabledPlans, state, error, last_updated_at AS lastUpdatedAt
        FROM license_sources, args WHERE tenant_id = args.tenant AND user_id = (SELECT id FROM me)`,
@@ -91,10 +97,6 @@ export async function readUserLicensing(
       bind(
         `SELECT kind, service_plan_id AS servicePlanId, related_service_plan_ids AS relatedServicePlanIds, usage_location AS usageLocation
        FROM plan_rules, args WHERE tenant_id = args.tenant`,
-      ),
-      bind(
-        `SELECT DISTINCT ls.sku_id AS skuId FROM license_sources ls, args
-       WHERE ls.tenant_id = args.tenant AND ls.sku_id IN (SELECT sku_id FROM involved) AND ls.error = 'CountViolation'`,
       ),
     ]);
   const userRow = userRows?.results[0];
@@ -133,7 +135,7 @@ export async function readUserLicensing(
       ]),
     ),
     skus: toSkuPlans((skuRows?.results ?? []) as SkuPlanRow[]),
-    waitingSkus: new Set((waitingRows?.results ?? []).map((r) => String(r.skuId))),
+    licensingVersion: Number(tenantRows?.results[0]?.licensingVersion ?? 0),
     rules: (ruleRows?.results ?? []).map((r) => ({
       ...(r as PlanRule),
       relatedServicePlanIds: parseList(String(r.relatedServicePlanIds)),
@@ -146,7 +148,12 @@ export async function readUserLicensing(
  * changed this user since the read) and on each pool taking a new seat (`consumed < enabled` at write time), so
  * seats are never over-allocated whatever runs concurrently. A failed guard aborts the whole batch.
  */
-export function userLicensingWrites(ctx: Ctx, user: UserRow, result: ReconcileResult): D1PreparedStatement[] {
+export function userLicensingWrites(
+  ctx: Ctx,
+  snapshot: UserLicensingSnapshot,
+  result: ReconcileResult,
+): D1PreparedStatement[] {
+  const { user } = snapshot;
   const { d1, tenantId } = ctx;
   const statements = [
     d1
@@ -155,6 +162,9 @@ export function userLicensingWrites(ctx: Ctx, user: UserRow, result: ReconcileRe
       )
       .bind(tenantId, user.id, user.licenseVersion),
     d1.prepare(guardSql("changes() = 1")),
+    d1
+      .prepare(guardSql("(SELECT licensing_version FROM tenants WHERE id = ?1) = ?2"))
+      .bind(tenantId, snapshot.licensingVersion),
   ];
   if (result.seatsTaken.length > 0) {
     statements.push(

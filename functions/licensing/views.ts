@@ -14,44 +14,44 @@ export type UserLicensingView = {
   }[];
 };
 
-/** Reads the licensing of a page of users in one round trip (licenses, sources and, if asked, the SKUs' plans). */
-export async function loadLicensingViews(
-  d1: D1Database,
-  tenantId: string,
-  userIds: string[],
-  withPlans: boolean,
-): Promise<{ views: Map<string, UserLicensingView>; skus: Map<string, SkuPlans> }> {
-  const views = new Map<string, UserLicensingView>(userIds.map((id) => [id, { licenses: [], sources: [] }]));
-  if (userIds.length === 0) return { views, skus: new Map() };
-  const ids = JSON.stringify(userIds);
-  const statements = [
-    d1
-      .prepare(
-        `SELECT user_id AS userId, sku_id AS skuId, disabled_plans AS disabledPlans, assigned_at AS assignedAt FROM user_licenses
-         WHERE tenant_id = ?1 AND user_id IN (SELECT value FROM json_each(?2)) ORDER BY user_id, assigned_at, sku_id`,
-      )
-      .bind(tenantId, ids),
-    d1
-      .prepare(
-        `SELECT user_id AS userId, sku_id AS skuId, source_id AS sourceId, disabled_plans AS disabledPlans, state, error,
-           last_updated_at AS lastUpdatedAt FROM license_sources
-         WHERE tenant_id = ?1 AND user_id IN (SELECT value FROM json_each(?2)) ORDER BY user_id, sku_id, source_id`,
-      )
-      .bind(tenantId, ids),
+/** Which users' licensing to read: SQL yielding their ids, with ?1 the tenant and its own parameters after. */
+export type UserSelector = { sql: string; params: unknown[] };
+
+export const usersById = (userIds: string[]): UserSelector => ({
+  sql: "SELECT value FROM json_each(?2)",
+  params: [JSON.stringify(userIds)],
+});
+
+/** The statements that read the selected users' licenses, sources and (if asked) their SKUs' plans. */
+export function licensingViewStatements(d1: D1Database, tenantId: string, users: UserSelector, withPlans: boolean) {
+  const bind = (sql: string) => d1.prepare(sql).bind(tenantId, ...users.params);
+  return [
+    bind(
+      `SELECT user_id AS userId, sku_id AS skuId, disabled_plans AS disabledPlans, assigned_at AS assignedAt FROM user_licenses
+       WHERE tenant_id = ?1 AND user_id IN (${users.sql}) ORDER BY user_id, assigned_at, sku_id`,
+    ),
+    bind(
+      `SELECT user_id AS userId, sku_id AS skuId, source_id AS sourceId, disabled_plans AS disabledPlans, state, error,
+         last_updated_at AS lastUpdatedAt FROM license_sources
+       WHERE tenant_id = ?1 AND user_id IN (${users.sql}) ORDER BY user_id, sku_id, source_id`,
+    ),
+    ...(withPlans
+      ? [
+          bind(
+            `SELECT s.id AS skuId, s.sku_part_number AS skuPartNumber, s.display_name AS displayName, p.id AS planId, p.name AS planName
+             FROM skus s JOIN sku_service_plans sp ON sp.sku_id = s.id JOIN service_plans p ON p.id = sp.service_plan_id
+             WHERE s.id IN (SELECT DISTINCT sku_id FROM user_licenses WHERE tenant_id = ?1 AND user_id IN (${users.sql}))
+             ORDER BY s.id, sp.position`,
+          ),
+        ]
+      : []),
   ];
-  if (withPlans) {
-    statements.push(
-      d1
-        .prepare(
-          `SELECT s.id AS skuId, s.sku_part_number AS skuPartNumber, s.display_name AS displayName, p.id AS planId, p.name AS planName
-           FROM skus s JOIN sku_service_plans sp ON sp.sku_id = s.id JOIN service_plans p ON p.id = sp.service_plan_id
-           WHERE s.id IN (SELECT DISTINCT sku_id FROM user_licenses WHERE tenant_id = ?1 AND user_id IN (SELECT value FROM json_each(?2)))
-           ORDER BY s.id, sp.position`,
-        )
-        .bind(tenantId, ids),
-    );
-  }
-  const [licenses, sources, plans] = await d1.batch<Record<string, string>>(statements);
+}
+
+/** Turns the results of licensingViewStatements into one view per user. */
+export function licensingViews(userIds: string[], results: D1Result<Record<string, unknown>>[]) {
+  const [licenses, sources, plans] = results as D1Result<Record<string, string>>[];
+  const views = new Map<string, UserLicensingView>(userIds.map((id) => [id, { licenses: [], sources: [] }]));
   for (const r of licenses?.results ?? []) {
     views
       .get(r.userId!)
@@ -68,6 +68,20 @@ export async function loadLicensingViews(
     });
   }
   return { views, skus: toSkuPlans((plans?.results ?? []) as unknown as SkuPlanRow[]) };
+}
+
+/** Reads the licensing of a page of users in one round trip. */
+export async function loadLicensingViews(
+  d1: D1Database,
+  tenantId: string,
+  userIds: string[],
+  withPlans: boolean,
+): Promise<{ views: Map<string, UserLicensingView>; skus: Map<string, SkuPlans> }> {
+  if (userIds.length === 0) return { views: new Map(), skus: new Map() };
+  const results = await d1.batch<Record<string, unknown>>(
+    licensingViewStatements(d1, tenantId, usersById(userIds), withPlans),
+  );
+  return licensingViews(userIds, results);
 }
 
 export const assignedLicenses = (view: UserLicensingView) =>

@@ -2,6 +2,7 @@ import { and, eq } from "drizzle-orm";
 import { skus, subscriptions } from "../../db/schema/index.ts";
 import type { Db } from "../core/context.ts";
 import { badRequest } from "../core/errors.ts";
+import { licensingChanged } from "../licensing/store.ts";
 
 export type SubscriptionRow = typeof subscriptions.$inferSelect;
 
@@ -11,6 +12,7 @@ export type SubscriptionRow = typeof subscriptions.$inferSelect;
  */
 export function refreshPoolStatements(d1: D1Database, tenantId: string, skuId: string): D1PreparedStatement[] {
   return [
+    licensingChanged(d1, tenantId),
     d1
       .prepare(
         "INSERT INTO seat_pools (tenant_id, sku_id, enabled_units, consumed_units) VALUES (?1, ?2, 0, 0) ON CONFLICT DO NOTHING",

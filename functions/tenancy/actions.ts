@@ -22,6 +22,7 @@ export async function createTenant(
     country: input.country.toUpperCase(),
     allowGuestsInLicensedGroups: false,
     isOperator: input.operator ?? false,
+    licensingVersion: 0,
     createdAt: now,
   };
   const rules = curatedPlanRules.map((r) => ({ ...r, id: newId() }));
