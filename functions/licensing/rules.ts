@@ -185,48 +185,56 @@ function checkDependency(unit: Unit, accepted: Unit[], input: ReconcileInput): U
 
 export function reconcileUser(input: ReconcileInput): ReconcileResult {
   const units = buildUnits(input.intents);
-  const failures = new Map<Unit, UnitViolation>();
-  let accepted: Unit[] = [];
-
-  for (const unit of units) {
-    const violation = checkLocation(unit, input) ?? checkExclusive(unit, accepted, input);
-    if (violation) failures.set(unit, violation);
-    else accepted.push(unit);
-  }
-
-  // Dependencies are judged on the final set (a prerequisite may arrive later in the order); seats come last,
-  // and a unit dropped for want of seats may strand another's prerequisite, so repeat until nothing changes.
+  // Units refused for reasons of their own (a missing prerequisite, no seat) stay refused; every other unit is
+  // judged again without them, so nobody is refused because of a unit the user will not get after all.
+  const dropped = new Map<Unit, UnitViolation>();
   for (;;) {
+    const failures = new Map<Unit, UnitViolation>(dropped);
+    const accepted: Unit[] = [];
+    for (const unit of units) {
+      if (dropped.has(unit)) continue;
+      const violation = checkLocation(unit, input) ?? checkExclusive(unit, accepted, input);
+      if (violation) failures.set(unit, violation);
+      else accepted.push(unit);
+    }
+    // Dependencies are judged on the final set (a prerequisite may arrive later in the order); seats come last.
     const broken = accepted.find((u) => checkDependency(u, accepted, input));
     if (broken) {
-      failures.set(broken, checkDependency(broken, accepted, input)!);
-      accepted = accepted.filter((u) => u !== broken);
+      dropped.set(broken, checkDependency(broken, accepted, input)!);
       continue;
     }
-    const given = new Map<string, number>();
-    const granted = new Set<string>();
-    let short: { unit: Unit; skuId: string } | undefined;
-    for (const unit of accepted) {
-      const needs = [...new Set(unit.intents.map((i) => i.skuId))].filter(
-        (sku) => !input.held.has(sku) && !granted.has(sku),
-      );
-      const lacking = needs.find((sku) => (input.seatsAvailable.get(sku) ?? 0) - (given.get(sku) ?? 0) < 1);
-      if (lacking) {
-        short = { unit, skuId: lacking };
-        break;
-      }
-      for (const sku of needs) {
-        given.set(sku, (given.get(sku) ?? 0) + 1);
-        granted.add(sku);
-      }
-      for (const intent of unit.intents) granted.add(intent.skuId);
+    const short = firstShortOfSeats(accepted, input);
+    if (short) {
+      dropped.set(short.unit, { error: "CountViolation", message: messages.noSeats(short.skuId), skuId: short.skuId });
+      continue;
     }
-    if (!short) break;
-    failures.set(short.unit, { error: "CountViolation", message: messages.noSeats(short.skuId), skuId: short.skuId });
-    accepted = accepted.filter((u) => u !== short.unit);
+    return summarize(input, units, accepted, failures);
   }
+}
 
-  return summarize(input, units, accepted, failures);
+/** The first unit (in priority order) that needs a seat none is left for, and which SKU it lacks. */
+function firstShortOfSeats(accepted: Unit[], input: ReconcileInput): { unit: Unit; skuId: string } | undefined {
+  const given = new Map<string, number>();
+  const granted = new Set<string>();
+  for (const unit of accepted) {
+    const needs = [...new Set(unit.intents.map((i) => i.skuId))].filter(
+      (sku) => !input.held.has(sku) && !granted.has(sku),
+    );
+    const lacking = needs.filter((sku) => (input.seatsAvailable.get(sku) ?? 0) - (given.get(sku) ?? 0) < 1);
+    if (lacking.length > 0) {
+      // Keep blaming the SKU the unit already waits for, so seats added for it heal the member (rule 9).
+      const waitingFor = lacking.find((sku) =>
+        unit.intents.some((i) => i.skuId === sku && i.previous?.error === "CountViolation"),
+      );
+      return { unit, skuId: waitingFor ?? lacking[0]! };
+    }
+    for (const sku of needs) {
+      given.set(sku, (given.get(sku) ?? 0) + 1);
+      granted.add(sku);
+    }
+    for (const intent of unit.intents) granted.add(intent.skuId);
+  }
+  return undefined;
 }
 
 function summarize(

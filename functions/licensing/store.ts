@@ -156,35 +156,29 @@ export function userLicensingWrites(
   const { user } = snapshot;
   const { d1, tenantId } = ctx;
   const statements = [
+    // Nobody changed this user, nor the tenant's subscriptions, rules or catalogue, since the state was read.
     d1
       .prepare(
-        "UPDATE users SET license_version = license_version + 1 WHERE tenant_id = ?1 AND id = ?2 AND license_version = ?3",
+        `UPDATE users SET license_version = license_version + 1
+         WHERE tenant_id = ?1 AND id = ?2 AND license_version = ?3
+           AND (SELECT licensing_version FROM tenants WHERE id = ?1) = ?4`,
       )
-      .bind(tenantId, user.id, user.licenseVersion),
+      .bind(tenantId, user.id, user.licenseVersion, snapshot.licensingVersion),
     d1.prepare(guardSql("changes() = 1")),
-    d1
-      .prepare(guardSql("(SELECT licensing_version FROM tenants WHERE id = ?1) = ?2"))
-      .bind(tenantId, snapshot.licensingVersion),
   ];
-  if (result.seatsTaken.length > 0) {
+  const moves = [...result.seatsTaken.map((sku) => [sku, 1]), ...result.seatsFreed.map((sku) => [sku, -1])];
+  if (moves.length > 0) {
+    // Taking a seat only where one is free at write time; freeing always.
     statements.push(
       d1
         .prepare(
-          `UPDATE seat_pools SET consumed_units = consumed_units + 1
-           WHERE tenant_id = ?1 AND sku_id IN (SELECT value FROM json_each(?2)) AND consumed_units < enabled_units`,
+          `WITH m AS (SELECT value ->> 0 AS sku, value ->> 1 AS d FROM json_each(?2))
+           UPDATE seat_pools SET consumed_units = consumed_units + (SELECT d FROM m WHERE m.sku = seat_pools.sku_id)
+           WHERE tenant_id = ?1 AND sku_id IN (SELECT sku FROM m)
+             AND ((SELECT d FROM m WHERE m.sku = seat_pools.sku_id) < 0 OR consumed_units < enabled_units)`,
         )
-        .bind(tenantId, JSON.stringify(result.seatsTaken)),
-      d1.prepare(guardSql(`changes() = ${result.seatsTaken.length}`)),
-    );
-  }
-  if (result.seatsFreed.length > 0) {
-    statements.push(
-      d1
-        .prepare(
-          `UPDATE seat_pools SET consumed_units = consumed_units - 1
-           WHERE tenant_id = ?1 AND sku_id IN (SELECT value FROM json_each(?2))`,
-        )
-        .bind(tenantId, JSON.stringify(result.seatsFreed)),
+        .bind(tenantId, JSON.stringify(moves)),
+      d1.prepare(guardSql(`changes() = ${moves.length}`)),
     );
   }
   statements.push(

@@ -29,7 +29,9 @@ describe("reprocessing", () => {
 
     expect((await t.admin.delete(`/api/plan-rules/${ruleId}`)).status).toBe(204);
     // Nothing changes by itself: the original intent waits in its error state.
-    expect((await states(t.admin, users[0]!)).licenseAssignmentStates.find((s) => s.assignedByGroup)!.state).toBe("Error");
+    expect((await states(t.admin, users[0]!)).licenseAssignmentStates.find((s) => s.assignedByGroup)!.state).toBe(
+      "Error",
+    );
     const res = await t.as("LicenseAdministrator").post(`/v1.0/users/${users[0]}/reprocessLicenseAssignment`);
     expect(res.status).toBe(200);
     expect(res.body.id).toBe(users[0]);
@@ -37,7 +39,9 @@ describe("reprocessing", () => {
     expect(after.licenseAssignmentStates.every((s) => s.state === "Active")).toBe(true);
     expect(after.assignedLicenses.map((l) => l.skuId).sort()).toEqual([SKU.E3, SKU.EXCHANGE_P1].sort());
     // The other member still waits for a reprocess of their own.
-    expect((await states(t.admin, users[1]!)).licenseAssignmentStates.find((s) => s.assignedByGroup)!.state).toBe("Error");
+    expect((await states(t.admin, users[1]!)).licenseAssignmentStates.find((s) => s.assignedByGroup)!.state).toBe(
+      "Error",
+    );
   });
 
   it("a group-wide reprocess heals every member", async () => {
@@ -48,7 +52,8 @@ describe("reprocessing", () => {
     expect(res.body.licenseProcessingState).toEqual({ state: "QueuedForProcessing" });
     await processed(t.admin, groupId);
     await eventually(async () => {
-      for (const u of users) expect((await states(t.admin, u)).licenseAssignmentStates.every((s) => s.state === "Active")).toBe(true);
+      for (const u of users)
+        expect((await states(t.admin, u)).licenseAssignmentStates.every((s) => s.state === "Active")).toBe(true);
     });
     const errors = await t.admin.get(`/v1.0/groups/${groupId}/membersWithLicenseErrors`);
     expect(errors.body.value).toEqual([]);
@@ -58,7 +63,9 @@ describe("reprocessing", () => {
     const t = await newTenant();
     const other = await newTenant();
     const groupId = await newGroup(other.admin);
-    expect((await t.admin.post("/v1.0/users/00000000-0000-0000-0000-000000000009/reprocessLicenseAssignment")).status).toBe(404);
+    expect(
+      (await t.admin.post("/v1.0/users/00000000-0000-0000-0000-000000000009/reprocessLicenseAssignment")).status,
+    ).toBe(404);
     expect((await t.admin.post(`/api/groups/${groupId}/reprocess`)).status).toBe(404);
   });
 });
