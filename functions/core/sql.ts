@@ -14,5 +14,14 @@ export const guardSql = (condition: string) =>
   `SELECT json(CASE WHEN ${condition} THEN '0' ELSE '${GUARD_MARKER}' END)`;
 const GUARD_MARKER = "seatflow guard failed";
 
+/**
+ * The same guard folded into an UPDATE, saving a statement on hot paths: `SET col = guardedValue(cond, expr)` writes
+ * NULL into a NOT NULL column when the condition fails, and the constraint aborts the batch.
+ */
+export const guardedValue = (condition: string, value: string) => `CASE WHEN ${condition} THEN ${value} ELSE NULL END`;
+
+/** The NOT NULL columns written through guardedValue: their constraint failing means a guard failed. */
+const guardedColumns = /NOT NULL constraint failed: (users\.license_version|seat_pools\.consumed_units)/i;
+
 export const isGuardFailure = (error: unknown): boolean =>
-  error instanceof Error && /malformed JSON/i.test(error.message);
+  error instanceof Error && (/malformed JSON/i.test(error.message) || guardedColumns.test(error.message));

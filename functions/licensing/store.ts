@@ -1,7 +1,7 @@
 import { type SkuPlanRow, type SkuPlans, toSkuPlans } from "../catalog/store.ts";
 import type { Ctx } from "../core/context.ts";
 import { isGuid } from "../core/ids.ts";
-import { guardSql } from "../core/sql.ts";
+import { guardedValue } from "../core/sql.ts";
 import { toUserRow, type UserRow, userColumns } from "../directory/store.ts";
 import type { HeldLicense, LicenseError, PlanRule, ReconcileResult, SourceState } from "./rules.ts";
 
@@ -159,26 +159,26 @@ export function userLicensingWrites(
     // Nobody changed this user, nor the tenant's subscriptions, rules or catalogue, since the state was read.
     d1
       .prepare(
-        `UPDATE users SET license_version = license_version + 1
-         WHERE tenant_id = ?1 AND id = ?2 AND license_version = ?3
-           AND (SELECT licensing_version FROM tenants WHERE id = ?1) = ?4`,
+        `UPDATE users SET license_version = ${guardedValue(
+          "license_version = ?3 AND deleted_at IS NULL AND (SELECT licensing_version FROM tenants WHERE id = ?1) = ?4",
+          "license_version + 1",
+        )} WHERE tenant_id = ?1 AND id = ?2`,
       )
       .bind(tenantId, user.id, user.licenseVersion, snapshot.licensingVersion),
-    d1.prepare(guardSql("changes() = 1")),
   ];
   const moves = [...result.seatsTaken.map((sku) => [sku, 1]), ...result.seatsFreed.map((sku) => [sku, -1])];
   if (moves.length > 0) {
-    // Taking a seat only where one is free at write time; freeing always.
+    // A seat is taken only where one is free at write time; freeing always succeeds.
     statements.push(
       d1
         .prepare(
           `WITH m AS (SELECT value ->> 0 AS sku, value ->> 1 AS d FROM json_each(?2))
-           UPDATE seat_pools SET consumed_units = consumed_units + (SELECT d FROM m WHERE m.sku = seat_pools.sku_id)
-           WHERE tenant_id = ?1 AND sku_id IN (SELECT sku FROM m)
-             AND ((SELECT d FROM m WHERE m.sku = seat_pools.sku_id) < 0 OR consumed_units < enabled_units)`,
+           UPDATE seat_pools SET consumed_units = (
+             SELECT ${guardedValue("m.d < 0 OR seat_pools.consumed_units < seat_pools.enabled_units", "seat_pools.consumed_units + m.d")}
+             FROM m WHERE m.sku = seat_pools.sku_id)
+           WHERE tenant_id = ?1 AND sku_id IN (SELECT sku FROM m)`,
         )
         .bind(tenantId, JSON.stringify(moves)),
-      d1.prepare(guardSql(`changes() = ${moves.length}`)),
     );
   }
   statements.push(
