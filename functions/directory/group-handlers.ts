@@ -21,6 +21,13 @@ import { findGroup, type GroupRow, groupColumns, loadGroupLicenses, toGroupRow }
 import { presentUsers } from "./handlers.ts";
 import { findUser, toUserRow, userColumns } from "./store.ts";
 
+const ruleStatus = (jobState: string | null | undefined) =>
+  jobState === "Complete"
+    ? "Succeeded"
+    : jobState === "Running" || jobState === "Superseded"
+      ? "Running"
+      : "NotStarted";
+
 export async function presentGroups(ctx: Ctx, groups: GroupRow[], select: string[] | undefined) {
   const fields = select ?? groupDefaultSelect;
   const licenses = fields.includes("assignedLicenses")
@@ -46,6 +53,8 @@ export async function presentGroups(ctx: Ctx, groups: GroupRow[], select: string
         securityEnabled: g.securityEnabled,
         assignedLicenses: (licenses?.get(g.id) ?? []).map((l) => ({ disabledPlans: l.disabledPlans, skuId: l.skuId })),
         licenseProcessingState: g.licenseProcessingState ? { state: g.licenseProcessingState } : null,
+        // Beta Graph's shape: how far the latest evaluation of a dynamic rule has got (admins ask "is it done yet?").
+        membershipRuleProcessingStatus: g.membershipRule ? { status: ruleStatus(g.ruleJobState) } : null,
       },
       fields,
     ),

@@ -76,6 +76,7 @@ export const groupSelectable = [
   "mail",
   "assignedLicenses",
   "licenseProcessingState",
+  "membershipRuleProcessingStatus",
 ] as const;
 
 export const groupDefaultSelect = [

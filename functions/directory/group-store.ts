@@ -14,6 +14,8 @@ export type GroupRow = {
   licenseProcessingState: string | null;
   licenseJobId: string | null;
   ruleJobId: string | null;
+  /** State of the latest dynamic-rule evaluation job, if any. */
+  ruleJobState?: string | null;
   createdAt: string;
   updatedAt: string;
 };
@@ -21,7 +23,8 @@ export type GroupRow = {
 export const groupColumns = `g.id, g.tenant_id AS tenantId, g.display_name AS displayName, g.description, g.mail_nickname AS mailNickname,
   g.mail_enabled AS mailEnabled, g.security_enabled AS securityEnabled, g.group_types AS groupTypes, g.membership_rule AS membershipRule,
   g.membership_rule_processing_state AS membershipRuleProcessingState, g.license_processing_state AS licenseProcessingState,
-  g.license_job_id AS licenseJobId, g.rule_job_id AS ruleJobId, g.created_at AS createdAt, g.updated_at AS updatedAt`;
+  g.license_job_id AS licenseJobId, g.rule_job_id AS ruleJobId, g.created_at AS createdAt, g.updated_at AS updatedAt,
+  (SELECT j.state FROM license_jobs j WHERE j.id = g.rule_job_id) AS ruleJobState`;
 
 export const toGroupRow = (raw: Record<string, unknown>): GroupRow => ({
   ...(raw as GroupRow),

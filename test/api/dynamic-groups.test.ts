@@ -96,3 +96,24 @@ describe("dynamic groups", () => {
     await eventually(async () => expect(await members(t.admin, group)).toHaveLength(1));
   });
 });
+
+describe("dynamic rule processing status", () => {
+  it("reports NotStarted/Running and then Succeeded once the rule has been evaluated", async () => {
+    const t = await newTenant();
+    await newUser(t.admin, { department: "Ops" });
+    const group = await newGroup(t.admin, {
+      groupTypes: ["DynamicMembership"],
+      membershipRule: 'user.department -eq "Ops"',
+    });
+    const first = await t.admin.get(`/v1.0/groups/${group}?$select=membershipRuleProcessingStatus`);
+    expect(["NotStarted", "Running", "Succeeded"]).toContain(first.body.membershipRuleProcessingStatus.status);
+    await eventually(async () => {
+      const res = await t.admin.get(`/v1.0/groups/${group}?$select=membershipRuleProcessingStatus`);
+      expect(res.body.membershipRuleProcessingStatus).toEqual({ status: "Succeeded" });
+    });
+    expect(await members(t.admin, group)).toHaveLength(1);
+    const staticGroup = await newGroup(t.admin);
+    const res = await t.admin.get(`/v1.0/groups/${staticGroup}?$select=membershipRuleProcessingStatus`);
+    expect(res.body.membershipRuleProcessingStatus).toBeNull();
+  });
+});
