@@ -1,7 +1,7 @@
 import { GraphError } from "../core/errors.ts";
 import { contextUrl, decodeSkipToken, nextLink, parseTop } from "../core/odata.ts";
 import { ODataFilterError, parseODataFilter } from "../core/odata-filter.ts";
-import { defineRoute, GraphCollection, GraphObject, jsonResponse, newRouter, z } from "../core/openapi.ts";
+import { defineRoute, GraphCollection, jsonResponse, newRouter, z } from "../core/openapi.ts";
 import { can } from "../core/roles.ts";
 import { graphTime } from "../core/time.ts";
 import { compileAuditFilter } from "./filter.ts";

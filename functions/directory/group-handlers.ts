@@ -18,8 +18,8 @@ import { compileGroupFilter } from "./group-filter.ts";
 import * as routes from "./group-routes.ts";
 import { groupDefaultSelect, groupSelectable } from "./group-schemas.ts";
 import { findGroup, type GroupRow, groupColumns, loadGroupLicenses, toGroupRow } from "./group-store.ts";
-import { presentUsers } from "./handlers.ts";
-import { findUser, toUserRow, userColumns } from "./store.ts";
+import { directoryUserPage } from "./handlers.ts";
+import { findUser } from "./store.ts";
 
 const ruleStatus = (jobState: string | null | undefined) =>
   jobState === "Complete"
@@ -135,33 +135,10 @@ export const groupsRouter = newRouter()
   .openapi(routes.listMembers, async (c) => {
     const ctx = c.get("ctx");
     const { id } = c.req.valid("param");
-    const query = c.req.valid("query");
     const group = await findGroup(ctx.d1, ctx.tenantId, id);
     if (!group) throw notFound(id);
-    const top = parseTop(query.$top);
-    const after = decodeSkipToken(query.$skiptoken) ?? "";
-    const { results } = await ctx.d1
-      .prepare(
-        `SELECT ${userColumns} FROM group_members gm JOIN users u ON u.id = gm.user_id AND u.deleted_at IS NULL
-         WHERE gm.tenant_id = ?1 AND gm.group_id = ?2 AND gm.user_id > ?3 ORDER BY gm.user_id LIMIT ?4`,
-      )
-      .bind(ctx.tenantId, group.id, after, top + 1)
-      .all<Record<string, unknown>>();
-    const { shown, more } = page(results.map(toUserRow), top);
-    const select = parseSelect(
-      query.$select,
-      ["id", "displayName", "userPrincipalName", "userType", "usageLocation", "department", "mail"],
-      "user",
-    );
-    const users = await presentUsers(ctx.d1, ctx.tenantId, shown, select);
-    return c.json(
-      {
-        "@odata.context": contextUrl(c.req.url, "directoryObjects"),
-        ...(more ? { "@odata.nextLink": nextLink(c.req.url, shown[shown.length - 1]!.id) } : {}),
-        value: users.map((u) => ({ "@odata.type": "#microsoft.graph.user", ...u })),
-      },
-      200,
-    );
+    const where = "u.id IN (SELECT user_id FROM group_members WHERE tenant_id = ?1 AND group_id = ?2)";
+    return c.json(await directoryUserPage(ctx, c.req.url, c.req.valid("query"), where, [group.id]), 200);
   })
   .openapi(routes.addMember, async (c) => {
     await actions.addGroupMember({

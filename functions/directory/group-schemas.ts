@@ -79,19 +79,10 @@ export const groupSelectable = [
   "membershipRuleProcessingStatus",
 ] as const;
 
-export const groupDefaultSelect = [
-  "id",
-  "displayName",
-  "description",
-  "mailEnabled",
-  "mailNickname",
-  "securityEnabled",
-  "groupTypes",
-  "membershipRule",
-  "membershipRuleProcessingState",
-  "createdDateTime",
-  "mail",
-];
+/** Without $select: everything but the licensing properties, which Graph returns only when selected. */
+export const groupDefaultSelect: string[] = groupSelectable.filter(
+  (p) => p !== "assignedLicenses" && p !== "licenseProcessingState" && p !== "membershipRuleProcessingStatus",
+);
 
 /** The object id at the end of an @odata.id / members@odata.bind URL. */
 export const idFromBindUrl = (url: string) => decodeURIComponent(url.split("/").pop() ?? "");

@@ -1,3 +1,4 @@
+import type { Ctx } from "../core/context.ts";
 import { badRequest, GraphError, notFound } from "../core/errors.ts";
 import { isGuid } from "../core/ids.ts";
 import {
@@ -61,6 +62,39 @@ export async function presentUsers(
     const view = licensing?.views.get(user.id);
     return project(graphUser(user, view && licensing ? { view, skus: licensing.skus } : undefined), fields);
   });
+}
+
+/**
+ * A page of users as directoryObjects (group members, members with license errors): `where` filters `users u`
+ * with ?1 the tenant and its own parameters after; keyset paging on the user id.
+ */
+export async function directoryUserPage(
+  ctx: Ctx,
+  requestUrl: string,
+  query: { $top?: string | undefined; $skiptoken?: string | undefined; $select?: string | undefined },
+  where: string,
+  params: unknown[],
+) {
+  const top = parseTop(query.$top);
+  const select = parseSelect(query.$select, userSelectable, "user");
+  const after = decodeSkipToken(query.$skiptoken) ?? "";
+  const n = params.length + 2;
+  const { results } = await ctx.d1
+    .prepare(
+      `SELECT ${userColumns} FROM users u WHERE u.tenant_id = ?1 AND u.deleted_at IS NULL AND (${where}) AND u.id > ?${n}
+       ORDER BY u.id LIMIT ?${n + 1}`,
+    )
+    .bind(ctx.tenantId, ...params, after, top + 1)
+    .all<Record<string, unknown>>();
+  const users = results.map(toUserRow);
+  const more = users.length > top;
+  const shown = more ? users.slice(0, top) : users;
+  const value = await presentUsers(ctx.d1, ctx.tenantId, shown, select);
+  return {
+    "@odata.context": contextUrl(requestUrl, "directoryObjects"),
+    ...(more ? { "@odata.nextLink": nextLink(requestUrl, shown[shown.length - 1]!.id) } : {}),
+    value: value.map((u) => ({ "@odata.type": "#microsoft.graph.user", ...u })),
+  };
 }
 
 /** One user and, when $select asks for it, their licensing: one D1 round trip. */

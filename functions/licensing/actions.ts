@@ -6,7 +6,7 @@ import type { UserRow } from "../directory/store.ts";
 import { enqueue } from "../jobs/queue.ts";
 import { type AssignLicenseRequest, currentIntents, firstDirectViolation, planDirectChange } from "./direct.ts";
 import { type HeldLicense, type ReconcileResult, reconcileUser, type SourceIntent } from "./rules.ts";
-import { readUserLicensing, type UserLicensingSnapshot, userLicensingWrites } from "./store.ts";
+import { readUserLicensing, toSourceRow, type UserLicensingSnapshot, userLicensingWrites } from "./store.ts";
 
 const MAX_ATTEMPTS = 8;
 
@@ -108,14 +108,7 @@ function afterWrite(snapshot: UserLicensingSnapshot, result: ReconcileResult): U
   return {
     ...snapshot,
     user: { ...snapshot.user, licenseVersion: snapshot.user.licenseVersion + 1 },
-    sources: result.sources.map(({ skuId, sourceId, disabledPlans, state, error, lastUpdatedAt }) => ({
-      skuId,
-      sourceId,
-      disabledPlans,
-      state,
-      error,
-      lastUpdatedAt,
-    })),
+    sources: result.sources.map(toSourceRow),
     held: result.licenses,
     pools,
   };

@@ -70,6 +70,18 @@ function checkHeldByTenant(snapshot: Snapshot, skuId: string) {
   if (holding.companySubscriptions === 0) throw badRequest(directMessages.selfService(skuId));
 }
 
+/** A SKU appears at most once, and never in both lists: the same for users and groups. */
+export function checkRequestShape(request: AssignLicenseRequest) {
+  const seen = new Set<string>();
+  for (const add of request.addLicenses) {
+    if (seen.has(add.skuId)) throw badRequest(directMessages.duplicate(add.skuId));
+    seen.add(add.skuId);
+  }
+  for (const skuId of request.removeLicenses) {
+    if (seen.has(skuId)) throw badRequest(directMessages.addAndRemove(skuId));
+  }
+}
+
 /**
  * Turns an assignLicense request into the user's complete set of source intents, refusing what Graph refuses before
  * any rule is weighed. Pure: the caller supplies the snapshot it read.
@@ -79,14 +91,7 @@ export function planDirectChange(
   request: AssignLicenseRequest,
   role: Role | undefined,
 ): SourceIntent[] {
-  const seen = new Set<string>();
-  for (const add of request.addLicenses) {
-    if (seen.has(add.skuId)) throw badRequest(directMessages.duplicate(add.skuId));
-    seen.add(add.skuId);
-  }
-  for (const skuId of request.removeLicenses) {
-    if (seen.has(skuId)) throw badRequest(directMessages.addAndRemove(skuId));
-  }
+  checkRequestShape(request);
   if (snapshot.user.userType === "Guest" && request.addLicenses.length > 0 && role !== "GlobalAdministrator") {
     throw new GraphError("Authorization_RequestDenied", directMessages.guest);
   }

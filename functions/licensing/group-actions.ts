@@ -5,7 +5,7 @@ import { newId } from "../core/ids.ts";
 import { groupMessages } from "../directory/group-actions.ts";
 import { findGroup, type GroupRow, loadGroupLicenses } from "../directory/group-store.ts";
 import { enqueue } from "../jobs/queue.ts";
-import { type AssignLicenseRequest, directMessages } from "./direct.ts";
+import { type AssignLicenseRequest, checkRequestShape, directMessages } from "./direct.ts";
 import { createJobStatements } from "./group-jobs.ts";
 import { licensingChanged } from "./store.ts";
 
@@ -18,13 +18,8 @@ export const groupLicenseMessages = {
 /** Validates a group license change against the catalogue, the tenant's subscriptions and the group's members. */
 async function checkGroupRequest(ctx: Ctx, group: GroupRow, request: AssignLicenseRequest, current: Set<string>) {
   if (!group.securityEnabled) throw badRequest(groupLicenseMessages.notSecurityEnabled);
-  const seen = new Set<string>();
-  for (const add of request.addLicenses) {
-    if (seen.has(add.skuId)) throw badRequest(directMessages.duplicate(add.skuId));
-    seen.add(add.skuId);
-  }
+  checkRequestShape(request);
   for (const skuId of request.removeLicenses) {
-    if (seen.has(skuId)) throw badRequest(directMessages.addAndRemove(skuId));
     if (!current.has(skuId)) throw badRequest(groupLicenseMessages.notOnGroup(skuId));
   }
   if (request.addLicenses.length === 0) return;

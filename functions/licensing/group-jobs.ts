@@ -143,7 +143,7 @@ export async function runJob(baseCtx: Ctx, jobId: string, budget: QueryBudget): 
       if (!isGuardFailure(error)) throw error;
     }
     job = await readJob(ctx, jobId, budget);
-    if (!job || job.state !== "Running") return "gone";
+    if (job?.state !== "Running") return "gone";
   }
   const tenant = await readTenantLicensing(ctx);
   budget.charge(3);
@@ -158,7 +158,7 @@ export async function runJob(baseCtx: Ctx, jobId: string, budget: QueryBudget): 
     if (step === "raced") {
       if (++attempts > PAGE_ATTEMPTS) throw new Error(`job ${current.id}: page kept losing races`);
       const reread = await readJob(ctx, jobId, budget);
-      if (!reread || reread.state !== "Running") return "gone";
+      if (reread?.state !== "Running") return "gone";
       current = reread;
       continue;
     }

@@ -1,11 +1,10 @@
 import { notFound } from "../core/errors.ts";
-import { contextUrl, decodeSkipToken, nextLink, parseSelect, parseTop, project } from "../core/odata.ts";
+import { contextUrl, parseSelect, project } from "../core/odata.ts";
 import { newRouter } from "../core/openapi.ts";
 import { presentGroups } from "../directory/group-handlers.ts";
 import { findGroup } from "../directory/group-store.ts";
-import { presentUsers } from "../directory/handlers.ts";
-import { userSelectable as userSelectableFields } from "../directory/schemas.ts";
-import { findUser, toUserRow, userColumns } from "../directory/store.ts";
+import { directoryUserPage, presentUsers } from "../directory/handlers.ts";
+import { findUser } from "../directory/store.ts";
 import { assignUserLicenses, reprocessUserLicenses } from "./actions.ts";
 import { assignGroupLicenses, reprocessGroup } from "./group-actions.ts";
 import * as routes from "./routes.ts";
@@ -59,31 +58,9 @@ export const licensingRouter = newRouter()
   .openapi(routes.membersWithLicenseErrors, async (c) => {
     const ctx = c.get("ctx");
     const { id } = c.req.valid("param");
-    const query = c.req.valid("query");
     const group = await findGroup(ctx.d1, ctx.tenantId, id);
     if (!group) throw notFound(id);
-    const top = parseTop(query.$top);
-    const after = decodeSkipToken(query.$skiptoken) ?? "";
-    const { results } = await ctx.d1
-      .prepare(
-        `SELECT ${userColumns} FROM users u
-         WHERE u.tenant_id = ?1 AND u.deleted_at IS NULL AND u.id > ?3
-           AND EXISTS (SELECT 1 FROM license_sources ls WHERE ls.tenant_id = ?1 AND ls.user_id = u.id AND ls.source_id = ?2 AND ls.state = 'Error')
-         ORDER BY u.id LIMIT ?4`,
-      )
-      .bind(ctx.tenantId, group.id, after, top + 1)
-      .all<Record<string, unknown>>();
-    const users = results.map(toUserRow);
-    const more = users.length > top;
-    const shown = more ? users.slice(0, top) : users;
-    const select = parseSelect(query.$select, userSelectableFields, "user");
-    const value = await presentUsers(ctx.d1, ctx.tenantId, shown, select);
-    return c.json(
-      {
-        "@odata.context": contextUrl(c.req.url, "directoryObjects"),
-        ...(more ? { "@odata.nextLink": nextLink(c.req.url, shown[shown.length - 1]!.id) } : {}),
-        value: value.map((u) => ({ "@odata.type": "#microsoft.graph.user", ...u })),
-      },
-      200,
-    );
+    const where = `EXISTS (SELECT 1 FROM license_sources ls
+      WHERE ls.tenant_id = ?1 AND ls.user_id = u.id AND ls.source_id = ?2 AND ls.state = 'Error')`;
+    return c.json(await directoryUserPage(ctx, c.req.url, c.req.valid("query"), where, [group.id]), 200);
   });

@@ -14,6 +14,16 @@ export type SourceRow = {
   lastUpdatedAt: string;
 };
 
+/** What is stored of an outcome (the violation's message is not: the error code is). */
+export const toSourceRow = ({ skuId, sourceId, disabledPlans, state, error, lastUpdatedAt }: SourceRow): SourceRow => ({
+  skuId,
+  sourceId,
+  disabledPlans,
+  state,
+  error,
+  lastUpdatedAt,
+});
+
 export type SkuHolding = { companySubscriptions: number; selfServiceSubscriptions: number };
 
 /** What a group the user belongs to hands out: one row per (group, sku). */
@@ -194,20 +204,7 @@ export function userLicensingWrites(
              value ->> '$.error', value ->> '$.lastUpdatedAt'
            FROM json_each(?3)`,
         )
-        .bind(
-          tenantId,
-          user.id,
-          JSON.stringify(
-            result.sources.map(({ skuId, sourceId, disabledPlans, state, error, lastUpdatedAt }) => ({
-              skuId,
-              sourceId,
-              disabledPlans,
-              state,
-              error,
-              lastUpdatedAt,
-            })),
-          ),
-        ),
+        .bind(tenantId, user.id, JSON.stringify(result.sources.map(toSourceRow))),
     );
   }
   if (result.licenses.size > 0) {

@@ -1,4 +1,4 @@
-import { defineRoute, GraphCollection, GraphObject, jsonBody, jsonResponse, z } from "../core/openapi.ts";
+import { defineRoute, GraphCollection, GraphObject, jsonBody, jsonResponse } from "../core/openapi.ts";
 import { can } from "../core/roles.ts";
 import { CreateSubscriptionSchema, IdParam, UpdateSubscriptionSchema } from "./schemas.ts";
 
