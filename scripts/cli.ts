@@ -8,6 +8,7 @@
  *   catalog import <file.csv>                            idempotent; prints the counts
  *   seed                                                 demo tenant when the DB is empty; prints the admin key
  *   bench-seed [--users N]                               bench tenant; prints one JSON line
+ *   bench-groups-seed [--users N] [--readers M]          group bench tenants (bulk SQL users); one JSON line
  *
  * Global option: --persist-to <dir> (as wrangler's; default .wrangler/state).
  * stdout carries results only (wrangler/miniflare output goes to stderr). Exit codes: 0 ok, 1 failure, 2 usage.
@@ -21,7 +22,7 @@ import { type Role, roles } from "../functions/core/context.ts";
 import { GraphError } from "../functions/core/errors.ts";
 import { createTenant, issueApiKey } from "../functions/tenancy/actions.ts";
 import { emit, openPlatform, type Platform, projectRoot, quietStdout } from "./platform.ts";
-import { seedBench, seedDemo } from "./seed.ts";
+import { seedBench, seedBenchGroups, seedDemo } from "./seed.ts";
 
 quietStdout();
 
@@ -33,6 +34,7 @@ const usage = `usage: npm run -s tenant -- create <displayName> [--country XX] [
        npm run catalog:import -- <file.csv>
        npm run -s seed            (demo tenant; npm start runs it)
        node scripts/cli.ts bench-seed [--users N]   (npm run bench runs it)
+       node scripts/cli.ts bench-groups-seed [--users N] [--readers M]   (npm run bench runs it)
 global option: --persist-to <dir>  (default .wrangler/state)`;
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -49,6 +51,7 @@ const { values, positionals } = (() => {
         role: { type: "string" },
         name: { type: "string" },
         users: { type: "string" },
+        readers: { type: "string" },
         "persist-to": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -164,6 +167,16 @@ async function benchSeed() {
   emit(JSON.stringify(await seedBench(e, users, log)));
 }
 
+async function benchGroupsSeed() {
+  const users = Number(values.users ?? "100000");
+  if (!Number.isInteger(users) || users < 1 || users > 1_000_000) throw new UsageError("--users must be 1..1000000");
+  const readers = Number(values.readers ?? "300");
+  if (!Number.isInteger(readers) || readers < 1 || readers > 10_000) throw new UsageError("--readers must be 1..10000");
+  const e = await env();
+  await ensureMigrated(e.DB);
+  emit(JSON.stringify(await seedBenchGroups(e, users, readers, log)));
+}
+
 async function main(): Promise<number> {
   const [group, verb, ...rest] = positionals;
   if (values.help || !group) {
@@ -177,6 +190,7 @@ async function main(): Promise<number> {
   else if (command === "catalog import") await catalogImport(rest);
   else if (group === "seed" && !verb) await seed();
   else if (group === "bench-seed" && !verb) await benchSeed();
+  else if (group === "bench-groups-seed" && !verb) await benchGroupsSeed();
   else throw new UsageError(`unknown command '${command}'`);
   return 0;
 }

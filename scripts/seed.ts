@@ -1,15 +1,22 @@
 /// <reference types="node" />
 /**
- * Demo and benchmark data, written only through seatflow's own actions (never raw SQL of its tables, except the
- * read-only checks below), so the seed always follows the current rules.
+ * Demo and benchmark data, written through seatflow's own actions (never raw SQL of its tables, except the read-only
+ * checks below), so the seed always follows the current rules. One exception: `seedBenchGroups` bulk-inserts its
+ * users and group memberships with set-based SQL (as test/helpers/fixtures.ts does), since 100,000 users through
+ * createUser would take many minutes; tenants, subscriptions, groups, group licenses and keys go through the actions.
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { importCatalog } from "../functions/catalog/actions.ts";
-import { type Actor, makeCtx } from "../functions/core/context.ts";
+import { type Actor, groupLicensingActor, makeCtx } from "../functions/core/context.ts";
+import { newId } from "../functions/core/ids.ts";
 import { createUser } from "../functions/directory/actions.ts";
+import { createGroup } from "../functions/directory/group-actions.ts";
+import { CreateGroupSchema } from "../functions/directory/group-schemas.ts";
 import { CreateUserSchema } from "../functions/directory/schemas.ts";
 import { assignUserLicenses } from "../functions/licensing/actions.ts";
+import { assignGroupLicenses } from "../functions/licensing/group-actions.ts";
+import { QueryBudget, runJob } from "../functions/licensing/group-jobs.ts";
 import { createSubscription } from "../functions/subscriptions/actions.ts";
 import { createTenant, issueApiKey } from "../functions/tenancy/actions.ts";
 import { hashApiKey } from "../functions/tenancy/keys.ts";
@@ -264,4 +271,135 @@ export async function seedBench(env: Env, users: number, log: (line: string) => 
   const issued = await issueApiKey(env.DB, { tenantId: tenant.id, role: "LicenseAdministrator", name: "bench" });
   log(`seeded bench tenant ${tenant.id}: ${users} users, ENTERPRISEPACK x${sub.totalLicenses}`);
   return { tenantId: tenant.id, key: issued.key, skuId: sub.skuId, userIds };
+}
+
+export type BenchGroupsSeed = {
+  tenantId: string;
+  /** GlobalAdministrator key of the big tenant. */
+  key: string;
+  users: number;
+  emsSkuId: string;
+  e3SkuId: string;
+  /** Static security group holding every user; no license yet (the bench assigns EMS). */
+  groupId: string;
+  /** Dynamic group, rule `user.department -eq "Nobody"` (no members), ENTERPRISEPACK assigned and processed. */
+  dynamicGroupId: string;
+  /** A second, small tenant whose users the interactive-latency load reads (never rows the job writes). */
+  readTenantId: string;
+  readKey: string;
+  readUserIds: string[];
+};
+
+const BULK_ROWS = 1000;
+const BULK_STATEMENTS = 10;
+
+/** Inserts `count` licensable users straight into D1, a batch of 10 x 1000-row statements per round trip. */
+async function bulkUsers(d1: D1Database, tenantId: string, count: number, prefix: string, department: string) {
+  const now = new Date().toISOString();
+  const ids = Array.from({ length: count }, () => newId());
+  const insert = d1.prepare(
+    `INSERT INTO users (id, tenant_id, user_principal_name, display_name, mail_nickname, usage_location, department, user_type,
+       created_at, updated_at)
+     SELECT value ->> 0, ?1, value ->> 1, value ->> 2, value ->> 3, 'US', ?2, 'Member', ?3, ?3 FROM json_each(?4)`,
+  );
+  const statements: D1PreparedStatement[] = [];
+  for (let i = 0; i < count; i += BULK_ROWS) {
+    const rows = ids.slice(i, i + BULK_ROWS).map((id, j) => {
+      const nick = `${prefix}${i + j}`;
+      return [id, `${nick}@${prefix}.bench.example`, `${prefix} user ${i + j}`, nick];
+    });
+    statements.push(insert.bind(tenantId, department, now, JSON.stringify(rows)));
+  }
+  for (let i = 0; i < statements.length; i += BULK_STATEMENTS) await d1.batch(statements.slice(i, i + BULK_STATEMENTS));
+  return ids.sort();
+}
+
+async function bulkMembers(d1: D1Database, tenantId: string, groupId: string, userIds: string[]) {
+  const insert = d1.prepare(
+    "INSERT INTO group_members (tenant_id, group_id, user_id, added_at) SELECT ?1, ?2, value, ?3 FROM json_each(?4)",
+  );
+  const now = new Date().toISOString();
+  const statements: D1PreparedStatement[] = [];
+  for (let i = 0; i < userIds.length; i += BULK_ROWS)
+    statements.push(insert.bind(tenantId, groupId, now, JSON.stringify(userIds.slice(i, i + BULK_ROWS))));
+  for (let i = 0; i < statements.length; i += BULK_STATEMENTS) await d1.batch(statements.slice(i, i + BULK_STATEMENTS));
+}
+
+/** Runs a group job to its end in this process, with the consumer's own code (the CLI's queue has no consumer). */
+async function drainJob(env: Env, tenantId: string, jobId: string) {
+  const ctx = makeCtx(env, tenantId, groupLicensingActor);
+  for (let i = 0; i < 1000; i++) if ((await runJob(ctx, jobId, new QueryBudget())) !== "continue") return;
+  throw new Error(`job ${jobId} did not finish`);
+}
+
+/**
+ * For the group bench (bench/groups.mjs): a tenant with `users` users (department "Bench", usage location US), all
+ * members of one static security group; EMS and ENTERPRISEPACK with users x 2 seats each; a dynamic group whose rule
+ * matches nobody, holding ENTERPRISEPACK. Plus a second tenant of `readers` users for the interactive-latency load.
+ * The dynamic group and its license are created (and their jobs run) before the users exist, so they end settled.
+ */
+export async function seedBenchGroups(
+  env: Env,
+  users: number,
+  readers: number,
+  log: (line: string) => void,
+): Promise<BenchGroupsSeed> {
+  const d1 = env.DB;
+  const t0 = Date.now();
+  const since = () => `${((Date.now() - t0) / 1000).toFixed(1)}s`;
+  await ensureCatalog(d1, log);
+  const tenant = await createTenant(d1, { displayName: "Bench Groups", country: "US" });
+  const ctx = makeCtx(env, tenant.id, seedActor);
+  const ems = await createSubscription({ ctx, input: { skuPartNumber: "EMS", totalLicenses: users * 2 } });
+  const e3 = await createSubscription({ ctx, input: { skuPartNumber: "ENTERPRISEPACK", totalLicenses: users * 2 } });
+  const group = await createGroup({
+    ctx,
+    input: CreateGroupSchema.parse({
+      displayName: "Bench all users",
+      mailEnabled: false,
+      mailNickname: "bench-all",
+      securityEnabled: true,
+    }),
+  });
+  const dynamic = await createGroup({
+    ctx,
+    input: CreateGroupSchema.parse({
+      displayName: "Bench dynamic",
+      mailEnabled: false,
+      mailNickname: "bench-dynamic",
+      securityEnabled: true,
+      groupTypes: ["DynamicMembership"],
+      membershipRule: 'user.department -eq "Nobody"',
+    }),
+  });
+  if (dynamic.ruleJobId) await drainJob(env, tenant.id, dynamic.ruleJobId);
+  const licensed = await assignGroupLicenses({
+    ctx,
+    groupId: dynamic.id,
+    request: { addLicenses: [{ skuId: e3.skuId, disabledPlans: [] }], removeLicenses: [] },
+  });
+  await drainJob(env, tenant.id, licensed.licenseJobId);
+  log(`bench groups: tenant, subscriptions and groups ready (${since()})`);
+  const userIds = await bulkUsers(d1, tenant.id, users, "gbench", "Bench");
+  log(`bench groups: ${users} users inserted (${since()})`);
+  await bulkMembers(d1, tenant.id, group.id, userIds);
+  log(`bench groups: ${users} members of the static group inserted (${since()})`);
+  const key = await issueApiKey(d1, { tenantId: tenant.id, role: "GlobalAdministrator", name: "bench groups" });
+
+  const readTenant = await createTenant(d1, { displayName: "Bench Readers", country: "US" });
+  const readUserIds = await bulkUsers(d1, readTenant.id, readers, "rbench", "Readers");
+  const readKey = await issueApiKey(d1, { tenantId: readTenant.id, role: "GlobalReader", name: "bench readers" });
+  log(`bench groups: seeded tenant ${tenant.id} (${users} users) and reader tenant (${readers} users) in ${since()}`);
+  return {
+    tenantId: tenant.id,
+    key: key.key,
+    users,
+    emsSkuId: ems.skuId,
+    e3SkuId: e3.skuId,
+    groupId: group.id,
+    dynamicGroupId: dynamic.id,
+    readTenantId: readTenant.id,
+    readKey: readKey.key,
+    readUserIds,
+  };
 }

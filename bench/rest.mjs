@@ -1,0 +1,150 @@
+// The REST bench: throughput/latency of seatflow against a bare Hono worker, both on wrangler dev (workerd).
+//
+// 1. applies the D1 migrations to its own state dir and seeds a bench tenant (catalogue, an E3 pool, N users)
+//    through the CLI (getPlatformProxy on the same persist dir), before any server starts;
+// 2. starts `wrangler dev` for seatflow (--persist-to <state>) and for bench/bare on free 127.0.0.1 ports;
+// 3. with autocannon at concurrency 10 (warm-up, then a timed run each): the bare handler; assignLicense as
+//    assign/remove pairs, each connection on its own users; a user read with $select=assignedLicenses;
+// 4. returns req/s, p50/p99, non-2xx and the ratios against the bare handler (targets: ≥ 0.5x throughput,
+//    ≤ 2x p99), and stops every process it started. bench/run.mjs prints it and writes bench/results/latest.json.
+//
+// Options (env): BENCH_DURATION (s, default 10), BENCH_WARMUP (s, default 3), BENCH_CONNECTIONS (default 10),
+// BENCH_USERS (default 200). A run that saw non-2xx responses or errors is INVALID (its figures are not valid).
+import { mkdir } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import process from "node:process";
+import autocannon from "autocannon";
+import { fmt, log, node, root, run, startWranglerDev, stopAllAndWait, summarize, wrangler } from "./lib.mjs";
+
+const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const USERS = Number(process.env.BENCH_USERS ?? 200);
+const TARGET = { throughput: 0.5, p99: 2 };
+
+function cannon(opts) {
+  return autocannon({ connections: CONNECTIONS, pipelining: 1, timeout: 10, ...opts });
+}
+
+/** A warm-up run (discarded), then the timed run. `make` builds fresh options each time. */
+async function measure(name, make) {
+  log(`${name}: warm-up ${WARMUP}s`);
+  const warm = await cannon({ ...make(), duration: WARMUP });
+  if (warm.non2xx > 0 || warm.errors > 0) log(`${name}: warm-up saw ${warm.non2xx} non-2xx, ${warm.errors} errors`);
+  log(`${name}: measuring ${DURATION}s at concurrency ${CONNECTIONS}`);
+  return summarize(name, await cannon({ ...make(), duration: DURATION }));
+}
+
+/** Runs the REST bench with its state under `stateRoot` (created; the caller wipes it). */
+export async function runRest(stateRoot) {
+  await mkdir(stateRoot, { recursive: true });
+  const persist = path.relative(root, stateRoot);
+  try {
+    log("rest: applying migrations");
+    await run(wrangler, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist]);
+    log(`rest: seeding the bench tenant (${USERS} users)`);
+    const { stdout } = await run(node, [
+      path.join(root, "scripts", "cli.ts"),
+      "bench-seed",
+      "--users",
+      String(USERS),
+      "--persist-to",
+      persist,
+    ]);
+    const seed = JSON.parse(stdout.trim().split("\n").pop());
+
+    const app = await startWranglerDev("seatflow", { persist, logFile: path.join(stateRoot, "seatflow-dev.log") });
+    const bare = await startWranglerDev("bare", {
+      config: "bench/bare/wrangler.toml",
+      probe: "/",
+      logFile: path.join(stateRoot, "bare-dev.log"),
+    });
+    log(`rest: wrangler dev: seatflow on ${app.url}, bare on ${bare.url}`);
+    await Promise.all([app.ready, bare.ready]);
+    const appUrl = app.url;
+    const bareUrl = bare.url;
+
+    const headers = { authorization: `Bearer ${seed.key}`, "content-type": "application/json" };
+    const assignBody = JSON.stringify({ addLicenses: [{ skuId: seed.skuId, disabledPlans: [] }], removeLicenses: [] });
+    const removeBody = JSON.stringify({ addLicenses: [], removeLicenses: [seed.skuId] });
+
+    // Sanity check: one assign, read, remove through the real API must succeed before anything is measured.
+    const probeUser = seed.userIds[seed.userIds.length - 1];
+    for (const [method, p, body] of [
+      ["POST", `/v1.0/users/${probeUser}/assignLicense`, assignBody],
+      ["GET", `/v1.0/users/${probeUser}?$select=assignedLicenses`, undefined],
+      ["POST", `/v1.0/users/${probeUser}/assignLicense`, removeBody],
+    ]) {
+      const res = await fetch(`${appUrl}${p}`, { method, headers, body });
+      const text = await res.text();
+      if (!res.ok) throw new Error(`sanity check ${method} ${p} → ${res.status}: ${text}`);
+    }
+
+    // Each connection of each run gets users of its own (round-robin over the seeded users, never shared within a
+    // run), so assign/remove pairs never contend for one user.
+    let nextUser = 0;
+    const takeUser = () => seed.userIds[nextUser++ % (seed.userIds.length - 1)];
+    const pairRequests = (userId) => [
+      { method: "POST", path: `/v1.0/users/${userId}/assignLicense`, headers, body: assignBody },
+      { method: "POST", path: `/v1.0/users/${userId}/assignLicense`, headers, body: removeBody },
+    ];
+    const readRequests = () =>
+      Array.from({ length: 20 }, () => ({
+        method: "GET",
+        path: `/v1.0/users/${takeUser()}?$select=assignedLicenses`,
+        headers,
+      }));
+
+    const results = [];
+    results.push(await measure("bare handler (GET /)", () => ({ url: bareUrl })));
+    results.push(
+      await measure("assignLicense assign/remove pairs", () => ({
+        url: appUrl,
+        requests: pairRequests(seed.userIds[0]),
+        setupClient: (client) => client.setRequests(pairRequests(takeUser())),
+      })),
+    );
+    results.push(
+      await measure("GET user ?$select=assignedLicenses", () => ({
+        url: appUrl,
+        requests: readRequests(),
+        setupClient: (client) => client.setRequests(readRequests()),
+      })),
+    );
+    await stopAllAndWait();
+
+    const [base] = results;
+    const rows = results.map((r) => {
+      if (r === base) return { ...r, throughputRatio: 1, p99Ratio: 1, verdict: "baseline" };
+      const throughputRatio = r.throughput / base.throughput;
+      const p99Ratio = r.p99 / Math.max(base.p99, 1);
+      const valid = r.non2xx === 0 && r.errors === 0 && r.timeouts === 0;
+      const pass = throughputRatio >= TARGET.throughput && p99Ratio <= TARGET.p99;
+      return { ...r, throughputRatio, p99Ratio, verdict: !valid ? "INVALID" : pass ? "PASS" : "MISS" };
+    });
+
+    const lines = [
+      `seatflow REST bench — wrangler dev on 127.0.0.1, concurrency ${CONNECTIONS}, ${DURATION}s each after ${WARMUP}s warm-up, ${os.cpus().length} CPUs`,
+      `targets vs bare: throughput ≥ ${TARGET.throughput}x, p99 ≤ ${TARGET.p99}x`,
+      "",
+      `${"run".padEnd(36)} ${"req/s".padStart(8)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"non-2xx".padStart(8)} ${"errors".padStart(7)} ${"thr x".padStart(6)} ${"p99 x".padStart(6)}  verdict`,
+      ...rows.map(
+        (r) =>
+          `${r.name.padEnd(36)} ${fmt(r.throughput).padStart(8)} ${fmt(r.p50, 0).padStart(7)} ${fmt(r.p99, 0).padStart(7)} ${String(r.non2xx).padStart(8)} ${String(r.errors + r.timeouts).padStart(7)} ${fmt(r.throughputRatio, 2).padStart(6)} ${fmt(r.p99Ratio, 2).padStart(6)}  ${r.verdict}`,
+      ),
+      ...rows.filter((row) => row.non2xx > 0).map((r) => `  ${r.name}: status codes ${JSON.stringify(r.statusCodes)}`),
+    ];
+    return {
+      report: {
+        settings: { connections: CONNECTIONS, durationSeconds: DURATION, warmupSeconds: WARMUP, users: USERS },
+        targets: TARGET,
+        runs: rows,
+      },
+      lines,
+      invalid: rows.some((r) => r.verdict === "INVALID"),
+    };
+  } finally {
+    await stopAllAndWait();
+  }
+}
