@@ -6,7 +6,8 @@
 //    a dynamic group (rule `user.department -eq "Nobody"`) holding ENTERPRISEPACK; a second, small tenant to read;
 // 3. idle p99 of GET /v1.0/users/{id} on the small tenant (autocannon, concurrency 10);
 // 4. POST /groups/{static}/assignLicense (EMS), polling licenseProcessingState every 100 ms until ProcessingComplete,
-//    with the same read load running meanwhile (its p99 against idle); then EMS consumedUnits must be N;
+//    alone (the headline figure); then EMS consumedUnits must be N; 6. the same read load while a second job of N
+//    members runs (the group drops EMS again), its p99 against idle;
 // 5. PATCH the dynamic group's rule to `user.department -eq "Bench"`, timed until membershipRuleProcessingStatus is
 //    Succeeded (fallback: the count of ENTERPRISEPACK holders reaches N); then ENTERPRISEPACK consumedUnits must be N.
 //
@@ -181,34 +182,27 @@ export async function runGroups(stateRoot) {
     const idle = summarize("GET /users/{id} idle", await readLoad(base, seed, IDLE_DURATION));
     result.idle = idle;
 
-    // ---- 4. group assignLicense (EMS) with the read load running ----
+    // ---- 4. group assignLicense (EMS), alone: the headline figure ----
     log(`groups: POST assignLicense EMS to the ${USERS}-member group`);
-    const states = [];
-    const t0 = performance.now();
-    const posted = await admin("POST", `/v1.0/groups/${seed.groupId}/assignLicense`, {
-      addLicenses: [{ skuId: seed.emsSkuId, disabledPlans: [] }],
-      removeLicenses: [],
-    });
-    const postMs = performance.now() - t0;
-    if (posted.status !== 202) problems.push(`assignLicense answered ${posted.status}, expected 202`);
-    const load = readLoad(base, seed, JOB_TIMEOUT_S + 60);
-    let loadResult;
-    const loadDone = Promise.resolve(load).then((r) => {
-      loadResult = r;
-    });
-    let group;
-    try {
-      group = await pollUntil(t0, POLL_MS, async (at) => {
-        const { body } = await admin("GET", `/v1.0/groups/${seed.groupId}?$select=licenseProcessingState`);
-        const state = body.licenseProcessingState?.state ?? null;
+    const groupJob = async (body, label) => {
+      const states = [];
+      const t0 = performance.now();
+      const posted = await admin("POST", `/v1.0/groups/${seed.groupId}/assignLicense`, body);
+      const postMs = performance.now() - t0;
+      if (posted.status !== 202) problems.push(`${label}: assignLicense answered ${posted.status}, expected 202`);
+      const done = await pollUntil(t0, POLL_MS, async (at) => {
+        const { body: g } = await admin("GET", `/v1.0/groups/${seed.groupId}?$select=licenseProcessingState`);
+        const state = g.licenseProcessingState?.state ?? null;
         if (states.at(-1)?.state !== state) states.push({ state, atSeconds: seconds(at) });
         return state === "ProcessingComplete";
       });
-    } finally {
-      load.stop();
-      await loadDone;
-    }
-    const during = summarize("GET /users/{id} during the job", loadResult);
+      return { done, states, postMs };
+    };
+    const {
+      done: group,
+      states,
+      postMs,
+    } = await groupJob({ addLicenses: [{ skuId: seed.emsSkuId, disabledPlans: [] }], removeLicenses: [] }, "assign");
     const groupSeconds = seconds(group.ms);
     const emsConsumed = await consumed(base, seed.key, seed.emsSkuId);
     result.group = {
@@ -221,7 +215,6 @@ export async function runGroups(stateRoot) {
       valid: emsConsumed === USERS,
     };
     if (emsConsumed !== USERS) problems.push(`EMS consumedUnits ${emsConsumed} after the group job, expected ${USERS}`);
-    result.during = during;
     log(`groups: group job ${fmt(groupSeconds, 2)} s; EMS consumedUnits ${emsConsumed}`);
 
     // ---- 5. dynamic rule re-evaluation (ENTERPRISEPACK) ----
@@ -260,6 +253,26 @@ export async function runGroups(stateRoot) {
     if (e3Consumed !== USERS)
       problems.push(`ENTERPRISEPACK consumedUnits ${e3Consumed} after re-evaluation, expected ${USERS}`);
     log(`groups: rule re-evaluation ${fmt(ruleSeconds, 2)} s; ENTERPRISEPACK consumedUnits ${e3Consumed}`);
+
+    // ---- 6. interactive reads while a job of the same size runs: the group drops EMS from every member ----
+    log("groups: read load during a second job of N members (the group's EMS removed)");
+    const load = readLoad(base, seed, JOB_TIMEOUT_S + 60);
+    let loadResult;
+    const loadDone = Promise.resolve(load).then((r) => {
+      loadResult = r;
+    });
+    let removal;
+    try {
+      removal = await groupJob({ addLicenses: [], removeLicenses: [seed.emsSkuId] }, "remove");
+    } finally {
+      load.stop();
+      await loadDone;
+    }
+    const during = summarize("GET /users/{id} during the job", loadResult);
+    result.during = during;
+    result.removal = { seconds: seconds(removal.done.ms), states: removal.states };
+    const emsAfter = await consumed(base, seed.key, seed.emsSkuId);
+    if (emsAfter !== 0) problems.push(`EMS consumedUnits ${emsAfter} after removing it from the group, expected 0`);
 
     for (const r of [idle, during]) {
       if (r.non2xx > 0 || r.errors > 0 || r.timeouts > 0)
@@ -325,7 +338,7 @@ function finishReport(result, problems) {
   ];
   if (result.group)
     lines.push(
-      `  group job (read load running): POST ${fmt(result.group.postSeconds * 1000, 0)} ms; states ${result.group.states.map((s) => `${s.state}@${fmt(s.atSeconds, 2)}s`).join(" → ")}; EMS consumedUnits ${result.group.consumedUnits}`,
+      `  group job: POST ${fmt(result.group.postSeconds * 1000, 0)} ms; states ${result.group.states.map((s) => `${s.state}@${fmt(s.atSeconds, 2)}s`).join(" → ")}; EMS consumedUnits ${result.group.consumedUnits}`,
     );
   if (result.dynamic)
     lines.push(

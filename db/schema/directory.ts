@@ -32,6 +32,10 @@ export const users = sqliteTable(
     // Lower-cased UPN: Entra treats userPrincipalName case-insensitively. Soft-deleted users keep theirs.
     uniqueIndex("users_tenant_upn").on(t.tenantId, t.userPrincipalName),
     index("users_tenant_employee").on(t.tenantId, t.employeeId),
+    // Keyset pages over a tenant's users (GET /users, dynamic rule evaluation) walk this in id order.
+    index("users_tenant_id").on(t.tenantId, t.id),
+    // Guests are few: checks such as "does this group contain a guest" start from them, not from the members.
+    index("users_tenant_type").on(t.tenantId, t.userType),
   ],
 );
 

@@ -76,7 +76,7 @@ export async function readPage(ctx: Ctx, selector: { sql: string; params: unknow
     bind(
       `SELECT u.id, u.display_name AS displayName, u.user_principal_name AS userPrincipalName, u.usage_location AS usageLocation,
          u.license_version AS licenseVersion
-       FROM users u WHERE u.tenant_id = ?1 AND u.deleted_at IS NULL AND u.id IN (SELECT id FROM page) ORDER BY u.id`,
+       FROM page CROSS JOIN users u ON u.id = page.id WHERE u.tenant_id = ?1 AND u.deleted_at IS NULL ORDER BY u.id`,
     ),
     bind(
       `SELECT user_id AS userId, sku_id AS skuId, source_id AS sourceId, disabled_plans AS disabledPlans, state, error,

@@ -38,8 +38,9 @@ async function checkGroupRequest(ctx: Ctx, group: GroupRow, request: AssignLicen
       .bind(skuIds),
     ctx.d1
       .prepare(
-        `SELECT count(*) AS n FROM group_members gm JOIN users u ON u.id = gm.user_id
-         WHERE gm.tenant_id = ?1 AND gm.group_id = ?2 AND u.user_type = 'Guest' AND u.deleted_at IS NULL
+        `SELECT count(*) AS n FROM users u
+         WHERE u.tenant_id = ?1 AND u.user_type = 'Guest' AND u.deleted_at IS NULL
+           AND EXISTS (SELECT 1 FROM group_members gm WHERE gm.group_id = ?2 AND gm.user_id = u.id)
            AND NOT (SELECT allow_guests_in_licensed_groups FROM tenants WHERE id = ?1)`,
       )
       .bind(ctx.tenantId, group.id),
