@@ -2,24 +2,26 @@
  * Entra ID dynamic group membership rules (user rules only): parse, evaluate, print.
  * Pure: no I/O, no clock. Parsed ASTs are plain data so they can be cached or compared.
  */
+import type { UserRow } from "./store.ts";
 
-export type RuleUser = {
-  id: string;
-  userPrincipalName: string;
-  displayName: string;
-  mailNickname: string | null;
-  givenName: string | null;
-  surname: string | null;
-  mail: string | null;
-  usageLocation: string | null;
-  userType: string;
-  accountEnabled: boolean;
-  department: string | null;
-  country: string | null;
-  jobTitle: string | null;
-  companyName: string | null;
-  employeeId: string | null;
-};
+/** The user attributes a rule may read (Entra names them user.<property>). */
+export type RuleUser = Pick<
+  UserRow,
+  | "id"
+  | "userPrincipalName"
+  | "displayName"
+  | "mailNickname"
+  | "givenName"
+  | "surname"
+  | "mail"
+  | "usageLocation"
+  | "accountEnabled"
+  | "department"
+  | "country"
+  | "jobTitle"
+  | "companyName"
+  | "employeeId"
+> & { userType: string };
 
 export type RuleProperty = keyof RuleUser;
 export type StringRuleProperty = Exclude<RuleProperty, "accountEnabled">;

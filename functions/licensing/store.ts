@@ -3,18 +3,12 @@ import type { Ctx } from "../core/context.ts";
 import { isGuid } from "../core/ids.ts";
 import { guardedValue } from "../core/sql.ts";
 import { toUserRow, type UserRow, userColumns } from "../directory/store.ts";
-import type { HeldLicense, LicenseError, PlanRule, ReconcileResult, SourceState } from "./rules.ts";
+import type { HeldLicense, PlanRule, ReconcileResult, SourceOutcome } from "./rules.ts";
 
-export type SourceRow = {
-  skuId: string;
-  sourceId: string;
-  disabledPlans: string[];
-  state: SourceState;
-  error: LicenseError | "None";
-  lastUpdatedAt: string;
-};
+/** A license_sources row: an outcome as stored (the violation's message is not kept, its error code is). */
+export type SourceRow = Omit<SourceOutcome, "violation">;
 
-/** What is stored of an outcome (the violation's message is not: the error code is). */
+/** Strips an outcome down to its stored columns. */
 export const toSourceRow = ({ skuId, sourceId, disabledPlans, state, error, lastUpdatedAt }: SourceRow): SourceRow => ({
   skuId,
   sourceId,
