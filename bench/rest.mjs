@@ -105,6 +105,22 @@ export async function runRest(stateRoot) {
         setupClient: (client) => client.setRequests(pairRequests(takeUser())),
       })),
     );
+    // Reference, not a target: the smallest seat-checked D1 write (two statements in one batch) on the bare worker.
+    let nextRef = 0;
+    const refRequests = () => {
+      const user = `u${nextRef++}`;
+      return [
+        { method: "POST", path: `/seat/take/${user}` },
+        { method: "POST", path: `/seat/release/${user}` },
+      ];
+    };
+    results.push(
+      await measure("reference: seat-checked D1 write (bare)", () => ({
+        url: bareUrl,
+        requests: refRequests(),
+        setupClient: (client) => client.setRequests(refRequests()),
+      })),
+    );
     results.push(
       await measure("GET user ?$select=assignedLicenses", () => ({
         url: appUrl,
@@ -121,8 +137,16 @@ export async function runRest(stateRoot) {
       const p99Ratio = r.p99 / Math.max(base.p99, 1);
       const valid = r.non2xx === 0 && r.errors === 0 && r.timeouts === 0;
       const pass = throughputRatio >= TARGET.throughput && p99Ratio <= TARGET.p99;
-      return { ...r, throughputRatio, p99Ratio, verdict: !valid ? "INVALID" : pass ? "PASS" : "MISS" };
+      const reference = r.name.startsWith("reference");
+      return {
+        ...r,
+        throughputRatio,
+        p99Ratio,
+        verdict: !valid ? "INVALID" : reference ? "reference" : pass ? "PASS" : "MISS",
+      };
     });
+    const reference = rows.find((r) => r.verdict === "reference");
+    const assign = rows.find((r) => r.name.startsWith("assignLicense"));
 
     const lines = [
       `seatflow REST bench — wrangler dev on 127.0.0.1, concurrency ${CONNECTIONS}, ${DURATION}s each after ${WARMUP}s warm-up, ${os.cpus().length} CPUs`,
@@ -134,6 +158,11 @@ export async function runRest(stateRoot) {
           `${r.name.padEnd(36)} ${fmt(r.throughput).padStart(8)} ${fmt(r.p50, 0).padStart(7)} ${fmt(r.p99, 0).padStart(7)} ${String(r.non2xx).padStart(8)} ${String(r.errors + r.timeouts).padStart(7)} ${fmt(r.throughputRatio, 2).padStart(6)} ${fmt(r.p99Ratio, 2).padStart(6)}  ${r.verdict}`,
       ),
       ...rows.filter((row) => row.non2xx > 0).map((r) => `  ${r.name}: status codes ${JSON.stringify(r.statusCodes)}`),
+      ...(reference && assign
+        ? [
+            `  assignLicense vs the seat-checked D1 write reference: ${fmt(assign.throughput / reference.throughput, 2)}x throughput, ${fmt(assign.p99 / Math.max(reference.p99, 1), 2)}x p99`,
+          ]
+        : []),
     ];
     return {
       report: {
