@@ -185,40 +185,55 @@ export function userLicensingWrites(
         .bind(tenantId, JSON.stringify(moves)),
     );
   }
-  statements.push(
-    d1.prepare("DELETE FROM license_sources WHERE tenant_id = ?1 AND user_id = ?2").bind(tenantId, user.id),
-    d1.prepare("DELETE FROM user_licenses WHERE tenant_id = ?1 AND user_id = ?2").bind(tenantId, user.id),
-  );
-  if (result.sources.length > 0) {
+  // Only what changed is written: the snapshot is exactly what is stored (the version guard sees to that).
+  const sourceKey = (s: { skuId: string; sourceId: string }) => `${s.skuId}|${s.sourceId}`;
+  const before = new Map(snapshot.sources.map((s) => [sourceKey(s), JSON.stringify(toSourceRow(s))]));
+  const after = new Set(result.sources.map(sourceKey));
+  const goneSources = [...before.keys()].filter((k) => !after.has(k));
+  const newSources = result.sources.map(toSourceRow).filter((s) => before.get(sourceKey(s)) !== JSON.stringify(s));
+  const goneLicenses = [...snapshot.held.keys()].filter((sku) => !result.licenses.has(sku));
+  const newLicenses = [...result.licenses]
+    .filter(([sku, l]) => JSON.stringify(snapshot.held.get(sku)) !== JSON.stringify(l))
+    .map(([skuId, l]) => ({ skuId, disabledPlans: l.disabledPlans, assignedAt: l.assignedAt }));
+  if (goneSources.length > 0) {
     statements.push(
       d1
         .prepare(
-          `INSERT INTO license_sources (tenant_id, user_id, sku_id, source_id, disabled_plans, state, error, last_updated_at)
+          `DELETE FROM license_sources WHERE tenant_id = ?1 AND user_id = ?2
+             AND sku_id || '|' || source_id IN (SELECT value FROM json_each(?3))`,
+        )
+        .bind(tenantId, user.id, JSON.stringify(goneSources)),
+    );
+  }
+  if (newSources.length > 0) {
+    statements.push(
+      d1
+        .prepare(
+          `INSERT OR REPLACE INTO license_sources (tenant_id, user_id, sku_id, source_id, disabled_plans, state, error, last_updated_at)
            SELECT ?1, ?2, value ->> '$.skuId', value ->> '$.sourceId', json(value -> '$.disabledPlans'), value ->> '$.state',
              value ->> '$.error', value ->> '$.lastUpdatedAt'
            FROM json_each(?3)`,
         )
-        .bind(tenantId, user.id, JSON.stringify(result.sources.map(toSourceRow))),
+        .bind(tenantId, user.id, JSON.stringify(newSources)),
     );
   }
-  if (result.licenses.size > 0) {
+  if (goneLicenses.length > 0) {
     statements.push(
       d1
         .prepare(
-          `INSERT INTO user_licenses (tenant_id, user_id, sku_id, disabled_plans, assigned_at)
+          "DELETE FROM user_licenses WHERE tenant_id = ?1 AND user_id = ?2 AND sku_id IN (SELECT value FROM json_each(?3))",
+        )
+        .bind(tenantId, user.id, JSON.stringify(goneLicenses)),
+    );
+  }
+  if (newLicenses.length > 0) {
+    statements.push(
+      d1
+        .prepare(
+          `INSERT OR REPLACE INTO user_licenses (tenant_id, user_id, sku_id, disabled_plans, assigned_at)
            SELECT ?1, ?2, value ->> '$.skuId', json(value -> '$.disabledPlans'), value ->> '$.assignedAt' FROM json_each(?3)`,
         )
-        .bind(
-          tenantId,
-          user.id,
-          JSON.stringify(
-            [...result.licenses].map(([skuId, l]) => ({
-              skuId,
-              disabledPlans: l.disabledPlans,
-              assignedAt: l.assignedAt,
-            })),
-          ),
-        ),
+        .bind(tenantId, user.id, JSON.stringify(newLicenses)),
     );
   }
   return statements;
