@@ -277,14 +277,21 @@ async function rulePage(
         )
         .bind(ctx.tenantId, group.id, job.cursor, budget.pageSize),
       ctx.d1
-        .prepare("SELECT count(*) AS n FROM group_licenses WHERE tenant_id = ?1 AND group_id = ?2")
+        .prepare(
+          "SELECT sku_id AS skuId, disabled_plans AS disabledPlans FROM group_licenses WHERE tenant_id = ?1 AND group_id = ?2",
+        )
         .bind(ctx.tenantId, group.id),
     ],
     budget,
   );
   const rows = (usersResult?.results ?? []) as Record<string, unknown>[];
   if (rows.length === 0) return finish(ctx, group, job, budget);
-  const licensed = Number((licensedResult?.results[0] as { n: number } | undefined)?.n ?? 0) > 0;
+  const grants = ((licensedResult?.results ?? []) as { skuId: string; disabledPlans: string }[]).map((g) => ({
+    groupId: group.id,
+    skuId: g.skuId,
+    disabledPlans: JSON.parse(g.disabledPlans) as string[],
+  }));
+  const licensed = grants.length > 0;
   const adds: string[] = [];
   const removes: string[] = [];
   const touched: string[] = [];
@@ -300,17 +307,26 @@ async function rulePage(
   const membership = membershipWrites(ctx, group, adds, removes);
   try {
     if (licensed || rows.some((r) => r.sourced === 1)) {
-      // Membership first (its own batch), then licensing decided on the new membership with the cursor advance;
-      // a crash in between is healed on redelivery because the page's members are reconciled either way.
-      if (membership.length) await run(ctx, membership, budget);
+      // Licensing is decided on the membership this page is about to write (read before it, adjusted in memory),
+      // so membership, licenses and the cursor land in one batch: all of the page or none of it.
       const page = await readPage(ctx, {
         sql: "SELECT value AS id FROM json_each(?2)",
         params: [JSON.stringify(touched)],
       });
       budget.charge(6);
+      const added = new Set(adds);
+      const removed = new Set(removes);
+      for (const user of page.users) {
+        if (removed.has(user.id)) user.grants = user.grants.filter((g) => g.groupId !== group.id);
+        if (added.has(user.id) && group.securityEnabled) user.grants.push(...grants);
+      }
       const decision = decidePage(ctx, tenant, page);
       const counts = groupCounts(decision, group.id);
-      await run(ctx, [...pageWrites(ctx, tenant, decision), ...cursorAdvance(ctx, job, next, counts)], budget);
+      await run(
+        ctx,
+        [...membership, ...pageWrites(ctx, tenant, decision), ...cursorAdvance(ctx, job, next, counts)],
+        budget,
+      );
     } else {
       await run(
         ctx,
