@@ -1,4 +1,4 @@
-import { type AuditEntry, auditStatement, auditStatements } from "../audit/store.ts";
+import { type AuditEntry, auditStatement, auditStatements, type ModifiedProperty } from "../audit/store.ts";
 import type { Ctx } from "../core/context.ts";
 import { badRequest, notFound } from "../core/errors.ts";
 import { newId } from "../core/ids.ts";
@@ -195,26 +195,20 @@ export async function updateGroup({ ctx, groupId, input }: { ctx: Ctx; groupId: 
     (next.membershipRule !== group.membershipRule || !isDynamic(group) || group.membershipRuleProcessingState !== "On");
   const ruleJob = reevaluate ? newId() : null;
   if (ruleJob) next.ruleJobId = ruleJob;
-  const changed = (
-    [
-      "displayName",
-      "description",
-      "mailNickname",
-      "mailEnabled",
-      "securityEnabled",
-      "membershipRule",
-      "membershipRuleProcessingState",
-    ] as const
-  )
-    .filter((k) => next[k] !== group[k])
-    .map((k) => ({ displayName: k, oldValue: JSON.stringify(group[k]), newValue: JSON.stringify(next[k]) }));
-  if (JSON.stringify(next.groupTypes) !== JSON.stringify(group.groupTypes)) {
-    changed.push({
-      displayName: "groupTypes" as (typeof changed)[number]["displayName"],
-      oldValue: JSON.stringify(group.groupTypes),
-      newValue: JSON.stringify(next.groupTypes),
-    });
-  }
+  // Compared as JSON so that groupTypes (an array) is compared by value like the scalar properties.
+  const tracked = [
+    "displayName",
+    "description",
+    "mailNickname",
+    "mailEnabled",
+    "securityEnabled",
+    "groupTypes",
+    "membershipRule",
+    "membershipRuleProcessingState",
+  ] as const;
+  const changed: ModifiedProperty[] = tracked
+    .map((k) => ({ displayName: k as string, oldValue: JSON.stringify(group[k]), newValue: JSON.stringify(next[k]) }))
+    .filter((p) => p.oldValue !== p.newValue);
   try {
     await ctx.d1.batch([
       ctx.d1

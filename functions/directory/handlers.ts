@@ -1,5 +1,5 @@
 import type { Ctx } from "../core/context.ts";
-import { badRequest, GraphError, notFound } from "../core/errors.ts";
+import { GraphError, notFound } from "../core/errors.ts";
 import { isGuid } from "../core/ids.ts";
 import {
   contextUrl,
@@ -184,5 +184,3 @@ export const usersRouter = newRouter()
     await actions.deleteUser({ ctx, userRef: c.req.valid("param").id });
     return c.body(null, 204);
   });
-
-export { badRequest };
