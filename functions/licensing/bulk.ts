@@ -5,7 +5,7 @@ import { guardSql } from "../core/sql.ts";
 import { changeUserLicenseAudit } from "./actions.ts";
 import { currentIntents } from "./direct.ts";
 import { type HeldLicense, type PlanRule, type ReconcileResult, reconcileUser } from "./rules.ts";
-import type { GroupGrant, SourceRow } from "./store.ts";
+import { type GroupGrant, type SourceRow, sourcesFingerprint, sourcesFingerprintSql } from "./store.ts";
 
 /** Tenant-wide inputs that don't change while a job runs a few pages: read once per queue invocation. */
 export type TenantLicensing = {
@@ -219,18 +219,23 @@ export function decidePage(ctx: Ctx, tenant: TenantLicensing, page: Page): PageD
 export function pageWrites(ctx: Ctx, tenant: TenantLicensing, decision: PageDecision): D1PreparedStatement[] {
   const { d1, tenantId } = ctx;
   if (decision.changed.length === 0) return [];
-  const versions = JSON.stringify(decision.changed.map(({ user }) => ({ id: user.id, v: user.licenseVersion })));
+  const seen = JSON.stringify(
+    decision.changed.map(({ user }) => ({ id: user.id, v: user.licenseVersion, f: sourcesFingerprint(user.sources) })),
+  );
   const ids = JSON.stringify(decision.changed.map(({ user }) => user.id));
   const statements: D1PreparedStatement[] = [
+    // Every changed user is as read: same attributes (licenseVersion, which direct changes and user updates move)
+    // and same sources (another job's page may have written them). A read-only check, so a page of 1,000 users
+    // rewrites no user rows; CROSS JOIN keeps the page's list as the outer loop (one key probe per user).
     d1
       .prepare(
-        // CROSS JOIN keeps the page's list as the outer loop: one primary-key probe per user, never a table scan.
-        `UPDATE users SET license_version = license_version + 1
-         WHERE id IN (SELECT u.id FROM json_each(?2) AS seen CROSS JOIN users AS u ON u.id = seen.value ->> '$.id'
-                      WHERE u.tenant_id = ?1 AND u.license_version = seen.value ->> '$.v')`,
+        guardSql(`NOT EXISTS (SELECT 1 FROM json_each(?2) AS seen CROSS JOIN users AS u ON u.id = seen.value ->> '$.id'
+           WHERE u.tenant_id = ?1 AND (u.license_version <> seen.value ->> '$.v' OR u.deleted_at IS NOT NULL
+             OR ${sourcesFingerprintSql("?1", "u.id")} <> seen.value ->> '$.f'))
+           AND (SELECT count(*) FROM json_each(?2) AS seen CROSS JOIN users AS u ON u.id = seen.value ->> '$.id'
+                WHERE u.tenant_id = ?1) = json_array_length(?2)`),
       )
-      .bind(tenantId, versions),
-    d1.prepare(guardSql(`changes() = ${decision.changed.length}`)),
+      .bind(tenantId, seen),
   ];
   const moves = [...decision.seatMoves].map(([sku, m]) => ({ sku, d: m.taken - m.freed, t: m.taken }));
   if (moves.length > 0) {

@@ -8,6 +8,23 @@ import type { HeldLicense, PlanRule, ReconcileResult, SourceOutcome } from "./ru
 /** A license_sources row: an outcome as stored (the violation's message is not kept, its error code is). */
 export type SourceRow = Omit<SourceOutcome, "violation">;
 
+/**
+ * A user's stored sources as one string, computed alike in SQL and here: a licensing write compares it to what it
+ * read, so a change made meanwhile by a group job (which moves no per-user version) fails the write's guard.
+ */
+export const sourcesFingerprintSql = (tenantSql: string, userSql: string) =>
+  `coalesce((SELECT group_concat(f, ';') FROM (
+     SELECT sku_id || ',' || source_id || ',' || state || ',' || error || ',' || last_updated_at || ',' || disabled_plans AS f
+     FROM license_sources WHERE tenant_id = ${tenantSql} AND user_id = ${userSql} ORDER BY sku_id, source_id)), '')`;
+
+export const sourcesFingerprint = (sources: readonly SourceRow[]) =>
+  [...sources]
+    .sort((a, b) =>
+      a.skuId < b.skuId ? -1 : a.skuId > b.skuId ? 1 : a.sourceId < b.sourceId ? -1 : a.sourceId > b.sourceId ? 1 : 0,
+    )
+    .map((s) => [s.skuId, s.sourceId, s.state, s.error, s.lastUpdatedAt, JSON.stringify(s.disabledPlans)].join(","))
+    .join(";");
+
 /** Strips an outcome down to its stored columns. */
 export const toSourceRow = ({ skuId, sourceId, disabledPlans, state, error, lastUpdatedAt }: SourceRow): SourceRow => ({
   skuId,
@@ -160,15 +177,16 @@ export function userLicensingWrites(
   const { user } = snapshot;
   const { d1, tenantId } = ctx;
   const statements = [
-    // Nobody changed this user, nor the tenant's subscriptions, rules or catalogue, since the state was read.
+    // Nobody changed this user, their sources, nor the tenant's subscriptions, rules or catalogue since the read.
     d1
       .prepare(
         `UPDATE users SET license_version = ${guardedValue(
-          "license_version = ?3 AND deleted_at IS NULL AND (SELECT licensing_version FROM tenants WHERE id = ?1) = ?4",
+          `license_version = ?3 AND deleted_at IS NULL AND (SELECT licensing_version FROM tenants WHERE id = ?1) = ?4
+           AND ${sourcesFingerprintSql("?1", "?2")} = ?5`,
           "license_version + 1",
         )} WHERE tenant_id = ?1 AND id = ?2`,
       )
-      .bind(tenantId, user.id, user.licenseVersion, snapshot.licensingVersion),
+      .bind(tenantId, user.id, user.licenseVersion, snapshot.licensingVersion, sourcesFingerprint(snapshot.sources)),
   ];
   const moves = [...result.seatsTaken.map((sku) => [sku, 1]), ...result.seatsFreed.map((sku) => [sku, -1])];
   if (moves.length > 0) {

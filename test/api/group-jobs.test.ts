@@ -126,3 +126,44 @@ describe("paged group license jobs", () => {
     expect((await licensingState(t.id)).licenses).toHaveLength(1200);
   });
 });
+
+describe("concurrent writers on the same members", () => {
+  it("a page decided before another group's job changed its members is decided again, and counters stay exact", async () => {
+    const t = await newTenant();
+    await buy(t.admin, SKU.EMS, 10);
+    await buy(t.admin, SKU.E3, 10);
+    const users = await seedUsers(t.id, 3);
+    const g1 = await newGroup(t.admin);
+    const g2 = await newGroup(t.admin);
+    await seedMembers(t.id, g1, users);
+    await seedMembers(t.id, g2, [users[0]!]);
+    const first = await stageGroupJob(t.id, g1, SKU.EMS);
+    const second = await stageGroupJob(t.id, g2, SKU.E3);
+    // Just before g1's page write lands, g2's job runs to completion on a shared member: g1's page read is stale.
+    let batches = 0;
+    const racing = new Proxy(env.DB, {
+      get(target, prop) {
+        if (prop === "batch") {
+          return async (statements: D1PreparedStatement[]) => {
+            if (++batches === 4) expect(await runJob(second.ctx, second.jobId, new QueryBudget())).toBe("done");
+            return target.batch(statements);
+          };
+        }
+        const value = Reflect.get(target, prop);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    expect(await runJob({ ...first.ctx, d1: racing }, first.jobId, new QueryBudget())).toBe("done");
+    const state = await licensingState(t.id);
+    const held = (sku: string) => state.licenses.filter((l) => l.sku_id === sku).length;
+    expect(held(SKU.EMS)).toBe(3);
+    expect(held(SKU.E3)).toBe(1);
+    for (const pool of state.pools) expect(pool.consumed_units).toBe(held(String(pool.sku_id)));
+    expect(
+      state.sources
+        .filter((s) => s.user_id === users[0])
+        .map((s) => s.source_id)
+        .sort(),
+    ).toEqual([g1, g2].sort());
+  });
+});

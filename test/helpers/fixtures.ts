@@ -74,7 +74,11 @@ export async function licensingState(tenantId: string) {
       "SELECT sku_id, enabled_units, consumed_units FROM seat_pools WHERE tenant_id = ?1 ORDER BY sku_id",
     ).bind(tenantId),
   ]);
-  return { sources: sources!.results, licenses: licenses!.results, pools: pools!.results };
+  return {
+    sources: sources!.results as Record<string, unknown>[],
+    licenses: licenses!.results as { user_id: string; sku_id: string; disabled_plans: string }[],
+    pools: pools!.results as { sku_id: string; enabled_units: number; consumed_units: number }[],
+  };
 }
 
 /** A D1 binding that counts the queries it runs and can be told to fail the n-th batch (a crash mid-job). */
