@@ -5,7 +5,13 @@ import { guardSql } from "../core/sql.ts";
 import { changeUserLicenseAudit } from "./actions.ts";
 import { currentIntents } from "./direct.ts";
 import { type HeldLicense, type PlanRule, type ReconcileResult, reconcileUser } from "./rules.ts";
-import { type GroupGrant, type SourceRow, sourcesFingerprint, sourcesFingerprintSql } from "./store.ts";
+import {
+  type GroupGrant,
+  licensingRowWrites,
+  type SourceRow,
+  sourcesFingerprint,
+  sourcesFingerprintSql,
+} from "./store.ts";
 
 /** Tenant-wide inputs that don't change while a job runs a few pages: read once per queue invocation. */
 export type TenantLicensing = {
@@ -222,7 +228,7 @@ export function pageWrites(ctx: Ctx, tenant: TenantLicensing, decision: PageDeci
   const seen = JSON.stringify(
     decision.changed.map(({ user }) => ({ id: user.id, v: user.licenseVersion, f: sourcesFingerprint(user.sources) })),
   );
-  const ids = JSON.stringify(decision.changed.map(({ user }) => user.id));
+  const _ids = JSON.stringify(decision.changed.map(({ user }) => user.id));
   const statements: D1PreparedStatement[] = [
     // Every changed user is as read: same attributes (licenseVersion, which direct changes and user updates move)
     // and same sources (another job's page may have written them). A read-only check, so a page of 1,000 users
@@ -252,41 +258,11 @@ export function pageWrites(ctx: Ctx, tenant: TenantLicensing, decision: PageDeci
       d1.prepare(guardSql(`changes() = ${moves.length}`)),
     );
   }
-  const sources = decision.changed.flatMap(({ user, result }) =>
-    result.sources.map((s) => ({
-      u: user.id,
-      sku: s.skuId,
-      src: s.sourceId,
-      dp: s.disabledPlans,
-      st: s.state,
-      e: s.error,
-      at: s.lastUpdatedAt,
-    })),
-  );
-  const licenses = decision.changed.flatMap(({ user, result }) =>
-    [...result.licenses].map(([sku, l]) => ({ u: user.id, sku, dp: l.disabledPlans, at: l.assignedAt })),
-  );
   statements.push(
-    d1
-      .prepare("DELETE FROM license_sources WHERE tenant_id = ?1 AND user_id IN (SELECT value FROM json_each(?2))")
-      .bind(tenantId, ids),
-    d1
-      .prepare(
-        `INSERT INTO license_sources (tenant_id, user_id, sku_id, source_id, disabled_plans, state, error, last_updated_at)
-         SELECT ?1, value ->> '$.u', value ->> '$.sku', value ->> '$.src', json(value -> '$.dp'), value ->> '$.st', value ->> '$.e',
-           value ->> '$.at'
-         FROM json_each(?2)`,
-      )
-      .bind(tenantId, JSON.stringify(sources)),
-    d1
-      .prepare("DELETE FROM user_licenses WHERE tenant_id = ?1 AND user_id IN (SELECT value FROM json_each(?2))")
-      .bind(tenantId, ids),
-    d1
-      .prepare(
-        `INSERT INTO user_licenses (tenant_id, user_id, sku_id, disabled_plans, assigned_at)
-         SELECT ?1, value ->> '$.u', value ->> '$.sku', json(value -> '$.dp'), value ->> '$.at' FROM json_each(?2)`,
-      )
-      .bind(tenantId, JSON.stringify(licenses)),
+    ...licensingRowWrites(
+      ctx,
+      decision.changed.map(({ user, result }) => ({ userId: user.id, sources: user.sources, held: user.held, result })),
+    ),
   );
   const audit = decision.changed
     .map(({ user, result }) =>

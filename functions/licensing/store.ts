@@ -203,24 +203,55 @@ export function userLicensingWrites(
         .bind(tenantId, JSON.stringify(moves)),
     );
   }
-  // Only what changed is written: the snapshot is exactly what is stored (the version guard sees to that).
-  const sourceKey = (s: { skuId: string; sourceId: string }) => `${s.skuId}|${s.sourceId}`;
-  const before = new Map(snapshot.sources.map((s) => [sourceKey(s), JSON.stringify(toSourceRow(s))]));
-  const after = new Set(result.sources.map(sourceKey));
-  const goneSources = [...before.keys()].filter((k) => !after.has(k));
-  const newSources = result.sources.map(toSourceRow).filter((s) => before.get(sourceKey(s)) !== JSON.stringify(s));
-  const goneLicenses = [...snapshot.held.keys()].filter((sku) => !result.licenses.has(sku));
-  const newLicenses = [...result.licenses]
-    .filter(([sku, l]) => JSON.stringify(snapshot.held.get(sku)) !== JSON.stringify(l))
-    .map(([skuId, l]) => ({ skuId, disabledPlans: l.disabledPlans, assignedAt: l.assignedAt }));
+  statements.push(
+    ...licensingRowWrites(ctx, [{ userId: user.id, sources: snapshot.sources, held: snapshot.held, result }]),
+  );
+  return statements;
+}
+
+export type UserChange = {
+  userId: string;
+  /** What is stored now (as read, and guarded to be still true when the batch runs). */
+  sources: readonly SourceRow[];
+  held: ReadonlyMap<string, HeldLicense>;
+  result: ReconcileResult;
+};
+
+/**
+ * The row writes for any number of users' licensing changes, set-based: only rows that changed are deleted or
+ * written, each found by its key (a CROSS JOIN from the change list, so one index probe per row, never a scan).
+ */
+export function licensingRowWrites(ctx: Ctx, changes: readonly UserChange[]): D1PreparedStatement[] {
+  const { d1, tenantId } = ctx;
+  const goneSources: [string, string, string][] = [];
+  const newSources: (SourceRow & { userId: string })[] = [];
+  const goneLicenses: [string, string][] = [];
+  const newLicenses: { userId: string; skuId: string; disabledPlans: string[]; assignedAt: string }[] = [];
+  for (const { userId, sources, held, result } of changes) {
+    const key = (s: { skuId: string; sourceId: string }) => `${s.skuId}|${s.sourceId}`;
+    const before = new Map(sources.map((s) => [key(s), JSON.stringify(toSourceRow(s))]));
+    const after = new Set(result.sources.map(key));
+    for (const s of sources) if (!after.has(key(s))) goneSources.push([userId, s.skuId, s.sourceId]);
+    for (const s of result.sources.map(toSourceRow)) {
+      if (before.get(key(s)) !== JSON.stringify(s)) newSources.push({ ...s, userId });
+    }
+    for (const sku of held.keys()) if (!result.licenses.has(sku)) goneLicenses.push([userId, sku]);
+    for (const [skuId, l] of result.licenses) {
+      if (JSON.stringify(held.get(skuId)) !== JSON.stringify(l)) {
+        newLicenses.push({ userId, skuId, disabledPlans: l.disabledPlans, assignedAt: l.assignedAt });
+      }
+    }
+  }
+  const statements: D1PreparedStatement[] = [];
   if (goneSources.length > 0) {
     statements.push(
       d1
         .prepare(
-          `DELETE FROM license_sources WHERE tenant_id = ?1 AND user_id = ?2
-             AND sku_id || '|' || source_id IN (SELECT value FROM json_each(?3))`,
+          `DELETE FROM license_sources WHERE rowid IN (
+             SELECT ls.rowid FROM json_each(?2) AS k CROSS JOIN license_sources AS ls
+             ON ls.tenant_id = ?1 AND ls.user_id = k.value ->> 0 AND ls.sku_id = k.value ->> 1 AND ls.source_id = k.value ->> 2)`,
         )
-        .bind(tenantId, user.id, JSON.stringify(goneSources)),
+        .bind(tenantId, JSON.stringify(goneSources)),
     );
   }
   if (newSources.length > 0) {
@@ -228,20 +259,22 @@ export function userLicensingWrites(
       d1
         .prepare(
           `INSERT OR REPLACE INTO license_sources (tenant_id, user_id, sku_id, source_id, disabled_plans, state, error, last_updated_at)
-           SELECT ?1, ?2, value ->> '$.skuId', value ->> '$.sourceId', json(value -> '$.disabledPlans'), value ->> '$.state',
-             value ->> '$.error', value ->> '$.lastUpdatedAt'
-           FROM json_each(?3)`,
+           SELECT ?1, value ->> '$.userId', value ->> '$.skuId', value ->> '$.sourceId', json(value -> '$.disabledPlans'),
+             value ->> '$.state', value ->> '$.error', value ->> '$.lastUpdatedAt'
+           FROM json_each(?2)`,
         )
-        .bind(tenantId, user.id, JSON.stringify(newSources)),
+        .bind(tenantId, JSON.stringify(newSources)),
     );
   }
   if (goneLicenses.length > 0) {
     statements.push(
       d1
         .prepare(
-          "DELETE FROM user_licenses WHERE tenant_id = ?1 AND user_id = ?2 AND sku_id IN (SELECT value FROM json_each(?3))",
+          `DELETE FROM user_licenses WHERE rowid IN (
+             SELECT ul.rowid FROM json_each(?2) AS k CROSS JOIN user_licenses AS ul
+             ON ul.tenant_id = ?1 AND ul.user_id = k.value ->> 0 AND ul.sku_id = k.value ->> 1)`,
         )
-        .bind(tenantId, user.id, JSON.stringify(goneLicenses)),
+        .bind(tenantId, JSON.stringify(goneLicenses)),
     );
   }
   if (newLicenses.length > 0) {
@@ -249,9 +282,10 @@ export function userLicensingWrites(
       d1
         .prepare(
           `INSERT OR REPLACE INTO user_licenses (tenant_id, user_id, sku_id, disabled_plans, assigned_at)
-           SELECT ?1, ?2, value ->> '$.skuId', json(value -> '$.disabledPlans'), value ->> '$.assignedAt' FROM json_each(?3)`,
+           SELECT ?1, value ->> '$.userId', value ->> '$.skuId', json(value -> '$.disabledPlans'), value ->> '$.assignedAt'
+           FROM json_each(?2)`,
         )
-        .bind(tenantId, user.id, JSON.stringify(newLicenses)),
+        .bind(tenantId, JSON.stringify(newLicenses)),
     );
   }
   return statements;
