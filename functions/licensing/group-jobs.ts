@@ -16,7 +16,7 @@ import {
 import { DIRECT } from "./rules.ts";
 
 /** Members per page: one read batch and one write batch each (a few set-based statements, never one per member). */
-export const PAGE_SIZE = 500;
+export const PAGE_SIZE = 1000;
 /** A short pause between pages keeps interactive requests responsive while a big group is processed. */
 export const PAGE_PAUSE_MS = 5;
 /** Production allows 1,000 D1 queries per invocation; stop well before, and continue in a new message. */
