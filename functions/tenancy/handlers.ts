@@ -3,6 +3,7 @@ import { notFound } from "../core/errors.ts";
 import { contextUrl } from "../core/odata.ts";
 import { defineRoute, GraphCollection, GraphObject, jsonBody, jsonResponse, newRouter, z } from "../core/openapi.ts";
 import { can } from "../core/roles.ts";
+import { graphTime } from "../core/time.ts";
 import { forgetCachedKeys } from "../middleware/auth.ts";
 import { createTenant, findTenant, issueApiKey, listApiKeys, revokeApiKey } from "./actions.ts";
 
@@ -73,7 +74,7 @@ export const tenancyRouter = newRouter()
             id: tenant.id,
             displayName: tenant.displayName,
             countryLetterCode: tenant.country,
-            createdDateTime: tenant.createdAt,
+            createdDateTime: graphTime(tenant.createdAt),
           },
         ],
       },
