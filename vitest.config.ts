@@ -12,6 +12,8 @@ export default defineConfig({
   ],
   test: {
     include: ["test/unit/**/*.test.ts", "test/api/**/*.test.ts"],
+    // The JSON report lets .ci/run print a plain "N passed, N failed" closing line.
+    reporters: ["default", ["json", { outputFile: "test-results/vitest.json" }]],
     setupFiles: ["./test/helpers/setup.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000,
