@@ -6,16 +6,20 @@ import { newRouter } from "../core/openapi.ts";
 import { findTenant } from "../tenancy/actions.ts";
 import * as actions from "./actions.ts";
 import * as routes from "./routes.ts";
-import { findSkuByIdOrPartNumber, type SubscriptionRow } from "./store.ts";
+import type { SubscriptionRow } from "./store.ts";
 import { companySubscription, loadCompanySubscriptions, loadSubscribedSkus } from "./views.ts";
 
+/** One read: the SKU's catalogue entry carries its part number and plans. */
 async function present(ctx: Ctx, row: SubscriptionRow) {
-  const [sku, plans] = await Promise.all([
-    findSkuByIdOrPartNumber(ctx.db, { skuId: row.skuId }),
-    loadSkuPlans(ctx.d1, [row.skuId]),
-  ]);
-  return companySubscription(row, sku?.skuPartNumber ?? "", plans.get(row.skuId));
+  const sku = (await loadSkuPlans(ctx.d1, [row.skuId])).get(row.skuId);
+  return companySubscription(row, sku?.skuPartNumber ?? "", sku);
 }
+
+/** Graph's /directory/subscriptions and seatflow's /api/subscriptions list the same collection. */
+const subscriptionCollection = async (ctx: Ctx, url: string) => ({
+  "@odata.context": contextUrl(url, "directory/subscriptions"),
+  value: await loadCompanySubscriptions(ctx),
+});
 
 async function subscribedSkus(ctx: Ctx) {
   const tenant = await findTenant(ctx.db, ctx.tenantId);
@@ -44,13 +48,7 @@ export const subscriptionsRouter = newRouter()
     return c.json({ "@odata.context": contextUrl(c.req.url, "subscribedSkus/$entity"), ...sku }, 200);
   })
   .openapi(routes.listCompanySubscriptions, async (c) =>
-    c.json(
-      {
-        "@odata.context": contextUrl(c.req.url, "directory/subscriptions"),
-        value: await loadCompanySubscriptions(c.get("ctx")),
-      },
-      200,
-    ),
+    c.json(await subscriptionCollection(c.get("ctx"), c.req.url), 200),
   )
   .openapi(routes.getCompanySubscription, async (c) =>
     c.json(
@@ -61,15 +59,7 @@ export const subscriptionsRouter = newRouter()
       200,
     ),
   )
-  .openapi(routes.listSubscriptions, async (c) =>
-    c.json(
-      {
-        "@odata.context": contextUrl(c.req.url, "directory/subscriptions"),
-        value: await loadCompanySubscriptions(c.get("ctx")),
-      },
-      200,
-    ),
-  )
+  .openapi(routes.listSubscriptions, async (c) => c.json(await subscriptionCollection(c.get("ctx"), c.req.url), 200))
   .openapi(routes.getSubscription, async (c) =>
     c.json(await oneSubscription(c.get("ctx"), c.req.valid("param").id), 200),
   )

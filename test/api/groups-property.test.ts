@@ -4,13 +4,12 @@ import { beforeAll, describe, expect, it } from "vitest";
 import {
   DIRECT,
   type HeldLicense,
-  type LicenseError,
   type PlanRule,
   type ReconcileResult,
   reconcileUser,
   type SourceIntent,
-  type SourceState,
 } from "../../functions/licensing/rules.ts";
+import type { SourceRow as StoredSource } from "../../functions/licensing/store.ts";
 import { assign, buy, newTenant, newUser, SKU, type TestTenant } from "../helpers/api.ts";
 import { addMembers, assignGroup, eventually, newGroup, processed } from "../helpers/groups.ts";
 
@@ -150,15 +149,7 @@ async function apply(scenario: Scenario): Promise<Applied> {
 // ---------------------------------------------------------------------------------------------------------------
 // The stored state, read straight from D1, and the intents it implies.
 
-type SourceRow = {
-  userId: string;
-  skuId: string;
-  sourceId: string;
-  disabledPlans: string[];
-  state: SourceState;
-  error: LicenseError | "None";
-  lastUpdatedAt: string;
-};
+type SourceRow = StoredSource & { userId: string };
 type Stored = {
   country: string;
   users: { id: string; usageLocation: string | null }[];
