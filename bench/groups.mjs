@@ -183,6 +183,8 @@ export async function runGroups(stateRoot) {
     result.idle = idle;
 
     // ---- 4. group assignLicense (EMS), alone: the headline figure ----
+    // Jobs pace themselves by the last second of API traffic (functions/jobs/pacing.ts): let the read load fade first.
+    await sleep(2000);
     log(`groups: POST assignLicense EMS to the ${USERS}-member group`);
     const groupJob = async (body, label) => {
       const states = [];

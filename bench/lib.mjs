@@ -155,6 +155,8 @@ export function summarize(name, result) {
     requests: result.requests.total,
     throughput: result.requests.average,
     p50: result.latency.p50,
+    p90: result.latency.p90,
+    p97_5: result.latency.p97_5,
     p99: result.latency.p99,
     max: result.latency.max,
     non2xx: result.non2xx,

@@ -1,5 +1,6 @@
 import type { Actor, Ctx } from "../core/context.ts";
 import { newId } from "../core/ids.ts";
+import { Distinct } from "../core/sql.ts";
 
 export type ModifiedProperty = { displayName: string; oldValue: string | null; newValue: string | null };
 export type AuditTarget = {
@@ -70,6 +71,94 @@ export function auditStatements(ctx: Ctx, entries: AuditEntry[]): D1PreparedStat
         ctx.requestId,
         JSON.stringify(initiatedBy(ctx.actor)),
         JSON.stringify(rows),
+      ),
+  ];
+}
+
+/** A user's licenses changed: what a group job records a thousand times a page, so it has its own compact path. */
+export type UserLicenseChange = {
+  user: { id: string; displayName: string; userPrincipalName: string };
+  /** The assigned licenses before and after, as JSON text (Graph's modifiedProperties carry strings). */
+  oldValue: string;
+  newValue: string;
+};
+
+/**
+ * "Change user license" rows for any number of users, in one statement: each row travels as its user and two indexes
+ * into a list of distinct license descriptions (a page of a group job shares a handful), and SQL builds the same
+ * targetResources that auditStatements writes for a single entry.
+ */
+export function userLicenseChangeStatements(ctx: Ctx, changes: readonly UserLicenseChange[]): D1PreparedStatement[] {
+  if (changes.length === 0) return [];
+  const descriptions = new Distinct();
+  const rows = changes.map((c) => [
+    newId(),
+    c.user.id,
+    c.user.displayName,
+    c.user.userPrincipalName,
+    descriptions.numberOf(c.oldValue),
+    descriptions.numberOf(c.newValue),
+  ]);
+  return [
+    ctx.d1
+      .prepare(
+        `WITH d AS MATERIALIZED (SELECT key AS k, value AS text FROM json_each(?6))
+         INSERT INTO audit_log (id, tenant_id, activity_date_time, activity_display_name, category, operation_type, result,
+           result_reason, correlation_id, initiated_by, target_resources, additional_details)
+         SELECT r.value ->> 0, ?1, ?2, 'Change user license', 'UserManagement', 'Update', 'success', '', ?3, ?4,
+           json_array(json_object('id', r.value ->> 1, 'displayName', r.value ->> 2, 'type', 'User',
+             'userPrincipalName', r.value ->> 3, 'modifiedProperties', json_array(json_object(
+               'displayName', 'AssignedLicense', 'oldValue', old.text, 'newValue', new.text)))), '[]'
+         FROM json_each(?5) AS r JOIN d AS old ON old.k = r.value ->> 4 JOIN d AS new ON new.k = r.value ->> 5`,
+      )
+      .bind(
+        ctx.tenantId,
+        ctx.now.toISOString(),
+        ctx.requestId,
+        JSON.stringify(initiatedBy(ctx.actor)),
+        JSON.stringify(rows),
+        JSON.stringify(descriptions.values()),
+      ),
+  ];
+}
+
+/**
+ * "Add member to group" / "Remove member from group" rows for many users of one group in one statement (dynamic
+ * membership moves thousands per page), with the targetResources auditStatements writes for a single entry.
+ */
+export function memberChangeStatements(
+  ctx: Ctx,
+  group: { id: string; displayName: string },
+  changes: readonly { user: { id: string; displayName: string; userPrincipalName: string }; added: boolean }[],
+): D1PreparedStatement[] {
+  if (changes.length === 0) return [];
+  const groupTarget = {
+    id: group.id,
+    displayName: group.displayName,
+    type: "Group",
+    userPrincipalName: null,
+    modifiedProperties: [],
+  };
+  return [
+    ctx.d1
+      .prepare(
+        `INSERT INTO audit_log (id, tenant_id, activity_date_time, activity_display_name, category, operation_type, result,
+           result_reason, correlation_id, initiated_by, target_resources, additional_details)
+         SELECT value ->> 0, ?1, ?2, iif(value ->> 4, 'Add member to group', 'Remove member from group'), 'GroupManagement',
+           iif(value ->> 4, 'Assign', 'Unassign'), 'success', '', ?3, ?4,
+           json_array(json_object('id', value ->> 1, 'displayName', value ->> 2, 'type', 'User',
+             'userPrincipalName', value ->> 3, 'modifiedProperties', json_array()), json(?6)), '[]'
+         FROM json_each(?5)`,
+      )
+      .bind(
+        ctx.tenantId,
+        ctx.now.toISOString(),
+        ctx.requestId,
+        JSON.stringify(initiatedBy(ctx.actor)),
+        JSON.stringify(
+          changes.map((c) => [newId(), c.user.id, c.user.displayName, c.user.userPrincipalName, c.added ? 1 : 0]),
+        ),
+        JSON.stringify(groupTarget),
       ),
   ];
 }

@@ -6,6 +6,24 @@ export const chunk = <T>(items: readonly T[], size: number): T[][] => {
 };
 
 /**
+ * Distinct values numbered in order of first appearance: set-based writes send repeated text (a license description,
+ * a source's columns) once and refer to it by number, so a page's parameters grow by an id per row, not a copy.
+ */
+export class Distinct {
+  private readonly numbers = new Map<string, number>();
+  numberOf(text: string): number {
+    const known = this.numbers.get(text);
+    if (known !== undefined) return known;
+    this.numbers.set(text, this.numbers.size);
+    return this.numbers.size - 1;
+  }
+  /** The values in number order. */
+  values(): string[] {
+    return [...this.numbers.keys()];
+  }
+}
+
+/**
  * A statement that aborts the whole D1 batch (rolling back everything before it) unless `condition` holds.
  * D1 has no interactive transactions; this is how a batch says "only if nothing changed since I read".
  * json() of a non-JSON string raises SQLITE_ERROR("malformed JSON"), which D1 turns into a failed batch.

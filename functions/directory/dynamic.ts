@@ -36,10 +36,10 @@ export async function reevaluateUsers(ctx: Ctx, userIds: string[], budget: Query
     const rule = parseMembershipRule(group.membershipRule!);
     const adds = users
       .filter((u) => !u.groupIds.has(group.id) && evaluateMembershipRule(rule, u.user))
-      .map((u) => u.user.id);
+      .map((u) => u.user);
     const removes = users
       .filter((u) => u.groupIds.has(group.id) && !evaluateMembershipRule(rule, u.user))
-      .map((u) => u.user.id);
+      .map((u) => u.user);
     if (adds.length || removes.length) statements.push(...membershipWrites(ctx, group, adds, removes));
   }
   if (statements.length) {

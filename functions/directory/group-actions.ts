@@ -276,7 +276,7 @@ export async function deleteGroup({ ctx, groupId }: { ctx: Ctx; groupId: string 
     ctx.d1
       .prepare("UPDATE groups SET deleted_at = ?3, updated_at = ?3 WHERE tenant_id = ?1 AND id = ?2")
       .bind(ctx.tenantId, group.id, ctx.now.toISOString()),
-    ctx.d1.prepare("DELETE FROM group_members WHERE tenant_id = ?1 AND group_id = ?2").bind(ctx.tenantId, group.id),
+    ctx.d1.prepare("DELETE FROM group_members WHERE +tenant_id = ?1 AND group_id = ?2").bind(ctx.tenantId, group.id),
     auditStatement(ctx, {
       activity: "Delete group",
       category: "GroupManagement",

@@ -137,7 +137,7 @@ export const groupsRouter = newRouter()
     const { id } = c.req.valid("param");
     const group = await findGroup(ctx.d1, ctx.tenantId, id);
     if (!group) throw notFound(id);
-    const where = "u.id IN (SELECT user_id FROM group_members WHERE tenant_id = ?1 AND group_id = ?2)";
+    const where = "u.id IN (SELECT user_id FROM group_members WHERE +tenant_id = ?1 AND group_id = ?2)";
     return c.json(await directoryUserPage(ctx, c.req.url, c.req.valid("query"), where, [group.id]), 200);
   })
   .openapi(routes.addMember, async (c) => {

@@ -1,4 +1,4 @@
-import { type AuditEntry, auditStatements } from "../audit/store.ts";
+import { type UserLicenseChange, userLicenseChangeStatements } from "../audit/store.ts";
 import type { Ctx } from "../core/context.ts";
 import { badRequest, concurrencyViolation, notFound } from "../core/errors.ts";
 import { isGuardFailure } from "../core/sql.ts";
@@ -6,7 +6,14 @@ import type { UserRow } from "../directory/store.ts";
 import { enqueue } from "../jobs/queue.ts";
 import { type AssignLicenseRequest, currentIntents, firstDirectViolation, planDirectChange } from "./direct.ts";
 import { type HeldLicense, type ReconcileResult, reconcileUser, type SourceIntent } from "./rules.ts";
-import { readUserLicensing, toSourceRow, type UserLicensingSnapshot, userLicensingWrites } from "./store.ts";
+import {
+  readUserLicensing,
+  seatWaiters,
+  toSourceRow,
+  type UserLicensingSnapshot,
+  userLicensingWrites,
+  waitingSkus,
+} from "./store.ts";
 
 const MAX_ATTEMPTS = 8;
 
@@ -56,24 +63,15 @@ const describeLicenses = (licenses: ReadonlyMap<string, HeldLicense>, snapshot: 
 const describeSources = (sources: readonly { skuId: string; sourceId: string; state: string; error: string }[]) =>
   JSON.stringify([...sources].map((s) => `${s.skuId}:${s.sourceId}:${s.state}:${s.error}`).sort());
 
-export function changeUserLicenseAudit(snapshot: LicensingBefore, result: ReconcileResult): AuditEntry | undefined {
-  const before = describeLicenses(snapshot.held, snapshot);
-  const after = describeLicenses(result.licenses, snapshot);
-  if (before === after && describeSources(snapshot.sources) === describeSources(result.sources)) return undefined;
-  return {
-    activity: "Change user license",
-    category: "UserManagement",
-    operationType: "Update",
-    targets: [
-      {
-        id: snapshot.user.id,
-        displayName: snapshot.user.displayName,
-        userPrincipalName: snapshot.user.userPrincipalName,
-        type: "User",
-        modifiedProperties: [{ displayName: "AssignedLicense", oldValue: before, newValue: after }],
-      },
-    ],
-  };
+/** The audit of a licensing change, or nothing when neither the licenses nor the sources' states moved. */
+export function changeUserLicenseAudit(
+  snapshot: LicensingBefore,
+  result: ReconcileResult,
+): UserLicenseChange | undefined {
+  const oldValue = describeLicenses(snapshot.held, snapshot);
+  const newValue = describeLicenses(result.licenses, snapshot);
+  if (oldValue === newValue && describeSources(snapshot.sources) === describeSources(result.sources)) return undefined;
+  return { user: snapshot.user, oldValue, newValue };
 }
 
 /**
@@ -146,25 +144,16 @@ export async function changeUserLicensing(ctx: Ctx, userRef: string, change: Lic
     }
     const audit = changeUserLicenseAudit(snapshot, result);
     // Seats this change frees may be owed to members waiting in CountViolation: the batch itself says who waits.
-    const waiting = result.seatsFreed.length
-      ? [
-          ctx.d1
-            .prepare(
-              `SELECT DISTINCT sku_id AS skuId FROM license_sources
-               WHERE tenant_id = ?1 AND error = 'CountViolation' AND sku_id IN (SELECT value FROM json_each(?2))`,
-            )
-            .bind(ctx.tenantId, JSON.stringify(result.seatsFreed)),
-        ]
-      : [];
+    const waiting = seatWaiters(ctx, result.seatsFreed);
     let heal: string[] = [];
     try {
-      const results = await ctx.d1.batch<{ skuId: string }>([
+      const results = await ctx.d1.batch([
         ...userLicensingWrites(ctx, snapshot, result),
         ...(change.alsoWrite?.(snapshot) ?? []),
-        ...auditStatements(ctx, audit ? [audit] : []),
+        ...userLicenseChangeStatements(ctx, audit ? [audit] : []),
         ...waiting,
       ]);
-      if (waiting.length) heal = (results[results.length - 1]?.results ?? []).map((r) => r.skuId);
+      if (waiting.length) heal = waitingSkus(results);
     } catch (error) {
       if (!isGuardFailure(error)) throw error;
       snapshots.delete(key);

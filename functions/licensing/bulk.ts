@@ -1,7 +1,8 @@
-import { auditStatements } from "../audit/store.ts";
+import { userLicenseChangeStatements } from "../audit/store.ts";
 import { type SkuPlanRow, type SkuPlans, toSkuPlans } from "../catalog/store.ts";
 import type { Ctx } from "../core/context.ts";
 import { guardSql } from "../core/sql.ts";
+import { toUserRow, type UserRow, userColumns } from "../directory/store.ts";
 import { changeUserLicenseAudit } from "./actions.ts";
 import { currentIntents } from "./direct.ts";
 import { type HeldLicense, type PlanRule, type ReconcileResult, reconcileUser } from "./rules.ts";
@@ -59,6 +60,10 @@ type PageUser = {
   sources: SourceRow[];
   grants: GroupGrant[];
   held: Map<string, HeldLicense>;
+  /** Every attribute, when the page was read `withAttributes` (a membership rule needs them). */
+  attributes?: UserRow;
+  /** Whether the user is a member of the group the page was read `memberOf`. */
+  member?: boolean;
 };
 
 export type Page = {
@@ -66,89 +71,109 @@ export type Page = {
   ids: string[];
   users: PageUser[];
   pools: Map<string, { enabled: number; consumed: number }>;
+  /** The results of the caller's own statements (`also`), read in the same batch. */
+  also: D1Result<Record<string, unknown>>[];
 };
 
+export type PageOptions = {
+  withAttributes?: boolean;
+  memberOf?: string;
+  /** More statements for the same read batch. */
+  also?: D1PreparedStatement[];
+};
+
+/** Statements readPage sends itself (for the per-invocation query budget), besides the caller's `also`. */
+export const READ_PAGE_QUERIES = 2;
+
 /**
- * Reads a page of users and everything their licensing depends on, in one batch of a few set-based queries.
- * `selector` is SQL yielding the page's user ids (a JSON list, or the next members of a group after a cursor).
+ * Reads a page of users and everything their licensing depends on, in one batch. `selector` is SQL yielding the
+ * page's user ids (a JSON list, the next members of a group, the next users of the tenant); it sees the tenant as ?1
+ * and its own parameters from ?2.
  */
-export async function readPage(ctx: Ctx, selector: { sql: string; params: unknown[] }): Promise<Page> {
+export async function readPage(
+  ctx: Ctx,
+  selector: { sql: string; params: unknown[] },
+  options: PageOptions = {},
+): Promise<Page> {
   const { d1, tenantId } = ctx;
-  // Every statement shares one preamble, so each binds the same parameters: the tenant first, then the selector's.
-  const preamble = `WITH page AS (${selector.sql})`;
-  const bind = (sql: string) => d1.prepare(`${preamble} ${sql}`).bind(tenantId, ...selector.params);
-  const [ids, users, sources, grants, held, pools] = await d1.batch<Record<string, unknown>>([
-    bind("SELECT id FROM page ORDER BY id"),
-    bind(
-      `SELECT u.id, u.display_name AS displayName, u.user_principal_name AS userPrincipalName, u.usage_location AS usageLocation,
-         u.license_version AS licenseVersion
-       FROM page CROSS JOIN users u ON u.id = page.id WHERE u.tenant_id = ?1 AND u.deleted_at IS NULL ORDER BY u.id`,
-    ),
-    bind(
-      `SELECT user_id AS userId, sku_id AS skuId, source_id AS sourceId, disabled_plans AS disabledPlans, state, error,
-         last_updated_at AS lastUpdatedAt
-       FROM license_sources WHERE tenant_id = ?1 AND user_id IN (SELECT id FROM page)`,
-    ),
-    bind(
-      `SELECT gm.user_id AS userId, gl.group_id AS groupId, gl.sku_id AS skuId, gl.disabled_plans AS disabledPlans
-       FROM group_members gm
-       JOIN groups g ON g.id = gm.group_id AND g.deleted_at IS NULL AND g.security_enabled = 1
-       JOIN group_licenses gl ON gl.group_id = gm.group_id
-       WHERE gm.tenant_id = ?1 AND gm.user_id IN (SELECT id FROM page) ORDER BY gm.user_id, gl.group_id, gl.sku_id`,
-    ),
-    bind(
-      `SELECT user_id AS userId, sku_id AS skuId, disabled_plans AS disabledPlans, assigned_at AS assignedAt
-       FROM user_licenses WHERE tenant_id = ?1 AND user_id IN (SELECT id FROM page)`,
-    ),
-    bind(
-      "SELECT sku_id AS skuId, enabled_units AS enabled, consumed_units AS consumed FROM seat_pools WHERE tenant_id = ?1",
-    ),
+  const memberParam = `?${selector.params.length + 2}`;
+  // One row per selected id with the user's sources, grants and licenses aggregated as JSON: a page of a thousand
+  // users crosses from D1 as a thousand rows, not several result sets of a thousand each.
+  const [rows, pools, ...also] = await d1.batch<Record<string, unknown>>([
+    d1
+      .prepare(
+        `WITH page AS (${selector.sql})
+         SELECT page.id AS pageId, ${
+           options.withAttributes
+             ? userColumns
+             : `u.display_name AS displayName, u.user_principal_name AS userPrincipalName,
+           u.usage_location AS usageLocation, u.license_version AS licenseVersion`
+         },
+           ${
+             options.memberOf
+               ? `EXISTS (SELECT 1 FROM group_members gm WHERE gm.group_id = ${memberParam} AND gm.user_id = page.id)`
+               : "NULL"
+           } AS member,
+           (SELECT json_group_array(json_array(sku_id, source_id, json(disabled_plans), state, error, last_updated_at))
+              FROM license_sources WHERE tenant_id = ?1 AND user_id = u.id) AS sources,
+           (SELECT json_group_array(json_array(group_id, sku_id, json(disabled_plans))) FROM (
+              SELECT gl.group_id, gl.sku_id, gl.disabled_plans FROM group_members gm
+              JOIN groups g ON g.id = gm.group_id AND g.deleted_at IS NULL AND g.security_enabled = 1
+              JOIN group_licenses gl ON gl.group_id = gm.group_id
+              WHERE gm.tenant_id = ?1 AND gm.user_id = u.id ORDER BY gl.group_id, gl.sku_id)) AS grants,
+           (SELECT json_group_array(json_array(sku_id, json(disabled_plans), assigned_at))
+              FROM user_licenses WHERE tenant_id = ?1 AND user_id = u.id) AS held
+         FROM page LEFT JOIN users u ON u.id = page.id AND u.tenant_id = ?1 AND u.deleted_at IS NULL
+         ORDER BY page.id`,
+      )
+      .bind(tenantId, ...selector.params, ...(options.memberOf ? [options.memberOf] : [])),
+    d1
+      .prepare(
+        "SELECT sku_id AS skuId, enabled_units AS enabled, consumed_units AS consumed FROM seat_pools WHERE tenant_id = ?1",
+      )
+      .bind(tenantId),
+    ...(options.also ?? []),
   ]);
-  const byId = new Map<string, PageUser>();
-  for (const r of users?.results ?? []) {
-    byId.set(String(r.id), {
-      id: String(r.id),
+  const ids: string[] = [];
+  const users: PageUser[] = [];
+  for (const r of rows?.results ?? []) {
+    const id = String(r.pageId);
+    ids.push(id);
+    // A deleted user (or one of another tenant) still moves the cursor, but is not decided.
+    if (r.displayName === null || r.displayName === undefined) continue;
+    const sources = JSON.parse(String(r.sources)) as [string, string, string[], string, string, string][];
+    const grants = JSON.parse(String(r.grants)) as [string, string, string[]][];
+    const held = JSON.parse(String(r.held)) as [string, string[], string][];
+    users.push({
+      id,
       displayName: String(r.displayName),
       userPrincipalName: String(r.userPrincipalName),
       usageLocation: (r.usageLocation as string | null) ?? null,
       licenseVersion: Number(r.licenseVersion),
-      sources: [],
-      grants: [],
-      held: new Map(),
-    });
-  }
-  for (const r of sources?.results ?? []) {
-    byId.get(String(r.userId))?.sources.push({
-      skuId: String(r.skuId),
-      sourceId: String(r.sourceId),
-      disabledPlans: JSON.parse(String(r.disabledPlans)),
-      state: r.state as SourceRow["state"],
-      error: r.error as SourceRow["error"],
-      lastUpdatedAt: String(r.lastUpdatedAt),
-    });
-  }
-  for (const r of grants?.results ?? []) {
-    byId.get(String(r.userId))?.grants.push({
-      groupId: String(r.groupId),
-      skuId: String(r.skuId),
-      disabledPlans: JSON.parse(String(r.disabledPlans)),
-    });
-  }
-  for (const r of held?.results ?? []) {
-    byId.get(String(r.userId))?.held.set(String(r.skuId), {
-      disabledPlans: JSON.parse(String(r.disabledPlans)),
-      assignedAt: String(r.assignedAt),
+      sources: sources.map(([skuId, sourceId, disabledPlans, state, error, lastUpdatedAt]) => ({
+        skuId,
+        sourceId,
+        disabledPlans,
+        state: state as SourceRow["state"],
+        error: error as SourceRow["error"],
+        lastUpdatedAt,
+      })),
+      grants: grants.map(([groupId, skuId, disabledPlans]) => ({ groupId, skuId, disabledPlans })),
+      held: new Map(held.map(([skuId, disabledPlans, assignedAt]) => [skuId, { disabledPlans, assignedAt }])),
+      ...(options.withAttributes ? { attributes: toUserRow(r) } : {}),
+      ...(options.memberOf ? { member: r.member === 1 } : {}),
     });
   }
   return {
-    ids: (ids?.results ?? []).map((r) => String(r.id)),
-    users: [...byId.values()],
+    ids,
+    users,
     pools: new Map(
       (pools?.results ?? []).map((r) => [
         String(r.skuId),
         { enabled: Number(r.enabled), consumed: Number(r.consumed) },
       ]),
     ),
+    also,
   };
 }
 
@@ -181,7 +206,7 @@ export type PageDecision = {
 };
 
 /** Decides a whole page in memory with the same pure rules as a single user, sharing the seat pools in order. */
-export function decidePage(ctx: Ctx, tenant: TenantLicensing, page: Page): PageDecision {
+export function decidePage(ctx: Ctx, tenant: TenantLicensing, page: Pick<Page, "users" | "pools">): PageDecision {
   const available = new Map([...page.pools].map(([skuId, pool]) => [skuId, pool.enabled - pool.consumed]));
   const seatMoves = new Map<string, { taken: number; freed: number }>();
   const changed: PageDecision["changed"] = [];
@@ -226,20 +251,17 @@ export function pageWrites(ctx: Ctx, tenant: TenantLicensing, decision: PageDeci
   const { d1, tenantId } = ctx;
   if (decision.changed.length === 0) return [];
   const seen = JSON.stringify(
-    decision.changed.map(({ user }) => ({ id: user.id, v: user.licenseVersion, f: sourcesFingerprint(user.sources) })),
+    decision.changed.map(({ user }) => [user.id, user.licenseVersion, sourcesFingerprint(user.sources)]),
   );
-  const _ids = JSON.stringify(decision.changed.map(({ user }) => user.id));
   const statements: D1PreparedStatement[] = [
     // Every changed user is as read: same attributes (licenseVersion, which direct changes and user updates move)
     // and same sources (another job's page may have written them). A read-only check, so a page of 1,000 users
     // rewrites no user rows; CROSS JOIN keeps the page's list as the outer loop (one key probe per user).
     d1
       .prepare(
-        guardSql(`NOT EXISTS (SELECT 1 FROM json_each(?2) AS seen CROSS JOIN users AS u ON u.id = seen.value ->> '$.id'
-           WHERE u.tenant_id = ?1 AND (u.license_version <> seen.value ->> '$.v' OR u.deleted_at IS NOT NULL
-             OR ${sourcesFingerprintSql("?1", "u.id")} <> seen.value ->> '$.f'))
-           AND (SELECT count(*) FROM json_each(?2) AS seen CROSS JOIN users AS u ON u.id = seen.value ->> '$.id'
-                WHERE u.tenant_id = ?1) = json_array_length(?2)`),
+        guardSql(`(SELECT count(*) FROM json_each(?2) AS seen CROSS JOIN users AS u ON u.id = seen.value ->> 0
+           WHERE u.tenant_id = ?1 AND u.deleted_at IS NULL AND u.license_version = seen.value ->> 1
+             AND ${sourcesFingerprintSql("?1", "u.id")} = seen.value ->> 2) = json_array_length(?2)`),
       )
       .bind(tenantId, seen),
   ];
@@ -269,6 +291,6 @@ export function pageWrites(ctx: Ctx, tenant: TenantLicensing, decision: PageDeci
       changeUserLicenseAudit({ user, held: user.held, sources: user.sources, skus: tenant.skus }, result),
     )
     .filter((entry) => entry !== undefined);
-  statements.push(...auditStatements(ctx, audit));
+  statements.push(...userLicenseChangeStatements(ctx, audit));
   return statements;
 }

@@ -1,24 +1,25 @@
-import { type AuditEntry, auditStatements } from "../audit/store.ts";
+import { type AuditEntry, auditStatements, memberChangeStatements } from "../audit/store.ts";
 import { type Ctx, groupLicensingActor } from "../core/context.ts";
 import { guardSql, isGuardFailure } from "../core/sql.ts";
 import { findGroup, type GroupRow } from "../directory/group-store.ts";
 import { evaluateMembershipRule, parseMembershipRule } from "../directory/membership-rule.ts";
 import { toUserRow, userColumns } from "../directory/store.ts";
+import { Pacer } from "../jobs/pacing.ts";
 import { enqueue } from "../jobs/queue.ts";
 import {
   decidePage,
   type PageDecision,
   pageWrites,
+  READ_PAGE_QUERIES,
   readPage,
   readTenantLicensing,
   type TenantLicensing,
 } from "./bulk.ts";
 import { DIRECT } from "./rules.ts";
+import { seatWaiters, waitingSkus } from "./store.ts";
 
 /** Members per page: one read batch and one write batch each (a few set-based statements, never one per member). */
 export const PAGE_SIZE = 1000;
-/** A short pause between pages keeps interactive requests responsive while a big group is processed. */
-export const PAGE_PAUSE_MS = 5;
 /** Production allows 1,000 D1 queries per invocation; stop well before, and continue in a new message. */
 export const QUERY_BUDGET = 900;
 const PAGE_ATTEMPTS = 8;
@@ -150,11 +151,14 @@ export async function runJob(baseCtx: Ctx, jobId: string, budget: QueryBudget): 
   const rule = job.kind === "evaluateRule" && group.membershipRule ? parseMembershipRule(group.membershipRule) : null;
   let attempts = 0;
   let current: JobRow = job;
+  const pacer = new Pacer(budget.pageSize);
   while (budget.allows(40)) {
+    const started = Date.now();
+    const pageSize = pacer.pageSize();
     const step: JobRow | "raced" | "finished" =
       current.kind === "groupLicense"
-        ? await groupLicensePage(ctx, tenant, group, current, budget)
-        : await rulePage(ctx, tenant, group, current, rule, budget);
+        ? await groupLicensePage(ctx, tenant, group, current, budget, pageSize)
+        : await rulePage(ctx, tenant, group, current, rule, budget, pageSize);
     if (step === "raced") {
       if (++attempts > PAGE_ATTEMPTS) throw new Error(`job ${current.id}: page kept losing races`);
       const reread = await readJob(ctx, jobId, budget);
@@ -165,7 +169,7 @@ export async function runJob(baseCtx: Ctx, jobId: string, budget: QueryBudget): 
     attempts = 0;
     if (step === "finished") return "done";
     current = step;
-    await pause(PAGE_PAUSE_MS);
+    await pacer.rest(Date.now() - started);
   }
   return "continue";
 }
@@ -228,23 +232,36 @@ function groupCounts(decision: PageDecision, groupId: string) {
   return { processed: decision.outcomes.length, succeeded, failed };
 }
 
-async function groupLicensePage(ctx: Ctx, tenant: TenantLicensing, group: GroupRow, job: JobRow, budget: QueryBudget) {
+async function groupLicensePage(
+  ctx: Ctx,
+  tenant: TenantLicensing,
+  group: GroupRow,
+  job: JobRow,
+  budget: QueryBudget,
+  pageSize: number,
+) {
   const page = await readPage(ctx, {
-    sql: "SELECT user_id AS id FROM group_members WHERE tenant_id = ?1 AND group_id = ?2 AND user_id > ?3 ORDER BY user_id LIMIT ?4",
-    params: [group.id, job.cursor, budget.pageSize],
+    sql: "SELECT user_id AS id FROM group_members WHERE +tenant_id = ?1 AND group_id = ?2 AND user_id > ?3 ORDER BY user_id LIMIT ?4",
+    params: [group.id, job.cursor, pageSize],
   });
-  budget.charge(6);
+  budget.charge(READ_PAGE_QUERIES);
   if (page.ids.length === 0) return finish(ctx, group, job, budget);
   const decision = decidePage(ctx, tenant, page);
   const counts = groupCounts(decision, group.id);
   const next = page.ids[page.ids.length - 1]!;
+  const waiting = seatWaiters(ctx, freedSkus(decision));
+  let results: D1Result[];
   try {
-    await run(ctx, [...pageWrites(ctx, tenant, decision), ...cursorAdvance(ctx, job, next, counts)], budget);
+    results = await run(
+      ctx,
+      [...pageWrites(ctx, tenant, decision), ...cursorAdvance(ctx, job, next, counts), ...waiting],
+      budget,
+    );
   } catch (error) {
     if (isGuardFailure(error)) return "raced" as const;
     throw error;
   }
-  await healFreed(ctx, decision);
+  if (waiting.length) await healWaiting(ctx, waitingSkus(results));
   return {
     ...job,
     cursor: next,
@@ -255,8 +272,9 @@ async function groupLicensePage(ctx: Ctx, tenant: TenantLicensing, group: GroupR
 }
 
 /**
- * One page of a dynamic rule evaluation over all the tenant's users: membership follows the rule, and when the group
- * hands out licenses, the page's affected users are reconciled in the batch that moves the cursor.
+ * One page of a dynamic rule evaluation over all the tenant's users: membership follows the rule, and the page's
+ * affected users are reconciled in the batch that moves the cursor. One read brings the users' attributes, whether
+ * they are members, and their licensing; their licenses are decided on the membership this page is about to write.
  */
 async function rulePage(
   ctx: Ctx,
@@ -265,88 +283,77 @@ async function rulePage(
   job: JobRow,
   rule: ReturnType<typeof parseMembershipRule> | null,
   budget: QueryBudget,
+  pageSize: number,
 ) {
-  const [usersResult, licensedResult] = await run(
+  const page = await readPage(
     ctx,
-    [
-      ctx.d1
-        .prepare(
-          `SELECT ${userColumns}, EXISTS (SELECT 1 FROM group_members gm WHERE gm.group_id = ?2 AND gm.user_id = u.id) AS member,
-             EXISTS (SELECT 1 FROM license_sources ls WHERE ls.tenant_id = ?1 AND ls.user_id = u.id AND ls.source_id = ?2) AS sourced
-           FROM users u WHERE u.tenant_id = ?1 AND u.deleted_at IS NULL AND u.id > ?3 ORDER BY u.id LIMIT ?4`,
-        )
-        .bind(ctx.tenantId, group.id, job.cursor, budget.pageSize),
-      ctx.d1
-        .prepare(
-          "SELECT sku_id AS skuId, disabled_plans AS disabledPlans FROM group_licenses WHERE tenant_id = ?1 AND group_id = ?2",
-        )
-        .bind(ctx.tenantId, group.id),
-    ],
-    budget,
+    {
+      sql: "SELECT id FROM users WHERE tenant_id = ?1 AND deleted_at IS NULL AND id > ?2 ORDER BY id LIMIT ?3",
+      params: [job.cursor, pageSize],
+    },
+    {
+      withAttributes: true,
+      memberOf: group.id,
+      also: [
+        ctx.d1
+          .prepare(
+            "SELECT sku_id AS skuId, disabled_plans AS disabledPlans FROM group_licenses WHERE tenant_id = ?1 AND group_id = ?2",
+          )
+          .bind(ctx.tenantId, group.id),
+      ],
+    },
   );
-  const rows = (usersResult?.results ?? []) as Record<string, unknown>[];
-  if (rows.length === 0) return finish(ctx, group, job, budget);
-  const grants = ((licensedResult?.results ?? []) as { skuId: string; disabledPlans: string }[]).map((g) => ({
+  budget.charge(READ_PAGE_QUERIES + 1);
+  if (page.ids.length === 0) return finish(ctx, group, job, budget);
+  const grants = ((page.also[0]?.results ?? []) as { skuId: string; disabledPlans: string }[]).map((g) => ({
     groupId: group.id,
     skuId: g.skuId,
     disabledPlans: JSON.parse(g.disabledPlans) as string[],
   }));
-  const licensed = grants.length > 0;
-  const adds: string[] = [];
-  const removes: string[] = [];
-  const touched: string[] = [];
-  for (const raw of rows) {
-    const user = toUserRow(raw);
-    const member = raw.member === 1;
-    const matches = rule !== null && evaluateMembershipRule(rule, user);
-    if (matches && !member) adds.push(user.id);
-    if (!matches && member) removes.push(user.id);
-    if (matches || member || raw.sourced === 1) touched.push(user.id);
-  }
-  const next = String(rows[rows.length - 1]!.id);
-  const membership = membershipWrites(ctx, group, adds, removes);
-  try {
-    if (licensed || rows.some((r) => r.sourced === 1)) {
-      // Licensing is decided on the membership this page is about to write (read before it, adjusted in memory),
-      // so membership, licenses and the cursor land in one batch: all of the page or none of it.
-      const page = await readPage(ctx, {
-        sql: "SELECT value AS id FROM json_each(?2)",
-        params: [JSON.stringify(touched)],
-      });
-      budget.charge(6);
-      const added = new Set(adds);
-      const removed = new Set(removes);
-      for (const user of page.users) {
-        if (removed.has(user.id)) user.grants = user.grants.filter((g) => g.groupId !== group.id);
-        if (added.has(user.id) && group.securityEnabled) user.grants.push(...grants);
-      }
-      const decision = decidePage(ctx, tenant, page);
-      const counts = groupCounts(decision, group.id);
-      await run(
-        ctx,
-        [...membership, ...pageWrites(ctx, tenant, decision), ...cursorAdvance(ctx, job, next, counts)],
-        budget,
-      );
-    } else {
-      await run(
-        ctx,
-        [...membership, ...cursorAdvance(ctx, job, next, { processed: rows.length, succeeded: 0, failed: 0 })],
-        budget,
-      );
+  const adds: PageUserRef[] = [];
+  const removes: PageUserRef[] = [];
+  const touched: typeof page.users = [];
+  for (const user of page.users) {
+    const matches = rule !== null && evaluateMembershipRule(rule, user.attributes!);
+    const sourced = user.sources.some((s) => s.sourceId === group.id);
+    if (matches && !user.member) {
+      adds.push(user);
+      if (group.securityEnabled) user.grants.push(...grants);
     }
+    if (!matches && user.member) {
+      removes.push(user);
+      user.grants = user.grants.filter((g) => g.groupId !== group.id);
+    }
+    if (matches || user.member || sourced) touched.push(user);
+  }
+  const next = page.ids[page.ids.length - 1]!;
+  const decision = decidePage(ctx, tenant, { ...page, users: touched });
+  const counts = grants.length > 0 ? groupCounts(decision, group.id) : { processed: 0, succeeded: 0, failed: 0 };
+  try {
+    await run(
+      ctx,
+      [
+        ...membershipWrites(ctx, group, adds, removes),
+        ...pageWrites(ctx, tenant, decision),
+        ...cursorAdvance(ctx, job, next, { ...counts, processed: page.ids.length }),
+      ],
+      budget,
+    );
   } catch (error) {
     if (isGuardFailure(error)) return "raced" as const;
     throw error;
   }
-  return { ...job, cursor: next, processed: job.processed + rows.length };
+  return { ...job, cursor: next, processed: job.processed + page.ids.length };
 }
+
+type PageUserRef = { id: string; displayName: string; userPrincipalName: string };
 
 /** Set-based membership changes with their audit rows (the system actor of dynamic membership). */
 export function membershipWrites(
   ctx: Ctx,
   group: Pick<GroupRow, "id" | "displayName">,
-  adds: string[],
-  removes: string[],
+  adds: readonly PageUserRef[],
+  removes: readonly PageUserRef[],
 ) {
   const statements: D1PreparedStatement[] = [];
   if (adds.length) {
@@ -356,7 +363,7 @@ export function membershipWrites(
           `INSERT INTO group_members (tenant_id, group_id, user_id, added_at) SELECT ?1, ?2, value, ?3 FROM json_each(?4) WHERE true
            ON CONFLICT DO NOTHING`,
         )
-        .bind(ctx.tenantId, group.id, ctx.now.toISOString(), JSON.stringify(adds)),
+        .bind(ctx.tenantId, group.id, ctx.now.toISOString(), JSON.stringify(adds.map((u) => u.id))),
     );
   }
   if (removes.length) {
@@ -365,33 +372,25 @@ export function membershipWrites(
         .prepare(
           "DELETE FROM group_members WHERE tenant_id = ?1 AND group_id = ?2 AND user_id IN (SELECT value FROM json_each(?3))",
         )
-        .bind(ctx.tenantId, group.id, JSON.stringify(removes)),
+        .bind(ctx.tenantId, group.id, JSON.stringify(removes.map((u) => u.id))),
     );
   }
-  const target = { id: group.id, displayName: group.displayName, type: "Group" as const };
   statements.push(
-    ...auditStatements({ ...ctx, actor: { kind: "system", name: "Microsoft Entra ID Dynamic Membership" } }, [
-      ...adds.map((id) => ({
-        activity: "Add member to group",
-        category: "GroupManagement" as const,
-        operationType: "Assign" as const,
-        targets: [{ id, type: "User" as const }, target],
-      })),
-      ...removes.map((id) => ({
-        activity: "Remove member from group",
-        category: "GroupManagement" as const,
-        operationType: "Unassign" as const,
-        targets: [{ id, type: "User" as const }, target],
-      })),
-    ]),
+    ...memberChangeStatements(
+      { ...ctx, actor: { kind: "system", name: "Microsoft Entra ID Dynamic Membership" } },
+      group,
+      [...adds.map((user) => ({ user, added: true })), ...removes.map((user) => ({ user, added: false }))],
+    ),
   );
   return statements;
 }
 
-/** Seats a page freed may serve members waiting in CountViolation (the consumer checks whether any wait). */
-async function healFreed(ctx: Ctx, decision: PageDecision) {
-  const freed = [...decision.seatMoves].filter(([, m]) => m.freed > m.taken).map(([sku]) => sku);
-  if (freed.length) await enqueue(ctx, [{ kind: "healSeats", tenantId: ctx.tenantId, skuIds: freed }]);
+const freedSkus = (decision: PageDecision) =>
+  [...decision.seatMoves].filter(([, m]) => m.freed > m.taken).map(([sku]) => sku);
+
+/** Seats came free for SKUs members wait for: a healing job gives them out, oldest waiter first. */
+async function healWaiting(ctx: Ctx, skuIds: string[]) {
+  if (skuIds.length) await enqueue(ctx, [{ kind: "healSeats", tenantId: ctx.tenantId, skuIds }]);
 }
 
 /** Reconciles a list of users with the page machinery (membership changes, reprocess, seat healing). */
@@ -407,13 +406,14 @@ export async function reconcileUsers(
     const ids = userIds.slice(i, i + budget.pageSize);
     for (let attempt = 0; ; attempt++) {
       const page = await readPage(ctx, { sql: "SELECT value AS id FROM json_each(?2)", params: [JSON.stringify(ids)] });
-      budget.charge(6);
+      budget.charge(READ_PAGE_QUERIES);
       const decision = decidePage(ctx, licensing, page);
       const writes = pageWrites(ctx, licensing, decision);
       if (writes.length === 0) break;
+      const waiting = options.healing ? [] : seatWaiters(ctx, freedSkus(decision));
       try {
-        await run(ctx, writes, budget);
-        if (!options.healing) await healFreed(ctx, decision);
+        const results = await run(ctx, [...writes, ...waiting], budget);
+        if (waiting.length) await healWaiting(ctx, waitingSkus(results));
         break;
       } catch (error) {
         if (!isGuardFailure(error) || attempt >= PAGE_ATTEMPTS) throw error;

@@ -81,9 +81,35 @@ export const messages = {
 /** A unit is applied all or nothing: every SKU of one group, or one directly assigned SKU. */
 type Unit = { sourceId: string; intents: SourceIntent[]; stable: boolean };
 
-const enabledPlans = (intent: SourceIntent, skuPlans: ReadonlyMap<string, readonly string[]>): string[] => {
+const enabledPlans = (intent: SourceIntent, skuPlans: ReadonlyMap<string, readonly string[]>): readonly string[] => {
+  const plans = skuPlans.get(intent.skuId) ?? [];
+  if (intent.disabledPlans.length === 0) return plans;
   const disabled = new Set(intent.disabledPlans);
-  return (skuPlans.get(intent.skuId) ?? []).filter((p) => !disabled.has(p));
+  return plans.filter((p) => !disabled.has(p));
+};
+
+/**
+ * The plans each kind of rule names, so the checks skip at once a unit whose plans no rule mentions (most units: a
+ * group job decides a thousand users against the same rule list, hence the cache on the list itself).
+ */
+const rulePlanSets = new WeakMap<readonly PlanRule[], Record<PlanRule["kind"], Set<string>>>();
+function plansNamedBy(rules: readonly PlanRule[]): Record<PlanRule["kind"], Set<string>> {
+  let sets = rulePlanSets.get(rules);
+  if (!sets) {
+    sets = { exclusive: new Set(), requires: new Set(), prohibited_location: new Set() };
+    for (const rule of rules) {
+      sets[rule.kind].add(rule.servicePlanId);
+      if (rule.kind === "exclusive") for (const plan of rule.relatedServicePlanIds) sets.exclusive.add(plan);
+    }
+    rulePlanSets.set(rules, sets);
+  }
+  return sets;
+}
+
+const unitPlans = (unit: Unit, input: ReconcileInput) => unit.intents.flatMap((i) => enabledPlans(i, input.skuPlans));
+const anyNamed = (plans: Iterable<string>, named: Set<string>) => {
+  for (const plan of plans) if (named.has(plan)) return true;
+  return false;
 };
 
 const sameList = (a: readonly string[], b: readonly string[]) =>
@@ -128,6 +154,7 @@ function checkLocation(unit: Unit, input: ReconcileInput): UnitViolation | undef
       skuId: unit.intents[0]!.skuId,
     };
   }
+  if (!anyNamed(unitPlans(unit, input), plansNamedBy(input.rules).prohibited_location)) return undefined;
   for (const intent of unit.intents) {
     for (const plan of enabledPlans(intent, input.skuPlans)) {
       const rule = input.rules.find(
@@ -149,7 +176,8 @@ function checkLocation(unit: Unit, input: ReconcileInput): UnitViolation | undef
 }
 
 function checkExclusive(unit: Unit, accepted: Unit[], input: ReconcileInput): UnitViolation | undefined {
-  const mine = new Set(unit.intents.flatMap((i) => enabledPlans(i, input.skuPlans)));
+  const mine = new Set(unitPlans(unit, input));
+  if (!anyNamed(mine, plansNamedBy(input.rules).exclusive)) return undefined;
   const all = new Set([...mine, ...accepted.flatMap((u) => u.intents.flatMap((i) => enabledPlans(i, input.skuPlans)))]);
   for (const rule of input.rules) {
     if (rule.kind !== "exclusive" || !all.has(rule.servicePlanId)) continue;
@@ -165,7 +193,8 @@ function checkExclusive(unit: Unit, accepted: Unit[], input: ReconcileInput): Un
 }
 
 function checkDependency(unit: Unit, accepted: Unit[], input: ReconcileInput): UnitViolation | undefined {
-  const mine = unit.intents.flatMap((i) => enabledPlans(i, input.skuPlans));
+  const mine = unitPlans(unit, input);
+  if (!anyNamed(mine, plansNamedBy(input.rules).requires)) return undefined;
   // A group must carry an add-on's prerequisite itself (spec §2.7); a direct SKU may lean on anything the user holds.
   const scope =
     unit.sourceId === DIRECT

@@ -1,7 +1,7 @@
 import { type SkuPlanRow, type SkuPlans, toSkuPlans } from "../catalog/store.ts";
 import type { Ctx } from "../core/context.ts";
 import { isGuid } from "../core/ids.ts";
-import { guardedValue } from "../core/sql.ts";
+import { Distinct, guardedValue } from "../core/sql.ts";
 import { toUserRow, type UserRow, userColumns } from "../directory/store.ts";
 import type { HeldLicense, PlanRule, ReconcileResult, SourceOutcome } from "./rules.ts";
 
@@ -209,6 +209,42 @@ export function userLicensingWrites(
   return statements;
 }
 
+/**
+ * Which of the SKUs a change frees seats of have members waiting for one (in CountViolation), read in the change's
+ * own batch: a healing job is queued only when somebody waits, though a group shedding a SKU frees seats every page.
+ */
+export function seatWaiters(ctx: Ctx, freedSkuIds: readonly string[]): D1PreparedStatement[] {
+  if (freedSkuIds.length === 0) return [];
+  return [
+    ctx.d1
+      .prepare(
+        `SELECT DISTINCT sku_id AS skuId FROM license_sources
+         WHERE tenant_id = ?1 AND error = 'CountViolation' AND sku_id IN (SELECT value FROM json_each(?2))`,
+      )
+      .bind(ctx.tenantId, JSON.stringify(freedSkuIds)),
+  ];
+}
+
+/** The SKUs seatWaiters found, from the batch's last result. */
+export const waitingSkus = (results: readonly D1Result[]): string[] =>
+  ((results.at(-1)?.results ?? []) as { skuId: string }[]).map((r) => r.skuId);
+
+/** Rows keyed by user, their other columns stored once per distinct set of values. */
+class DistinctRows {
+  private readonly rows: [string, number][] = [];
+  private readonly values = new Distinct();
+  get size() {
+    return this.rows.length;
+  }
+  add(userId: string, columns: readonly string[]) {
+    this.rows.push([userId, this.values.numberOf(JSON.stringify(columns))]);
+  }
+  /** The two JSON parameters: the rows, then the distinct values (JSON arrays, in number order). */
+  params(): [string, string] {
+    return [JSON.stringify(this.rows), `[${this.values.values().join(",")}]`];
+  }
+}
+
 export type UserChange = {
   userId: string;
   /** What is stored now (as read, and guarded to be still true when the batch runs). */
@@ -224,21 +260,32 @@ export type UserChange = {
 export function licensingRowWrites(ctx: Ctx, changes: readonly UserChange[]): D1PreparedStatement[] {
   const { d1, tenantId } = ctx;
   const goneSources: [string, string, string][] = [];
-  const newSources: (SourceRow & { userId: string })[] = [];
   const goneLicenses: [string, string][] = [];
-  const newLicenses: { userId: string; skuId: string; disabledPlans: string[]; assignedAt: string }[] = [];
+  // New rows travel as [userId, index of their other columns in a list of distinct values]: a page of a group job
+  // writes the same source and license to most of its members.
+  const newSources = new DistinctRows();
+  const newLicenses = new DistinctRows();
   for (const { userId, sources, held, result } of changes) {
     const key = (s: { skuId: string; sourceId: string }) => `${s.skuId}|${s.sourceId}`;
     const before = new Map(sources.map((s) => [key(s), JSON.stringify(toSourceRow(s))]));
     const after = new Set(result.sources.map(key));
     for (const s of sources) if (!after.has(key(s))) goneSources.push([userId, s.skuId, s.sourceId]);
     for (const s of result.sources.map(toSourceRow)) {
-      if (before.get(key(s)) !== JSON.stringify(s)) newSources.push({ ...s, userId });
+      if (before.get(key(s)) !== JSON.stringify(s)) {
+        newSources.add(userId, [
+          s.skuId,
+          s.sourceId,
+          JSON.stringify(s.disabledPlans),
+          s.state,
+          s.error,
+          s.lastUpdatedAt,
+        ]);
+      }
     }
     for (const sku of held.keys()) if (!result.licenses.has(sku)) goneLicenses.push([userId, sku]);
     for (const [skuId, l] of result.licenses) {
       if (JSON.stringify(held.get(skuId)) !== JSON.stringify(l)) {
-        newLicenses.push({ userId, skuId, disabledPlans: l.disabledPlans, assignedAt: l.assignedAt });
+        newLicenses.add(userId, [skuId, JSON.stringify(l.disabledPlans), l.assignedAt]);
       }
     }
   }
@@ -254,16 +301,17 @@ export function licensingRowWrites(ctx: Ctx, changes: readonly UserChange[]): D1
         .bind(tenantId, JSON.stringify(goneSources)),
     );
   }
-  if (newSources.length > 0) {
+  if (newSources.size > 0) {
     statements.push(
       d1
         .prepare(
-          `INSERT OR REPLACE INTO license_sources (tenant_id, user_id, sku_id, source_id, disabled_plans, state, error, last_updated_at)
-           SELECT ?1, value ->> '$.userId', value ->> '$.skuId', value ->> '$.sourceId', json(value -> '$.disabledPlans'),
-             value ->> '$.state', value ->> '$.error', value ->> '$.lastUpdatedAt'
-           FROM json_each(?2)`,
+          `WITH v AS MATERIALIZED (SELECT key AS k, value ->> 0 AS sku, value ->> 1 AS source, value ->> 2 AS disabled,
+             value ->> 3 AS state, value ->> 4 AS error, value ->> 5 AS at FROM json_each(?3))
+           INSERT OR REPLACE INTO license_sources (tenant_id, user_id, sku_id, source_id, disabled_plans, state, error, last_updated_at)
+           SELECT ?1, r.value ->> 0, v.sku, v.source, v.disabled, v.state, v.error, v.at
+           FROM json_each(?2) AS r JOIN v ON v.k = r.value ->> 1`,
         )
-        .bind(tenantId, JSON.stringify(newSources)),
+        .bind(tenantId, ...newSources.params()),
     );
   }
   if (goneLicenses.length > 0) {
@@ -277,15 +325,15 @@ export function licensingRowWrites(ctx: Ctx, changes: readonly UserChange[]): D1
         .bind(tenantId, JSON.stringify(goneLicenses)),
     );
   }
-  if (newLicenses.length > 0) {
+  if (newLicenses.size > 0) {
     statements.push(
       d1
         .prepare(
-          `INSERT OR REPLACE INTO user_licenses (tenant_id, user_id, sku_id, disabled_plans, assigned_at)
-           SELECT ?1, value ->> '$.userId', value ->> '$.skuId', json(value -> '$.disabledPlans'), value ->> '$.assignedAt'
-           FROM json_each(?2)`,
+          `WITH v AS MATERIALIZED (SELECT key AS k, value ->> 0 AS sku, value ->> 1 AS disabled, value ->> 2 AS at FROM json_each(?3))
+           INSERT OR REPLACE INTO user_licenses (tenant_id, user_id, sku_id, disabled_plans, assigned_at)
+           SELECT ?1, r.value ->> 0, v.sku, v.disabled, v.at FROM json_each(?2) AS r JOIN v ON v.k = r.value ->> 1`,
         )
-        .bind(tenantId, JSON.stringify(newLicenses)),
+        .bind(tenantId, ...newLicenses.params()),
     );
   }
   return statements;

@@ -2,9 +2,11 @@ import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "../core/context.ts";
 import { GraphError } from "../core/errors.ts";
+import { noteInteractiveRequest } from "../jobs/pacing.ts";
 
 /** Graph's request-id / client-request-id pair: echoed on every answer and in every error body. */
 export const requestIds: MiddlewareHandler<AppEnv> = async (c, next) => {
+  noteInteractiveRequest();
   const requestId = crypto.randomUUID();
   c.set("requestId", requestId);
   c.set("clientRequestId", c.req.header("client-request-id") ?? requestId);

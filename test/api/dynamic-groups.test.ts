@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { buy, newTenant, newUser, SKU } from "../helpers/api.ts";
-import { assignGroup, eventually, newGroup, processed, states } from "../helpers/groups.ts";
+import { addMembers, assignGroup, eventually, newGroup, processed, states } from "../helpers/groups.ts";
 
 const members = async (api: Awaited<ReturnType<typeof newTenant>>["admin"], groupId: string) =>
   (await api.get(`/v1.0/groups/${groupId}/members?$top=999`)).body.value.map((u: { id: string }) => u.id).sort();
@@ -115,5 +115,68 @@ describe("dynamic rule processing status", () => {
     const staticGroup = await newGroup(t.admin);
     const res = await t.admin.get(`/v1.0/groups/${staticGroup}?$select=membershipRuleProcessingStatus`);
     expect(res.body.membershipRuleProcessingStatus).toBeNull();
+  });
+});
+
+describe("audit of bulk changes", () => {
+  type Audit = {
+    activityDisplayName: string;
+    operationType: string;
+    initiatedBy: { app: { displayName: string } };
+    targetResources: Record<string, unknown>[];
+  };
+  const audits = async (api: Awaited<ReturnType<typeof newTenant>>["admin"], userId: string, activity: string) =>
+    (
+      await api.get(
+        `/v1.0/auditLogs/directoryAudits?$filter=targetResources/any(t:t/id eq '${userId}') and activityDisplayName eq '${activity}'`,
+      )
+    ).body.value as Audit[];
+
+  it("dynamic membership and group jobs record the same entries as one change made through the API", async () => {
+    const t = await newTenant();
+    await buy(t.admin, SKU.E3, 5);
+    const viaApi = await newUser(t.admin, { department: "Ops" });
+    const viaRule = await newUser(t.admin, { department: "Sales" });
+    const staticGroup = await newGroup(t.admin);
+    await addMembers(t.admin, staticGroup, [viaApi]);
+    const dynamicGroup = await newGroup(t.admin, {
+      groupTypes: ["DynamicMembership"],
+      membershipRule: 'user.department -eq "Sales"',
+    });
+    await eventually(async () => expect(await members(t.admin, dynamicGroup)).toEqual([viaRule]));
+    const [manual] = await audits(t.admin, viaApi, "Add member to group");
+    const [ruled] = await audits(t.admin, viaRule, "Add member to group");
+    expect(ruled!.initiatedBy.app.displayName).toBe("Microsoft Entra ID Dynamic Membership");
+    expect(ruled!.operationType).toBe(manual!.operationType);
+    const user = (await t.admin.get(`/v1.0/users/${viaRule}`)).body;
+    expect(ruled!.targetResources).toEqual([
+      {
+        ...manual!.targetResources[0],
+        id: viaRule,
+        displayName: user.displayName,
+        userPrincipalName: user.userPrincipalName,
+      },
+      { ...manual!.targetResources[1], id: dynamicGroup, displayName: expect.any(String) },
+    ]);
+
+    // A group job's "Change user license" has the shape of a direct assignment's.
+    await t.admin.post(`/v1.0/users/${viaApi}/assignLicense`, {
+      addLicenses: [{ skuId: SKU.E3, disabledPlans: [] }],
+      removeLicenses: [],
+    });
+    await assignGroup(t.admin, dynamicGroup, [{ skuId: SKU.E3 }]);
+    await processed(t.admin, dynamicGroup);
+    const [direct] = await audits(t.admin, viaApi, "Change user license");
+    const [grouped] = await audits(t.admin, viaRule, "Change user license");
+    expect(grouped!.initiatedBy.app.displayName).not.toBe(direct!.initiatedBy.app.displayName);
+    expect(Object.keys(grouped!).sort()).toEqual(Object.keys(direct!).sort());
+    expect(grouped!.targetResources).toEqual([
+      {
+        ...direct!.targetResources[0],
+        id: viaRule,
+        displayName: user.displayName,
+        userPrincipalName: user.userPrincipalName,
+      },
+    ]);
   });
 });

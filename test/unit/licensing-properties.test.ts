@@ -424,7 +424,7 @@ describe("decidePage properties", () => {
   it("(g) a page never takes more seats per SKU than were available at the start (plus what it freed earlier)", () => {
     fc.assert(
       fc.property(pageArb, ({ tenant, users, pools }) => {
-        const page: Page = { ids: users.map((u) => u.id), users, pools };
+        const page: Pick<Page, "users" | "pools"> = { users, pools };
         const start = new Map([...pools].map(([s, p]) => [s, p.enabled - p.consumed]));
         const decision = decidePage(fakeCtx, tenant, page);
         expect(decision.outcomes.map((o) => o.userId)).toEqual(users.map((u) => u.id));
@@ -466,7 +466,7 @@ describe("decidePage properties", () => {
   it("each user is decided exactly as reconcileUser would with the pools left by the users before", () => {
     fc.assert(
       fc.property(pageArb, ({ tenant, users, pools }) => {
-        const decision = decidePage(fakeCtx, tenant, { ids: users.map((u) => u.id), users, pools });
+        const decision = decidePage(fakeCtx, tenant, { users, pools });
         const available = new Map([...pools].map(([s, p]) => [s, p.enabled - p.consumed]));
         for (const [i, user] of users.entries()) {
           const intents = decision.outcomes[i]!.result.sources;
