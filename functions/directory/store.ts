@@ -30,6 +30,15 @@ export const userColumns = `u.id, u.tenant_id AS tenantId, u.user_principal_name
   u.company_name AS companyName, u.employee_id AS employeeId, u.created_at AS createdAt, u.updated_at AS updatedAt,
   u.deleted_at AS deletedAt, u.license_version AS licenseVersion`;
 
+const userColumnList = userColumns.split(",").map((c) => c.trim());
+const aliasOf = (column: string) => (column.includes(" AS ") ? column.split(" AS ")[1]! : column.slice("u.".length));
+
+/** The userColumns entries for these UserRow keys (a page evaluating a membership rule reads what the rule reads). */
+export const userColumnsFor = (keys: Iterable<string>): string[] => {
+  const wanted = new Set(keys);
+  return userColumnList.filter((c) => wanted.has(aliasOf(c)));
+};
+
 /** SQLite hands booleans back as 0/1. */
 export const toUserRow = (raw: Record<string, unknown>): UserRow => ({
   ...(raw as UserRow),

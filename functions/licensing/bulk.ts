@@ -2,7 +2,7 @@ import { userLicenseChangeStatements } from "../audit/store.ts";
 import { type SkuPlanRow, type SkuPlans, toSkuPlans } from "../catalog/store.ts";
 import type { Ctx } from "../core/context.ts";
 import { guardSql } from "../core/sql.ts";
-import { toUserRow, type UserRow, userColumns } from "../directory/store.ts";
+import { toUserRow, type UserRow, userColumnsFor } from "../directory/store.ts";
 import { changeUserLicenseAudit } from "./actions.ts";
 import { currentIntents } from "./direct.ts";
 import { type HeldLicense, type PlanRule, type ReconcileResult, reconcileUser } from "./rules.ts";
@@ -60,7 +60,7 @@ type PageUser = {
   sources: SourceRow[];
   grants: GroupGrant[];
   held: Map<string, HeldLicense>;
-  /** Every attribute, when the page was read `withAttributes` (a membership rule needs them). */
+  /** The attributes the page was read `withAttributes` (what a membership rule reads); the rest are absent. */
   attributes?: UserRow;
   /** Whether the user is a member of the group the page was read `memberOf`. */
   member?: boolean;
@@ -76,11 +76,14 @@ export type Page = {
 };
 
 export type PageOptions = {
-  withAttributes?: boolean;
+  /** UserRow keys to read besides the ones licensing needs. */
+  withAttributes?: readonly string[];
   memberOf?: string;
   /** More statements for the same read batch. */
   also?: D1PreparedStatement[];
 };
+
+const licensingColumns = userColumnsFor(["displayName", "userPrincipalName", "usageLocation", "licenseVersion"]);
 
 /** Statements readPage sends itself (for the per-invocation query budget), besides the caller's `also`. */
 export const READ_PAGE_QUERIES = 2;
@@ -103,12 +106,7 @@ export async function readPage(
     d1
       .prepare(
         `WITH page AS (${selector.sql})
-         SELECT page.id AS pageId, ${
-           options.withAttributes
-             ? userColumns
-             : `u.display_name AS displayName, u.user_principal_name AS userPrincipalName,
-           u.usage_location AS usageLocation, u.license_version AS licenseVersion`
-         },
+         SELECT page.id AS pageId, ${[...new Set([...licensingColumns, ...userColumnsFor(options.withAttributes ?? [])])].join(", ")},
            ${
              options.memberOf
                ? `EXISTS (SELECT 1 FROM group_members gm WHERE gm.group_id = ${memberParam} AND gm.user_id = page.id)`

@@ -2,8 +2,7 @@ import { type AuditEntry, auditStatements, memberChangeStatements } from "../aud
 import { type Ctx, groupLicensingActor } from "../core/context.ts";
 import { guardSql, isGuardFailure } from "../core/sql.ts";
 import { findGroup, type GroupRow } from "../directory/group-store.ts";
-import { evaluateMembershipRule, parseMembershipRule } from "../directory/membership-rule.ts";
-import { toUserRow, userColumns } from "../directory/store.ts";
+import { evaluateMembershipRule, parseMembershipRule, ruleProperties } from "../directory/membership-rule.ts";
 import { Pacer } from "../jobs/pacing.ts";
 import { enqueue } from "../jobs/queue.ts";
 import {
@@ -292,7 +291,7 @@ async function rulePage(
       params: [job.cursor, pageSize],
     },
     {
-      withAttributes: true,
+      withAttributes: rule ? [...ruleProperties(rule)] : [],
       memberOf: group.id,
       also: [
         ctx.d1

@@ -15,9 +15,10 @@ describe("RequestRate", () => {
     for (let i = 0; i < 30; i++) rate.note(t0 + i * 10);
     expect(rate.perSecond(t0 + 300)).toBe(30);
     expect(rate.perSecond(t0 + 950)).toBe(30);
+    // A second later the first tenth of a second (10 requests) has aged out; then the rest.
+    expect(rate.perSecond(t0 + 1_050)).toBe(20);
     rate.note(t0 + 1_200);
-    // The first tenth of a second (10 requests) and the second (10 more) have aged out; the new one counts.
-    expect(rate.perSecond(t0 + 1_250)).toBe(11);
+    expect(rate.perSecond(t0 + 1_250)).toBe(1);
     expect(rate.perSecond(t0 + 5_000)).toBe(0);
   });
 });
