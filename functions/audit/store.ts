@@ -32,6 +32,17 @@ const initiatedBy = (actor: Actor) =>
       }
     : { app: { appId: null, displayName: actor.name, servicePrincipalId: null, servicePrincipalName: actor.name } };
 
+/** An audit INSERT … SELECT: ?1 tenant, ?2 time, ?3 request id, ?4 actor; the caller's parameters from ?5. */
+function auditInsert(ctx: Ctx, withClause: string, select: string, ...params: unknown[]): D1PreparedStatement {
+  return ctx.d1
+    .prepare(
+      `${withClause} INSERT INTO audit_log (id, tenant_id, activity_date_time, activity_display_name, category, operation_type, result,
+           result_reason, correlation_id, initiated_by, target_resources, additional_details)
+       ${select}`,
+    )
+    .bind(ctx.tenantId, ctx.now.toISOString(), ctx.requestId, JSON.stringify(initiatedBy(ctx.actor)), ...params);
+}
+
 /** The audit row for a change; always part of the same batch as the change itself. */
 export function auditStatement(ctx: Ctx, entry: AuditEntry): D1PreparedStatement {
   return auditStatements(ctx, [entry])[0]!;
@@ -58,20 +69,13 @@ export function auditStatements(ctx: Ctx, entries: AuditEntry[]): D1PreparedStat
     entry.additionalDetails ?? [],
   ]);
   return [
-    ctx.d1
-      .prepare(
-        `INSERT INTO audit_log (id, tenant_id, activity_date_time, activity_display_name, category, operation_type, result,
-           result_reason, correlation_id, initiated_by, target_resources, additional_details)
-         SELECT value ->> 0, ?1, ?2, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, ?3, ?4, value -> 6, value -> 7
-         FROM json_each(?5)`,
-      )
-      .bind(
-        ctx.tenantId,
-        ctx.now.toISOString(),
-        ctx.requestId,
-        JSON.stringify(initiatedBy(ctx.actor)),
-        JSON.stringify(rows),
-      ),
+    auditInsert(
+      ctx,
+      "",
+      `SELECT value ->> 0, ?1, ?2, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, ?3, ?4, value -> 6, value -> 7
+       FROM json_each(?5)`,
+      JSON.stringify(rows),
+    ),
   ];
 }
 
@@ -100,25 +104,17 @@ export function userLicenseChangeStatements(ctx: Ctx, changes: readonly UserLice
     descriptions.numberOf(c.newValue),
   ]);
   return [
-    ctx.d1
-      .prepare(
-        `WITH d AS MATERIALIZED (SELECT key AS k, value AS text FROM json_each(?6))
-         INSERT INTO audit_log (id, tenant_id, activity_date_time, activity_display_name, category, operation_type, result,
-           result_reason, correlation_id, initiated_by, target_resources, additional_details)
-         SELECT r.value ->> 0, ?1, ?2, 'Change user license', 'UserManagement', 'Update', 'success', '', ?3, ?4,
+    auditInsert(
+      ctx,
+      "WITH d AS MATERIALIZED (SELECT key AS k, value AS text FROM json_each(?6))",
+      `SELECT r.value ->> 0, ?1, ?2, 'Change user license', 'UserManagement', 'Update', 'success', '', ?3, ?4,
            json_array(json_object('id', r.value ->> 1, 'displayName', r.value ->> 2, 'type', 'User',
              'userPrincipalName', r.value ->> 3, 'modifiedProperties', json_array(json_object(
                'displayName', 'AssignedLicense', 'oldValue', old.text, 'newValue', new.text)))), '[]'
          FROM json_each(?5) AS r JOIN d AS old ON old.k = r.value ->> 4 JOIN d AS new ON new.k = r.value ->> 5`,
-      )
-      .bind(
-        ctx.tenantId,
-        ctx.now.toISOString(),
-        ctx.requestId,
-        JSON.stringify(initiatedBy(ctx.actor)),
-        JSON.stringify(rows),
-        JSON.stringify(descriptions.values()),
-      ),
+      JSON.stringify(rows),
+      JSON.stringify(descriptions.values()),
+    ),
   ];
 }
 
@@ -140,25 +136,18 @@ export function memberChangeStatements(
     modifiedProperties: [],
   };
   return [
-    ctx.d1
-      .prepare(
-        `INSERT INTO audit_log (id, tenant_id, activity_date_time, activity_display_name, category, operation_type, result,
-           result_reason, correlation_id, initiated_by, target_resources, additional_details)
-         SELECT value ->> 0, ?1, ?2, iif(value ->> 4, 'Add member to group', 'Remove member from group'), 'GroupManagement',
+    auditInsert(
+      ctx,
+      "",
+      `SELECT value ->> 0, ?1, ?2, iif(value ->> 4, 'Add member to group', 'Remove member from group'), 'GroupManagement',
            iif(value ->> 4, 'Assign', 'Unassign'), 'success', '', ?3, ?4,
            json_array(json_object('id', value ->> 1, 'displayName', value ->> 2, 'type', 'User',
              'userPrincipalName', value ->> 3, 'modifiedProperties', json_array()), json(?6)), '[]'
          FROM json_each(?5)`,
-      )
-      .bind(
-        ctx.tenantId,
-        ctx.now.toISOString(),
-        ctx.requestId,
-        JSON.stringify(initiatedBy(ctx.actor)),
-        JSON.stringify(
-          changes.map((c) => [newId(), c.user.id, c.user.displayName, c.user.userPrincipalName, c.added ? 1 : 0]),
-        ),
-        JSON.stringify(groupTarget),
+      JSON.stringify(
+        changes.map((c) => [newId(), c.user.id, c.user.displayName, c.user.userPrincipalName, c.added ? 1 : 0]),
       ),
+      JSON.stringify(groupTarget),
+    ),
   ];
 }
