@@ -79,9 +79,12 @@ export function auditStatements(ctx: Ctx, entries: AuditEntry[]): D1PreparedStat
   ];
 }
 
+/** The user a license or membership change is about, as its audit row names them. */
+export type AuditUser = { id: string; displayName: string; userPrincipalName: string };
+
 /** A user's licenses changed: what a group job records a thousand times a page, so it has its own compact path. */
 export type UserLicenseChange = {
-  user: { id: string; displayName: string; userPrincipalName: string };
+  user: AuditUser;
   /** The assigned licenses before and after, as JSON text (Graph's modifiedProperties carry strings). */
   oldValue: string;
   newValue: string;
@@ -119,13 +122,13 @@ export function userLicenseChangeStatements(ctx: Ctx, changes: readonly UserLice
 }
 
 /**
- * "Add member to group" / "Remove member from group" rows for many users of one group in one statement (dynamic
- * membership moves thousands per page), with the targetResources auditStatements writes for a single entry.
+ * "Add member to group" / "Remove member from group" rows for the users of one group, in one statement: one member
+ * added through the API, or thousands a page when a dynamic rule moves them.
  */
 export function memberChangeStatements(
   ctx: Ctx,
   group: { id: string; displayName: string },
-  changes: readonly { user: { id: string; displayName: string; userPrincipalName: string }; added: boolean }[],
+  changes: readonly { user: AuditUser; added: boolean }[],
 ): D1PreparedStatement[] {
   if (changes.length === 0) return [];
   const groupTarget = {

@@ -1,4 +1,4 @@
-import { type AuditEntry, auditStatement, auditStatements, type ModifiedProperty } from "../audit/store.ts";
+import { auditStatement, auditStatements, type ModifiedProperty, memberChangeStatements } from "../audit/store.ts";
 import type { Ctx } from "../core/context.ts";
 import { badRequest, notFound } from "../core/errors.ts";
 import { newId } from "../core/ids.ts";
@@ -32,28 +32,11 @@ export function checkRule(rule: string) {
   }
 }
 
-const groupTarget = (
-  group: Pick<GroupRow, "id" | "displayName">,
-  modifiedProperties: AuditEntry["targets"][number]["modifiedProperties"] = [],
-) => ({
+const groupTarget = (group: Pick<GroupRow, "id" | "displayName">, modifiedProperties: ModifiedProperty[] = []) => ({
   id: group.id,
   displayName: group.displayName,
   type: "Group" as const,
   modifiedProperties,
-});
-
-const memberAudit = (
-  activity: "Add member to group" | "Remove member from group",
-  group: GroupRow,
-  user: UserRow,
-): AuditEntry => ({
-  activity,
-  category: "GroupManagement",
-  operationType: activity.startsWith("Add") ? "Assign" : "Unassign",
-  targets: [
-    { id: user.id, displayName: user.displayName, userPrincipalName: user.userPrincipalName, type: "User" },
-    groupTarget(group),
-  ],
 });
 
 async function groupHoldsLicenses(ctx: Ctx, groupId: string) {
@@ -148,8 +131,12 @@ export async function createGroup({ ctx, input }: { ctx: Ctx; input: CreateGroup
     ...(ruleJob ? createJobStatements(ctx, { id: ruleJob, groupId: group.id, kind: "evaluateRule" }) : []),
     ...auditStatements(ctx, [
       { activity: "Add group", category: "GroupManagement", operationType: "Add", targets: [groupTarget(group)] },
-      ...members.map((user) => memberAudit("Add member to group", group, user)),
     ]),
+    ...memberChangeStatements(
+      ctx,
+      group,
+      members.map((user) => ({ user, added: true })),
+    ),
   ]);
   if (ruleJob) await enqueue(ctx, [{ kind: "job", tenantId: ctx.tenantId, jobId: ruleJob }]);
   return group;
@@ -244,8 +231,12 @@ export async function updateGroup({ ctx, groupId, input }: { ctx: Ctx; groupId: 
               },
             ]
           : []),
-        ...members.map((user) => memberAudit("Add member to group", next, user)),
       ]),
+      ...memberChangeStatements(
+        ctx,
+        next,
+        members.map((user) => ({ user, added: true })),
+      ),
     ]);
   } catch (error) {
     if (isUniqueViolation(error)) throw badRequest(groupMessages.alreadyMember);
@@ -297,7 +288,7 @@ export async function addGroupMember({ ctx, groupId, memberUrl }: { ctx: Ctx; gr
   try {
     await ctx.d1.batch([
       insertMembers(ctx, group.id, [user!]),
-      auditStatement(ctx, memberAudit("Add member to group", group, user!)),
+      ...memberChangeStatements(ctx, group, [{ user: user!, added: true }]),
     ]);
   } catch (error) {
     if (isUniqueViolation(error)) throw badRequest(groupMessages.alreadyMember);
@@ -322,7 +313,7 @@ export async function removeGroupMember({ ctx, groupId, userRef }: { ctx: Ctx; g
     ctx.d1
       .prepare("DELETE FROM group_members WHERE tenant_id = ?1 AND group_id = ?2 AND user_id = ?3")
       .bind(ctx.tenantId, group.id, user.id),
-    auditStatement(ctx, memberAudit("Remove member from group", group, user)),
+    ...memberChangeStatements(ctx, group, [{ user, added: false }]),
   ]);
   if ((await groupHoldsLicenses(ctx, group.id)) || (await userHasSourceFrom(ctx, user.id, group.id))) {
     await enqueue(ctx, [{ kind: "reconcileUsers", tenantId: ctx.tenantId, userIds: [user.id], reason: "membership" }]);

@@ -1,4 +1,4 @@
-import { type AuditEntry, auditStatements, memberChangeStatements } from "../audit/store.ts";
+import { type AuditEntry, type AuditUser, auditStatements, memberChangeStatements } from "../audit/store.ts";
 import { type Ctx, groupLicensingActor } from "../core/context.ts";
 import { guardSql, isGuardFailure } from "../core/sql.ts";
 import { findGroup, type GroupRow } from "../directory/group-store.ts";
@@ -309,8 +309,8 @@ async function rulePage(
     skuId: g.skuId,
     disabledPlans: JSON.parse(g.disabledPlans) as string[],
   }));
-  const adds: PageUserRef[] = [];
-  const removes: PageUserRef[] = [];
+  const adds: AuditUser[] = [];
+  const removes: AuditUser[] = [];
   const touched: typeof page.users = [];
   for (const user of page.users) {
     const matches = rule !== null && evaluateMembershipRule(rule, user.attributes!);
@@ -345,14 +345,12 @@ async function rulePage(
   return { ...job, cursor: next, processed: job.processed + page.ids.length };
 }
 
-type PageUserRef = { id: string; displayName: string; userPrincipalName: string };
-
 /** Set-based membership changes with their audit rows (the system actor of dynamic membership). */
 export function membershipWrites(
   ctx: Ctx,
   group: Pick<GroupRow, "id" | "displayName">,
-  adds: readonly PageUserRef[],
-  removes: readonly PageUserRef[],
+  adds: readonly AuditUser[],
+  removes: readonly AuditUser[],
 ) {
   const statements: D1PreparedStatement[] = [];
   if (adds.length) {
