@@ -425,6 +425,7 @@ export async function healSeats(ctx: Ctx, skuIds: string[], budget: QueryBudget)
   const tenant = await readTenantLicensing(ctx);
   for (const skuId of skuIds) {
     while (budget.allows(40)) {
+      // INDEXED BY: for the GROUP BY the planner would otherwise walk every source of the tenant in key order.
       const [pool] = await run(
         ctx,
         [
@@ -432,7 +433,7 @@ export async function healSeats(ctx: Ctx, skuIds: string[], budget: QueryBudget)
             .prepare(
               `SELECT (SELECT enabled_units - consumed_units FROM seat_pools WHERE tenant_id = ?1 AND sku_id = ?2) AS free,
                  (SELECT json_group_array(user_id) FROM (
-                    SELECT user_id, min(last_updated_at) AS since FROM license_sources
+                    SELECT user_id, min(last_updated_at) AS since FROM license_sources INDEXED BY license_sources_waiting
                     WHERE tenant_id = ?1 AND sku_id = ?2 AND error = 'CountViolation' AND source_id <> ?3
                     GROUP BY user_id ORDER BY since, user_id LIMIT ?4)) AS waiting`,
             )
