@@ -79,7 +79,7 @@ export const messages = {
 };
 
 /** A unit is applied all or nothing: every SKU of one group, or one directly assigned SKU. */
-type Unit = { sourceId: string; intents: SourceIntent[]; stable: boolean };
+type Unit = { sourceId: string; intents: SourceIntent[]; stable: boolean; plans?: readonly string[] };
 
 const enabledPlans = (intent: SourceIntent, skuPlans: ReadonlyMap<string, readonly string[]>): readonly string[] => {
   const plans = skuPlans.get(intent.skuId) ?? [];
@@ -106,14 +106,19 @@ function plansNamedBy(rules: readonly PlanRule[]): Record<PlanRule["kind"], Set<
   return sets;
 }
 
-const unitPlans = (unit: Unit, input: ReconcileInput) => unit.intents.flatMap((i) => enabledPlans(i, input.skuPlans));
+// Each check asks for a unit's plans; computed once per unit (the input does not change during a reconcile).
+const unitPlans = (unit: Unit, input: ReconcileInput) =>
+  (unit.plans ??= unit.intents.flatMap((i) => enabledPlans(i, input.skuPlans)));
 const anyNamed = (plans: Iterable<string>, named: Set<string>) => {
   for (const plan of plans) if (named.has(plan)) return true;
   return false;
 };
 
-const sameList = (a: readonly string[], b: readonly string[]) =>
-  a.length === b.length && [...a].sort().every((v, i) => v === [...b].sort()[i]);
+const sameList = (a: readonly string[], b: readonly string[]) => {
+  if (a.length !== b.length) return false;
+  const sortedB = [...b].sort();
+  return [...a].sort().every((v, i) => v === sortedB[i]);
+};
 
 function buildUnits(intents: SourceIntent[]): Unit[] {
   const bySource = new Map<string, SourceIntent[]>();
@@ -178,7 +183,7 @@ function checkLocation(unit: Unit, input: ReconcileInput): UnitViolation | undef
 function checkExclusive(unit: Unit, accepted: Unit[], input: ReconcileInput): UnitViolation | undefined {
   const mine = new Set(unitPlans(unit, input));
   if (!anyNamed(mine, plansNamedBy(input.rules).exclusive)) return undefined;
-  const all = new Set([...mine, ...accepted.flatMap((u) => u.intents.flatMap((i) => enabledPlans(i, input.skuPlans)))]);
+  const all = new Set([...mine, ...accepted.flatMap((u) => unitPlans(u, input))]);
   for (const rule of input.rules) {
     if (rule.kind !== "exclusive" || !all.has(rule.servicePlanId)) continue;
     for (const other of rule.relatedServicePlanIds) {
@@ -196,10 +201,7 @@ function checkDependency(unit: Unit, accepted: Unit[], input: ReconcileInput): U
   const mine = unitPlans(unit, input);
   if (!anyNamed(mine, plansNamedBy(input.rules).requires)) return undefined;
   // A group must carry an add-on's prerequisite itself (spec §2.7); a direct SKU may lean on anything the user holds.
-  const scope =
-    unit.sourceId === DIRECT
-      ? new Set(accepted.flatMap((u) => u.intents.flatMap((i) => enabledPlans(i, input.skuPlans))))
-      : new Set(mine);
+  const scope = unit.sourceId === DIRECT ? new Set(accepted.flatMap((u) => unitPlans(u, input))) : new Set(mine);
   for (const plan of mine) {
     for (const rule of input.rules) {
       if (rule.kind !== "requires" || rule.servicePlanId !== plan) continue;

@@ -253,6 +253,15 @@ export type UserChange = {
   result: ReconcileResult;
 };
 
+const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** Whether a source row would be stored unchanged (compared field by field: this runs for every member of a page). */
+const sameSourceRow = (a: SourceRow, b: SourceRow) =>
+  a.state === b.state &&
+  a.error === b.error &&
+  a.lastUpdatedAt === b.lastUpdatedAt &&
+  sameList(a.disabledPlans, b.disabledPlans);
+
 /**
  * The row writes for any number of users' licensing changes, set-based: only rows that changed are deleted or
  * written, each found by its key (a CROSS JOIN from the change list, so one index probe per row, never a scan).
@@ -266,12 +275,14 @@ export function licensingRowWrites(ctx: Ctx, changes: readonly UserChange[]): D1
   const newSources = new DistinctRows();
   const newLicenses = new DistinctRows();
   for (const { userId, sources, held, result } of changes) {
-    const key = (s: { skuId: string; sourceId: string }) => `${s.skuId}|${s.sourceId}`;
-    const before = new Map(sources.map((s) => [key(s), JSON.stringify(toSourceRow(s))]));
-    const after = new Set(result.sources.map(key));
-    for (const s of sources) if (!after.has(key(s))) goneSources.push([userId, s.skuId, s.sourceId]);
-    for (const s of result.sources.map(toSourceRow)) {
-      if (before.get(key(s)) !== JSON.stringify(s)) {
+    for (const s of sources) {
+      if (!result.sources.some((r) => r.skuId === s.skuId && r.sourceId === s.sourceId)) {
+        goneSources.push([userId, s.skuId, s.sourceId]);
+      }
+    }
+    for (const s of result.sources) {
+      const before = sources.find((b) => b.skuId === s.skuId && b.sourceId === s.sourceId);
+      if (!before || !sameSourceRow(before, s)) {
         newSources.add(userId, [
           s.skuId,
           s.sourceId,
@@ -284,7 +295,8 @@ export function licensingRowWrites(ctx: Ctx, changes: readonly UserChange[]): D1
     }
     for (const sku of held.keys()) if (!result.licenses.has(sku)) goneLicenses.push([userId, sku]);
     for (const [skuId, l] of result.licenses) {
-      if (JSON.stringify(held.get(skuId)) !== JSON.stringify(l)) {
+      const before = held.get(skuId);
+      if (!before || before.assignedAt !== l.assignedAt || !sameList(before.disabledPlans, l.disabledPlans)) {
         newLicenses.add(userId, [skuId, JSON.stringify(l.disabledPlans), l.assignedAt]);
       }
     }
