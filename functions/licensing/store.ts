@@ -253,14 +253,16 @@ export type UserChange = {
   result: ReconcileResult;
 };
 
-const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+// Order counts: the list is stored as JSON text, so a reordering is a change.
+const sameInOrder = (a: readonly string[], b: readonly string[]) =>
+  a.length === b.length && a.every((x, i) => x === b[i]);
 
 /** Whether a source row would be stored unchanged (compared field by field: this runs for every member of a page). */
 const sameSourceRow = (a: SourceRow, b: SourceRow) =>
   a.state === b.state &&
   a.error === b.error &&
   a.lastUpdatedAt === b.lastUpdatedAt &&
-  sameList(a.disabledPlans, b.disabledPlans);
+  sameInOrder(a.disabledPlans, b.disabledPlans);
 
 /**
  * The row writes for any number of users' licensing changes, set-based: only rows that changed are deleted or
@@ -296,7 +298,7 @@ export function licensingRowWrites(ctx: Ctx, changes: readonly UserChange[]): D1
     for (const sku of held.keys()) if (!result.licenses.has(sku)) goneLicenses.push([userId, sku]);
     for (const [skuId, l] of result.licenses) {
       const before = held.get(skuId);
-      if (!before || before.assignedAt !== l.assignedAt || !sameList(before.disabledPlans, l.disabledPlans)) {
+      if (!before || before.assignedAt !== l.assignedAt || !sameInOrder(before.disabledPlans, l.disabledPlans)) {
         newLicenses.add(userId, [skuId, JSON.stringify(l.disabledPlans), l.assignedAt]);
       }
     }
