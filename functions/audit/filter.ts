@@ -6,6 +6,11 @@ import {
   unsupportedFilterClause,
 } from "../core/odata-filter.ts";
 
+// The compiled SQL reads audit_log `a` LEFT JOIN json_each(a.entries) `e`: a bulk row's entry `e` is
+// [entryId, userId, …], a single row has no `e`.
+/** An entry's id: its own in a bulk row, else the row's. */
+export const AUDIT_ID = "coalesce(e.value ->> 0, a.id)";
+
 const columns: Record<string, { column: string; name: string }> = {
   activitydisplayname: { column: "a.activity_display_name", name: "activityDisplayName" },
   category: { column: "a.category", name: "category" },
@@ -66,8 +71,10 @@ export function compileAuditFilter(node: FilterNode, params: (string | number)[]
         body.op === "eq" &&
         body.path.map((p) => p.toLowerCase()).join("/") === `${node.variable.toLowerCase()}/id`;
       if (!isTargetId || body.kind !== "compare") throw unsupportedFilterClause(node.path.join("/"), "DirectoryAudit");
-      params.push(String(literal(body.value, "id")).toLowerCase());
-      return "EXISTS (SELECT 1 FROM json_each(a.target_resources) t WHERE lower(t.value ->> '$.id') = ?)";
+      const id = String(literal(body.value, "id")).toLowerCase();
+      params.push(id, id);
+      // IS, not =: a single row's missing entry must make this false, not NULL, or NOT(…) would drop the row.
+      return "(lower(e.value ->> 1) IS ? OR EXISTS (SELECT 1 FROM json_each(a.target_resources) t WHERE lower(t.value ->> '$.id') = ?))";
     }
     default:
       throw unsupportedFilterClause(node.kind === "in" ? node.path.join("/") : "?", "DirectoryAudit");

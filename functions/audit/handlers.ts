@@ -4,7 +4,8 @@ import { ODataFilterError, parseODataFilter } from "../core/odata-filter.ts";
 import { defineRoute, GraphCollection, jsonResponse, newRouter, z } from "../core/openapi.ts";
 import { can } from "../core/roles.ts";
 import { graphTime } from "../core/time.ts";
-import { compileAuditFilter } from "./filter.ts";
+import { AUDIT_ID, compileAuditFilter } from "./filter.ts";
+import { type StoredAudit, targetResourcesOf } from "./store.ts";
 
 export const listDirectoryAudits = defineRoute(can.readAudit, {
   method: "get",
@@ -19,7 +20,7 @@ export const listDirectoryAudits = defineRoute(can.readAudit, {
   responses: { 200: jsonResponse(GraphCollection, "directoryAudit collection") },
 });
 
-type AuditRow = Record<string, string>;
+type AuditRow = Record<string, string> & StoredAudit;
 
 const present = (r: AuditRow) => ({
   id: r.id,
@@ -32,7 +33,7 @@ const present = (r: AuditRow) => ({
   loggedByService: "Core Directory",
   operationType: r.operationType,
   initiatedBy: JSON.parse(r.initiatedBy!),
-  targetResources: JSON.parse(r.targetResources!),
+  targetResources: targetResourcesOf(r),
   additionalDetails: JSON.parse(r.additionalDetails!),
 });
 
@@ -50,19 +51,21 @@ export const auditRouter = newRouter().openapi(listDirectoryAudits, async (c) =>
       throw error;
     }
   }
-  // Newest first; the cursor is (time, id) of the last row shown.
+  // Newest first; the cursor is (time, id) of the last entry shown. A bulk row's entries share its time and carry
+  // their own ids, so the index gives rows in time order and only a bulk row's own entries are sorted.
   const cursor = decodeSkipToken(query.$skiptoken)?.split("|");
   if (cursor && cursor.length !== 2) throw new GraphError("Request_BadRequest", "Invalid $skiptoken.");
   if (cursor?.length === 2) {
-    where += " AND (a.activity_date_time < ? OR (a.activity_date_time = ? AND a.id < ?))";
+    where += ` AND (a.activity_date_time < ? OR (a.activity_date_time = ? AND ${AUDIT_ID} < ?))`;
     params.push(cursor[0]!, cursor[0]!, cursor[1]!);
   }
   const { results } = await ctx.d1
     .prepare(
-      `SELECT a.id, a.category, a.correlation_id AS correlationId, a.result, a.result_reason AS resultReason,
+      `SELECT ${AUDIT_ID} AS id, a.category, a.correlation_id AS correlationId, a.result, a.result_reason AS resultReason,
          a.activity_display_name AS activityDisplayName, a.activity_date_time AS activityDateTime, a.operation_type AS operationType,
-         a.initiated_by AS initiatedBy, a.target_resources AS targetResources, a.additional_details AS additionalDetails
-       FROM audit_log a WHERE ${where} ORDER BY a.activity_date_time DESC, a.id DESC LIMIT ?`,
+         a.initiated_by AS initiatedBy, a.target_resources AS targetResources, a.additional_details AS additionalDetails,
+         e.value AS entry, a.entry_property AS entryProperty, a.entry_values AS entryValues
+       FROM audit_log a LEFT JOIN json_each(a.entries) e WHERE ${where} ORDER BY a.activity_date_time DESC, id DESC LIMIT ?`,
     )
     .bind(...params, top + 1)
     .all<AuditRow>();

@@ -32,12 +32,21 @@ const initiatedBy = (actor: Actor) =>
       }
     : { app: { appId: null, displayName: actor.name, servicePrincipalId: null, servicePrincipalName: actor.name } };
 
-/** An audit INSERT … SELECT: ?1 tenant, ?2 time, ?3 request id, ?4 actor; the caller's parameters from ?5. */
-function auditInsert(ctx: Ctx, withClause: string, select: string, ...params: unknown[]): D1PreparedStatement {
+/** A target with every field Graph shows, absent ones as null or empty. */
+const fullTarget = (t: AuditTarget) => ({
+  id: t.id,
+  displayName: t.displayName ?? null,
+  type: t.type,
+  userPrincipalName: t.userPrincipalName ?? null,
+  modifiedProperties: t.modifiedProperties ?? [],
+});
+
+/** An audit INSERT of single rows (SELECT) or one bulk row (VALUES): ?1 tenant, ?2 time, ?3 request id, ?4 actor; the caller's parameters from ?5. */
+function auditInsert(ctx: Ctx, select: string, ...params: unknown[]): D1PreparedStatement {
   return ctx.d1
     .prepare(
-      `${withClause} INSERT INTO audit_log (id, tenant_id, activity_date_time, activity_display_name, category, operation_type, result,
-           result_reason, correlation_id, initiated_by, target_resources, additional_details)
+      `INSERT INTO audit_log (id, tenant_id, activity_date_time, activity_display_name, category, operation_type, result,
+           result_reason, correlation_id, initiated_by, target_resources, additional_details, entries, entry_property, entry_values)
        ${select}`,
     )
     .bind(ctx.tenantId, ctx.now.toISOString(), ctx.requestId, JSON.stringify(initiatedBy(ctx.actor)), ...params);
@@ -50,8 +59,7 @@ export function auditStatement(ctx: Ctx, entry: AuditEntry): D1PreparedStatement
 
 export function auditStatements(ctx: Ctx, entries: AuditEntry[]): D1PreparedStatement[] {
   if (entries.length === 0) return [];
-  // Rows travel as compact arrays with their JSON parts nested (not re-encoded as strings): group processing writes
-  // a thousand of these per page, and the size of this one parameter is most of the cost.
+  // Rows travel as compact arrays with their JSON parts nested, not re-encoded as strings.
   const rows = entries.map((entry) => [
     newId(),
     entry.activity,
@@ -59,20 +67,14 @@ export function auditStatements(ctx: Ctx, entries: AuditEntry[]): D1PreparedStat
     entry.operationType,
     entry.result ?? "success",
     entry.resultReason ?? "",
-    entry.targets.map((t) => ({
-      id: t.id,
-      displayName: t.displayName ?? null,
-      type: t.type,
-      userPrincipalName: t.userPrincipalName ?? null,
-      modifiedProperties: t.modifiedProperties ?? [],
-    })),
+    entry.targets.map(fullTarget),
     entry.additionalDetails ?? [],
   ]);
   return [
     auditInsert(
       ctx,
-      "",
-      `SELECT value ->> 0, ?1, ?2, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, ?3, ?4, value -> 6, value -> 7
+      `SELECT value ->> 0, ?1, ?2, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, ?3, ?4, value -> 6, value -> 7,
+         NULL, NULL, NULL
        FROM json_each(?5)`,
       JSON.stringify(rows),
     ),
@@ -90,67 +92,107 @@ export type UserLicenseChange = {
   newValue: string;
 };
 
+/** What every entry of a bulk row shares; each entry adds its user (and that user's old and new value). */
+type BulkShape = Pick<AuditEntry, "activity" | "category" | "operationType"> & {
+  /** The targets after the user in each entry's targetResources. */
+  sharedTargets: AuditTarget[];
+  /** The user's one modified property, when the entries carry old and new values. */
+  property?: string;
+};
+
 /**
- * "Change user license" rows for any number of users, in one statement: each row travels as its user and two indexes
- * into a list of distinct license descriptions (a page of a group job shares a handful), and SQL builds the same
- * targetResources that auditStatements writes for a single entry.
+ * One bulk audit row for entries that differ only in their user: a single INSERT, however many users, storing the
+ * actor, time, shared targets and distinct values once. directoryAudits shows each entry as its own directoryAudit,
+ * shaped exactly as auditStatements would have written it.
  */
-export function userLicenseChangeStatements(ctx: Ctx, changes: readonly UserLicenseChange[]): D1PreparedStatement[] {
-  if (changes.length === 0) return [];
-  const descriptions = new Distinct();
-  const rows = changes.map((c) => [
-    newId(),
-    c.user.id,
-    c.user.displayName,
-    c.user.userPrincipalName,
-    descriptions.numberOf(c.oldValue),
-    descriptions.numberOf(c.newValue),
-  ]);
+function bulkAuditStatements(
+  ctx: Ctx,
+  shape: BulkShape,
+  entries: readonly { user: AuditUser; oldValue?: string; newValue?: string }[],
+): D1PreparedStatement[] {
+  if (entries.length === 0) return [];
+  const values = new Distinct();
+  const rows = entries.map(({ user, oldValue, newValue }) => {
+    const row: (string | number)[] = [newId(), user.id, user.displayName, user.userPrincipalName];
+    if (shape.property !== undefined) row.push(values.numberOf(oldValue ?? ""), values.numberOf(newValue ?? ""));
+    return row;
+  });
   return [
     auditInsert(
       ctx,
-      "WITH d AS MATERIALIZED (SELECT key AS k, value AS text FROM json_each(?6))",
-      `SELECT r.value ->> 0, ?1, ?2, 'Change user license', 'UserManagement', 'Update', 'success', '', ?3, ?4,
-           json_array(json_object('id', r.value ->> 1, 'displayName', r.value ->> 2, 'type', 'User',
-             'userPrincipalName', r.value ->> 3, 'modifiedProperties', json_array(json_object(
-               'displayName', 'AssignedLicense', 'oldValue', old.text, 'newValue', new.text)))), '[]'
-         FROM json_each(?5) AS r JOIN d AS old ON old.k = r.value ->> 4 JOIN d AS new ON new.k = r.value ->> 5`,
+      "VALUES (?5, ?1, ?2, ?6, ?7, ?8, 'success', '', ?3, ?4, ?9, '[]', ?10, ?11, ?12)",
+      newId(),
+      shape.activity,
+      shape.category,
+      shape.operationType,
+      JSON.stringify(shape.sharedTargets.map(fullTarget)),
       JSON.stringify(rows),
-      JSON.stringify(descriptions.values()),
+      shape.property ?? null,
+      shape.property === undefined ? null : JSON.stringify(values.values()),
     ),
   ];
 }
 
+/** "Change user license" entries for any number of users, as one bulk row. */
+export function userLicenseChangeStatements(ctx: Ctx, changes: readonly UserLicenseChange[]): D1PreparedStatement[] {
+  return bulkAuditStatements(
+    ctx,
+    {
+      activity: "Change user license",
+      category: "UserManagement",
+      operationType: "Update",
+      sharedTargets: [],
+      property: "AssignedLicense",
+    },
+    changes,
+  );
+}
+
 /**
- * "Add member to group" / "Remove member from group" rows for the users of one group, in one statement: one member
- * added through the API, or thousands a page when a dynamic rule moves them.
+ * "Add member to group" / "Remove member from group" entries for the users of one group: one member added through
+ * the API, or thousands a page when a dynamic rule moves them.
  */
 export function memberChangeStatements(
   ctx: Ctx,
   group: { id: string; displayName: string },
   changes: readonly { user: AuditUser; added: boolean }[],
 ): D1PreparedStatement[] {
-  if (changes.length === 0) return [];
-  const groupTarget = {
-    id: group.id,
-    displayName: group.displayName,
-    type: "Group",
-    userPrincipalName: null,
-    modifiedProperties: [],
-  };
+  const sharedTargets: AuditTarget[] = [{ id: group.id, displayName: group.displayName, type: "Group" }];
+  const users = (added: boolean) => changes.filter((c) => c.added === added);
   return [
-    auditInsert(
+    ...bulkAuditStatements(
       ctx,
-      "",
-      `SELECT value ->> 0, ?1, ?2, iif(value ->> 4, 'Add member to group', 'Remove member from group'), 'GroupManagement',
-           iif(value ->> 4, 'Assign', 'Unassign'), 'success', '', ?3, ?4,
-           json_array(json_object('id', value ->> 1, 'displayName', value ->> 2, 'type', 'User',
-             'userPrincipalName', value ->> 3, 'modifiedProperties', json_array()), json(?6)), '[]'
-         FROM json_each(?5)`,
-      JSON.stringify(
-        changes.map((c) => [newId(), c.user.id, c.user.displayName, c.user.userPrincipalName, c.added ? 1 : 0]),
-      ),
-      JSON.stringify(groupTarget),
+      { activity: "Add member to group", category: "GroupManagement", operationType: "Assign", sharedTargets },
+      users(true),
+    ),
+    ...bulkAuditStatements(
+      ctx,
+      { activity: "Remove member from group", category: "GroupManagement", operationType: "Unassign", sharedTargets },
+      users(false),
     ),
   ];
+}
+
+/** A stored bulk entry: [entryId, userId, displayName, userPrincipalName, oldValue?, newValue?]. */
+type BulkEntry = [string, string, string, string, number?, number?];
+
+/** An audit row as directoryAudits reads it: a single row, or one entry of a bulk row (entry set). */
+export type StoredAudit = {
+  targetResources: string;
+  entry: string | null;
+  entryProperty: string | null;
+  entryValues: string | null;
+};
+
+/** The targetResources of a stored row or bulk entry, as Graph shows them. */
+export function targetResourcesOf(row: StoredAudit): unknown[] {
+  const targets = JSON.parse(row.targetResources) as unknown[];
+  if (row.entry === null) return targets;
+  const [, id, displayName, userPrincipalName, oldIndex, newIndex] = JSON.parse(row.entry) as BulkEntry;
+  const values = row.entryValues === null ? [] : (JSON.parse(row.entryValues) as string[]);
+  const modifiedProperties: ModifiedProperty[] =
+    row.entryProperty === null
+      ? []
+      : [{ displayName: row.entryProperty, oldValue: values[oldIndex!] ?? null, newValue: values[newIndex!] ?? null }];
+  return [fullTarget({ id, displayName, type: "User", userPrincipalName, modifiedProperties }), ...targets];
 }

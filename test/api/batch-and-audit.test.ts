@@ -1,6 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { type ApiResponse, assign, BASE, buy, type Client, newTenant, newUser, SKU } from "../helpers/api.ts";
+import { addMembers, assignGroup, newGroup, processed } from "../helpers/groups.ts";
 
 type BatchResponse = { id: string; status: number; headers: Record<string, string>; body: any };
 
@@ -388,6 +389,65 @@ describe("GET /v1.0/auditLogs/directoryAudits", () => {
     }
     expect(walked).toEqual(all.map((r) => r.id));
     expect(new Set(walked).size).toBe(walked.length);
+  });
+
+  it("shows each user of a group job's page as its own entry: paged, filtered and counted like single rows", async () => {
+    const t = await newTenant();
+    await buy(t.admin, SKU.EMS, 10);
+    const members = await Promise.all(Array.from({ length: 5 }, () => newUser(t.admin)));
+    const group = await newGroup(t.admin);
+    await addMembers(t.admin, group, members);
+    expect((await assignGroup(t.admin, group, [{ skuId: SKU.EMS }])).status).toBe(202);
+    await processed(t.admin, group);
+    // One page of the job: the five entries are stored together but shown one by one.
+    const stored = await env.DB.prepare(
+      "SELECT count(*) AS n FROM audit_log WHERE tenant_id = ?1 AND activity_display_name = 'Change user license'",
+    )
+      .bind(t.id)
+      .first<{ n: number }>();
+    expect(stored!.n).toBe(1);
+
+    const changes = await audits(t.admin, activity("Change user license"));
+    expect(changes.map((r) => r.targetResources[0].id).sort()).toEqual([...members].sort());
+    expect(new Set(changes.map((r) => r.id)).size).toBe(5);
+    expect(changes.every((r) => r.activityDateTime === changes[0].activityDateTime)).toBe(true);
+    for (const change of changes) {
+      expect(change.targetResources).toHaveLength(1);
+      const [prop] = change.targetResources[0].modifiedProperties;
+      expect(prop.displayName).toBe("AssignedLicense");
+      expect(JSON.parse(prop.oldValue)).toEqual([]);
+      expect(JSON.parse(prop.newValue).map((l: any) => l.skuId)).toEqual([SKU.EMS]);
+    }
+
+    // Paging two at a time walks through the middle of the stored row, with nothing repeated or skipped.
+    const all = await audits(t.admin);
+    const walked: string[] = [];
+    let path: string | undefined = "/v1.0/auditLogs/directoryAudits?$top=2";
+    while (path) {
+      const res: ApiResponse = await t.admin.get(path);
+      expect(res.status).toBe(200);
+      walked.push(...res.body.value.map((r: any) => r.id));
+      const next: string | undefined = res.body["@odata.nextLink"];
+      path = next ? next.slice(new URL(next).origin.length) : undefined;
+      if (walked.length > all.length) throw new Error("paging does not terminate");
+    }
+    expect(walked).toEqual(all.map((r) => r.id));
+
+    // A user's own entry, everyone else's, and the group's (a target every membership entry shares).
+    const about = (filter: string) => audits(t.admin, `?$filter=${encodeURIComponent(filter)}`);
+    const one = await about(
+      `targetResources/any(x:x/id eq '${members[2]}') and activityDisplayName eq 'Change user license'`,
+    );
+    expect(one.map((r) => r.targetResources[0].id)).toEqual([members[2]]);
+    const others = await about(
+      `not targetResources/any(x:x/id eq '${members[2]}') and activityDisplayName eq 'Change user license'`,
+    );
+    expect(others.map((r) => r.targetResources[0].id).sort()).toEqual(members.filter((_, i) => i !== 2).sort());
+    const joined = await about(
+      `targetResources/any(x:x/id eq '${group}') and activityDisplayName eq 'Add member to group'`,
+    );
+    expect(joined.map((r) => r.targetResources[0].id).sort()).toEqual([...members].sort());
+    expect(joined.every((r) => r.targetResources[1].id === group)).toBe(true);
   });
 
   // Regression (the error named the SQL column "activity_display_name" instead of the Graph property).

@@ -1,0 +1,3 @@
+ALTER TABLE `audit_log` ADD `entries` text;--> statement-breakpoint
+ALTER TABLE `audit_log` ADD `entry_property` text;--> statement-breakpoint
+ALTER TABLE `audit_log` ADD `entry_values` text;
