@@ -63,6 +63,7 @@ export const groups = sqliteTable(
   (t) => [index("groups_tenant").on(t.tenantId)],
 );
 
+/** WITHOUT ROWID, as license_sources (migration 0007): a rule's page writes a thousand of these. */
 export const groupMembers = sqliteTable(
   "group_members",
   {

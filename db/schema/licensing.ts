@@ -18,6 +18,8 @@ export const groupLicenses = sqliteTable(
 /**
  * One row per (user, sku, source): Graph's `licenseAssignmentStates`. `sourceId` is `direct` or the group's id.
  * The original intent is kept even when the source is in an error state.
+ * WITHOUT ROWID (migration 0007, hand-written: drizzle-kit cannot express it; a generated migration that recreates
+ * this table must keep it).
  */
 export const licenseSources = sqliteTable(
   "license_sources",
@@ -42,7 +44,10 @@ export const licenseSources = sqliteTable(
   ],
 );
 
-/** One row per (user, sku) that consumes a seat, with the effective disabled plans; derived from license_sources. */
+/**
+ * One row per (user, sku) that consumes a seat, with the effective disabled plans; derived from license_sources.
+ * WITHOUT ROWID, as license_sources.
+ */
 export const userLicenses = sqliteTable(
   "user_licenses",
   {

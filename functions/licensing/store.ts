@@ -308,9 +308,8 @@ export function licensingRowWrites(ctx: Ctx, changes: readonly UserChange[]): D1
     statements.push(
       d1
         .prepare(
-          `DELETE FROM license_sources WHERE rowid IN (
-             SELECT ls.rowid FROM json_each(?2) AS k CROSS JOIN license_sources AS ls
-             ON ls.tenant_id = ?1 AND ls.user_id = k.value ->> 0 AND ls.sku_id = k.value ->> 1 AND ls.source_id = k.value ->> 2)`,
+          `DELETE FROM license_sources WHERE tenant_id = ?1
+             AND (user_id, sku_id, source_id) IN (SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?2))`,
         )
         .bind(tenantId, JSON.stringify(goneSources)),
     );
@@ -332,9 +331,8 @@ export function licensingRowWrites(ctx: Ctx, changes: readonly UserChange[]): D1
     statements.push(
       d1
         .prepare(
-          `DELETE FROM user_licenses WHERE rowid IN (
-             SELECT ul.rowid FROM json_each(?2) AS k CROSS JOIN user_licenses AS ul
-             ON ul.tenant_id = ?1 AND ul.user_id = k.value ->> 0 AND ul.sku_id = k.value ->> 1)`,
+          `DELETE FROM user_licenses WHERE tenant_id = ?1
+             AND (user_id, sku_id) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?2))`,
         )
         .bind(tenantId, JSON.stringify(goneLicenses)),
     );

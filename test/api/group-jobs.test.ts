@@ -167,3 +167,22 @@ describe("concurrent writers on the same members", () => {
     ).toEqual([g1, g2].sort());
   });
 });
+
+describe("storage of per-member rows", () => {
+  // Migration 0007 is hand-written; a later generated migration that recreates one of these tables would silently
+  // drop WITHOUT ROWID (and double what a group job writes).
+  it("group_members, license_sources and user_licenses are clustered on their keys, with their indexes", async () => {
+    const { results } = await env.DB.prepare(
+      "SELECT type, name, tbl_name AS tableName, sql FROM sqlite_master WHERE tbl_name IN ('group_members', 'license_sources', 'user_licenses') AND sql IS NOT NULL ORDER BY name",
+    ).all<{ type: string; name: string; tableName: string; sql: string }>();
+    const tables = results.filter((r) => r.type === "table");
+    expect(tables.map((r) => r.name)).toEqual(["group_members", "license_sources", "user_licenses"]);
+    for (const table of tables) expect(table.sql, table.name).toMatch(/\)\s*WITHOUT ROWID$/);
+    expect(results.filter((r) => r.type === "index").map((r) => r.name)).toEqual([
+      "group_members_user",
+      "license_sources_errors",
+      "license_sources_waiting",
+      "user_licenses_sku",
+    ]);
+  });
+});
