@@ -79,7 +79,12 @@ export const messages = {
 };
 
 /** A unit is applied all or nothing: every SKU of one group, or one directly assigned SKU. */
-type Unit = { sourceId: string; intents: SourceIntent[]; stable: boolean; plans?: readonly string[] };
+type Unit = {
+  sourceId: string;
+  intents: SourceIntent[];
+  stable: boolean;
+  plans?: readonly string[];
+};
 
 const enabledPlans = (intent: SourceIntent, skuPlans: ReadonlyMap<string, readonly string[]>): readonly string[] => {
   const plans = skuPlans.get(intent.skuId) ?? [];
@@ -108,7 +113,12 @@ function plansNamedBy(rules: readonly PlanRule[]): Record<PlanRule["kind"], Set<
 
 // Each check asks for a unit's plans; computed once per unit (the input does not change during a reconcile).
 const unitPlans = (unit: Unit, input: ReconcileInput) =>
-  (unit.plans ??= unit.intents.flatMap((i) => enabledPlans(i, input.skuPlans)));
+  (unit.plans ??=
+    unit.intents.length === 1
+      ? enabledPlans(unit.intents[0]!, input.skuPlans)
+      : unit.intents.flatMap((i) => enabledPlans(i, input.skuPlans)));
+// Rules name a handful of plans: looking each up in a unit's few dozen beats building sets per unit.
+const unitHas = (unit: Unit, input: ReconcileInput, plan: string) => unitPlans(unit, input).includes(plan);
 const anyNamed = (plans: Iterable<string>, named: Set<string>) => {
   for (const plan of plans) if (named.has(plan)) return true;
   return false;
@@ -181,14 +191,14 @@ function checkLocation(unit: Unit, input: ReconcileInput): UnitViolation | undef
 }
 
 function checkExclusive(unit: Unit, accepted: Unit[], input: ReconcileInput): UnitViolation | undefined {
-  const mine = new Set(unitPlans(unit, input));
-  if (!anyNamed(mine, plansNamedBy(input.rules).exclusive)) return undefined;
-  const all = new Set([...mine, ...accepted.flatMap((u) => unitPlans(u, input))]);
+  if (!anyNamed(unitPlans(unit, input), plansNamedBy(input.rules).exclusive)) return undefined;
+  const mine = (plan: string) => unitHas(unit, input, plan);
+  const held = (plan: string) => mine(plan) || accepted.some((u) => unitHas(u, input, plan));
   for (const rule of input.rules) {
-    if (rule.kind !== "exclusive" || !all.has(rule.servicePlanId)) continue;
+    if (rule.kind !== "exclusive" || !held(rule.servicePlanId)) continue;
     for (const other of rule.relatedServicePlanIds) {
-      if (all.has(other) && (mine.has(rule.servicePlanId) || mine.has(other))) {
-        const plan = mine.has(rule.servicePlanId) ? rule.servicePlanId : other;
+      if (held(other) && (mine(rule.servicePlanId) || mine(other))) {
+        const plan = mine(rule.servicePlanId) ? rule.servicePlanId : other;
         const skuId = unit.intents.find((i) => enabledPlans(i, input.skuPlans).includes(plan))!.skuId;
         return { error: "MutuallyExclusiveViolation", message: messages.exclusive(rule.servicePlanId, other), skuId };
       }
@@ -201,11 +211,12 @@ function checkDependency(unit: Unit, accepted: Unit[], input: ReconcileInput): U
   const mine = unitPlans(unit, input);
   if (!anyNamed(mine, plansNamedBy(input.rules).requires)) return undefined;
   // A group must carry an add-on's prerequisite itself (spec §2.7); a direct SKU may lean on anything the user holds.
-  const scope = unit.sourceId === DIRECT ? new Set(accepted.flatMap((u) => unitPlans(u, input))) : new Set(mine);
+  const scope = unit.sourceId === DIRECT ? accepted : [unit];
+  const inScope = (plan: string) => scope.some((u) => unitHas(u, input, plan));
   for (const plan of mine) {
     for (const rule of input.rules) {
       if (rule.kind !== "requires" || rule.servicePlanId !== plan) continue;
-      if (!rule.relatedServicePlanIds.some((r) => scope.has(r))) {
+      if (!rule.relatedServicePlanIds.some(inScope)) {
         const skuId = unit.intents.find((i) => enabledPlans(i, input.skuPlans).includes(plan))!.skuId;
         return { error: "DependencyViolation", message: messages.dependency(plan, rule.relatedServicePlanIds), skuId };
       }
