@@ -71,21 +71,19 @@ export type Page = {
   ids: string[];
   users: PageUser[];
   pools: Map<string, { enabled: number; consumed: number }>;
-  /** The results of the caller's own statements (`also`), read in the same batch. */
-  also: D1Result<Record<string, unknown>>[];
+  /** What each licensed security group hands out, by group id, in SKU order. */
+  grantsOf: ReadonlyMap<string, readonly GroupGrant[]>;
 };
 
 export type PageOptions = {
   /** UserRow keys to read besides the ones licensing needs. */
   withAttributes?: readonly string[];
   memberOf?: string;
-  /** More statements for the same read batch. */
-  also?: D1PreparedStatement[];
 };
 
 const licensingColumns = userColumnsFor(["displayName", "userPrincipalName", "usageLocation", "licenseVersion"]);
 
-/** Statements readPage sends itself (for the per-invocation query budget), besides the caller's `also`. */
+/** Statements readPage sends (for the per-invocation query budget). */
 export const READ_PAGE_QUERIES = 3;
 
 /**
@@ -102,7 +100,7 @@ export async function readPage(
   const memberParam = `?${selector.params.length + 2}`;
   // One row per selected id with the user's sources, grants and licenses aggregated as JSON: a page of a thousand
   // users crosses from D1 as a thousand rows, not several result sets of a thousand each.
-  const [rows, pools, groupGrants, ...also] = await d1.batch<Record<string, unknown>>([
+  const [rows, pools, groupGrants] = await d1.batch<Record<string, unknown>>([
     d1
       .prepare(
         `WITH page AS (${selector.sql})
@@ -136,7 +134,6 @@ export async function readPage(
          WHERE gl.tenant_id = ?1 ORDER BY gl.group_id, gl.sku_id`,
       )
       .bind(tenantId),
-    ...(options.also ?? []),
   ]);
   const grantsOf = new Map<string, GroupGrant[]>();
   for (const r of groupGrants?.results ?? []) {
@@ -184,7 +181,7 @@ export async function readPage(
         { enabled: Number(r.enabled), consumed: Number(r.consumed) },
       ]),
     ),
-    also,
+    grantsOf,
   };
 }
 

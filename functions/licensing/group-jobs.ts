@@ -293,22 +293,12 @@ async function rulePage(
     {
       withAttributes: rule ? [...ruleProperties(rule)] : [],
       memberOf: group.id,
-      also: [
-        ctx.d1
-          .prepare(
-            "SELECT sku_id AS skuId, disabled_plans AS disabledPlans FROM group_licenses WHERE tenant_id = ?1 AND group_id = ?2",
-          )
-          .bind(ctx.tenantId, group.id),
-      ],
     },
   );
-  budget.charge(READ_PAGE_QUERIES + 1);
+  budget.charge(READ_PAGE_QUERIES);
   if (page.ids.length === 0) return finish(ctx, group, job, budget);
-  const grants = ((page.also[0]?.results ?? []) as { skuId: string; disabledPlans: string }[]).map((g) => ({
-    groupId: group.id,
-    skuId: g.skuId,
-    disabledPlans: JSON.parse(g.disabledPlans) as string[],
-  }));
+  // Only a security group's licenses are inherited: grantsOf holds no other.
+  const grants = page.grantsOf.get(group.id) ?? [];
   const adds: AuditUser[] = [];
   const removes: AuditUser[] = [];
   const touched: typeof page.users = [];
@@ -317,7 +307,7 @@ async function rulePage(
     const sourced = user.sources.some((s) => s.sourceId === group.id);
     if (matches && !user.member) {
       adds.push(user);
-      if (group.securityEnabled) user.grants.push(...grants);
+      user.grants.push(...grants);
     }
     if (!matches && user.member) {
       removes.push(user);
