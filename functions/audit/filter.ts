@@ -7,9 +7,12 @@ import {
 } from "../core/odata-filter.ts";
 
 // The compiled SQL reads audit_log `a` LEFT JOIN json_each(a.entries) `e`: a bulk row's entry `e` is
-// [entryId, userId, …], a single row has no `e`.
-/** An entry's id: its own in a bulk row, else the row's. */
-export const AUDIT_ID = "coalesce(e.value ->> 0, a.id)";
+// [userId, …], a single row has no `e`.
+/**
+ * An entry's id: a single row's own, a bulk entry's derived from its row and position (storing a UUID per entry was
+ * a sixth of what a group job wrote). Zero-padded so that string order is entry order within the row.
+ */
+export const AUDIT_ID = "CASE WHEN e.key IS NULL THEN a.id ELSE a.id || '_' || printf('%05d', e.key) END";
 
 const columns: Record<string, { column: string; name: string }> = {
   activitydisplayname: { column: "a.activity_display_name", name: "activityDisplayName" },
@@ -74,7 +77,7 @@ export function compileAuditFilter(node: FilterNode, params: (string | number)[]
       const id = String(literal(body.value, "id")).toLowerCase();
       params.push(id, id);
       // IS, not =: a single row's missing entry must make this false, not NULL, or NOT(…) would drop the row.
-      return "(lower(e.value ->> 1) IS ? OR EXISTS (SELECT 1 FROM json_each(a.target_resources) t WHERE lower(t.value ->> '$.id') = ?))";
+      return "(lower(e.value ->> 0) IS ? OR EXISTS (SELECT 1 FROM json_each(a.target_resources) t WHERE lower(t.value ->> '$.id') = ?))";
     }
     default:
       throw unsupportedFilterClause(node.kind === "in" ? node.path.join("/") : "?", "DirectoryAudit");

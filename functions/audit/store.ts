@@ -113,7 +113,7 @@ function bulkAuditStatements(
   if (entries.length === 0) return [];
   const values = new Distinct();
   const rows = entries.map(({ user, oldValue, newValue }) => {
-    const row: (string | number)[] = [newId(), user.id, user.displayName, user.userPrincipalName];
+    const row: (string | number)[] = [user.id, user.displayName, user.userPrincipalName];
     if (shape.property !== undefined) row.push(values.numberOf(oldValue ?? ""), values.numberOf(newValue ?? ""));
     return row;
   });
@@ -173,8 +173,8 @@ export function memberChangeStatements(
   ];
 }
 
-/** A stored bulk entry: [entryId, userId, displayName, userPrincipalName, oldValue?, newValue?]. */
-type BulkEntry = [string, string, string, string, number?, number?];
+/** A stored bulk entry: [userId, displayName, userPrincipalName, oldValue?, newValue?]; its id is derived (AUDIT_ID). */
+type BulkEntry = [string, string, string, number?, number?];
 
 /** An audit row as directoryAudits reads it: a single row, or one entry of a bulk row (entry set). */
 export type StoredAudit = {
@@ -188,7 +188,7 @@ export type StoredAudit = {
 export function targetResourcesOf(row: StoredAudit): unknown[] {
   const targets = JSON.parse(row.targetResources) as unknown[];
   if (row.entry === null) return targets;
-  const [, id, displayName, userPrincipalName, oldIndex, newIndex] = JSON.parse(row.entry) as BulkEntry;
+  const [id, displayName, userPrincipalName, oldIndex, newIndex] = JSON.parse(row.entry) as BulkEntry;
   const values = row.entryValues === null ? [] : (JSON.parse(row.entryValues) as string[]);
   const modifiedProperties: ModifiedProperty[] =
     row.entryProperty === null

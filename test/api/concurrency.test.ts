@@ -95,7 +95,7 @@ describe("seat accounting under concurrent assignLicense calls", () => {
     expect(await poolRow(t.id, SKU.EMS)).toEqual({ enabled: 12, consumed: 12 });
     // Every winner has exactly one Change user license audit row; no loser has one.
     const { results: audit } = await env.DB.prepare(
-      `SELECT e.value ->> 1 AS userId FROM audit_log a JOIN json_each(a.entries) e
+      `SELECT e.value ->> 0 AS userId FROM audit_log a JOIN json_each(a.entries) e
        WHERE a.tenant_id = ?1 AND a.activity_display_name = 'Change user license'`,
     )
       .bind(t.id)
