@@ -24,8 +24,9 @@ export const auditLog = sqliteTable(
     // JSON: targetResource[] with modifiedProperties (old/new values); in a bulk row, the targets after each user.
     targetResources: text("target_resources").notNull(),
     additionalDetails: text("additional_details").notNull().default("[]"),
-    // Bulk rows only. JSON: [entryId, userId, displayName, userPrincipalName, oldValue?, newValue?][], the values
-    // as indexes into entry_values; entry_property names the user's one modified property, if any.
+    // Bulk rows only. JSON: [userId, displayName, userPrincipalName, oldValue?, newValue?][], the values as indexes
+    // into entry_values; entry_property names the user's one modified property, if any. An entry's id is derived
+    // from the row's and its position (AUDIT_ID in functions/audit/filter.ts).
     entries: text("entries"),
     entryProperty: text("entry_property"),
     entryValues: text("entry_values"),

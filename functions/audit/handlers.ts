@@ -51,8 +51,8 @@ export const auditRouter = newRouter().openapi(listDirectoryAudits, async (c) =>
       throw error;
     }
   }
-  // Newest first; the cursor is (time, id) of the last entry shown. A bulk row's entries share its time and carry
-  // their own ids, so the index gives rows in time order and only a bulk row's own entries are sorted.
+  // Newest first; the cursor is (time, id) of the last entry shown. A bulk row's entries share its time and their ids
+  // extend the row's, so the index gives rows in time order and only a bulk row's own entries are sorted.
   const cursor = decodeSkipToken(query.$skiptoken)?.split("|");
   if (cursor && cursor.length !== 2) throw new GraphError("Request_BadRequest", "Invalid $skiptoken.");
   if (cursor?.length === 2) {

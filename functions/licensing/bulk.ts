@@ -139,7 +139,9 @@ export async function readPage(
   for (const r of groupGrants?.results ?? []) {
     const groupId = String(r.groupId);
     const grant = { groupId, skuId: String(r.skuId), disabledPlans: JSON.parse(String(r.disabledPlans)) as string[] };
-    grantsOf.set(groupId, [...(grantsOf.get(groupId) ?? []), grant]);
+    const grants = grantsOf.get(groupId);
+    if (grants) grants.push(grant);
+    else grantsOf.set(groupId, [grant]);
   }
   const ids: string[] = [];
   const users: PageUser[] = [];

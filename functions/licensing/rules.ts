@@ -79,12 +79,7 @@ export const messages = {
 };
 
 /** A unit is applied all or nothing: every SKU of one group, or one directly assigned SKU. */
-type Unit = {
-  sourceId: string;
-  intents: SourceIntent[];
-  stable: boolean;
-  plans?: readonly string[];
-};
+type Unit = { sourceId: string; intents: SourceIntent[]; stable: boolean; plans?: readonly string[] };
 
 const enabledPlans = (intent: SourceIntent, skuPlans: ReadonlyMap<string, readonly string[]>): readonly string[] => {
   const plans = skuPlans.get(intent.skuId) ?? [];

@@ -450,6 +450,36 @@ describe("GET /v1.0/auditLogs/directoryAudits", () => {
     expect(joined.every((r) => r.targetResources[1].id === group)).toBe(true);
   });
 
+  it("migration 0008 turns bulk entries stored with their own ids into the derived form, once", async () => {
+    const t = await newTenant();
+    const rowId = "01a20000-0000-7000-8000-00000000beef";
+    const users = [
+      ["user-a", "Adele", "adele@contoso.example", 0, 1],
+      ["user-b", "Megan", "megan@contoso.example", 1, 0],
+    ];
+    // As migration 0006's code wrote them: each entry led by a UUID of its own.
+    await env.DB.prepare(
+      `INSERT INTO audit_log (id, tenant_id, activity_date_time, activity_display_name, category, operation_type,
+         correlation_id, initiated_by, target_resources, entries, entry_property, entry_values)
+       VALUES (?1, ?2, '2026-01-01T00:00:00.000Z', 'Change user license', 'UserManagement', 'Update', 'c', '{}', '[]', ?3,
+         'AssignedLicense', '["[]","[{\\"skuId\\":\\"x\\"}]"]')`,
+    )
+      .bind(rowId, t.id, JSON.stringify(users.map((u, i) => [`old-entry-${i}`, ...u])))
+      .run();
+    const migration = (
+      env as unknown as { TEST_MIGRATIONS: { name: string; queries: string[] }[] }
+    ).TEST_MIGRATIONS.find((m) => m.name.startsWith("0008_"))!;
+    for (let run = 0; run < 2; run++) for (const query of migration.queries) await env.DB.prepare(query).run();
+
+    const shown = await audits(t.admin);
+    expect(shown.map((r) => r.id)).toEqual([`${rowId}_00001`, `${rowId}_00000`]);
+    expect(shown.map((r) => r.targetResources[0].id)).toEqual(["user-b", "user-a"]);
+    expect(shown[1].targetResources[0].userPrincipalName).toBe("adele@contoso.example");
+    expect(shown[1].targetResources[0].modifiedProperties).toEqual([
+      { displayName: "AssignedLicense", oldValue: "[]", newValue: '[{"skuId":"x"}]' },
+    ]);
+  });
+
   // Regression (the error named the SQL column "activity_display_name" instead of the Graph property).
   it("names the Graph property, not a SQL column, when a filter value has the wrong type", async () => {
     const t = await newTenant();
