@@ -31,7 +31,9 @@ export const userColumns = `u.id, u.tenant_id AS tenantId, u.user_principal_name
   u.deleted_at AS deletedAt, u.license_version AS licenseVersion`;
 
 const userColumnList = userColumns.split(",").map((c) => c.trim());
-const aliasOf = (column: string) => (column.includes(" AS ") ? column.split(" AS ")[1]! : column.slice("u.".length));
+/** The name a userColumns entry is read as. */
+export const aliasOf = (column: string) =>
+  column.includes(" AS ") ? column.split(" AS ")[1]! : column.slice("u.".length);
 
 /** The userColumns entries for these UserRow keys (a page evaluating a membership rule reads what the rule reads). */
 export const userColumnsFor = (keys: Iterable<string>): string[] => {

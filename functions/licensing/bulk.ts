@@ -2,7 +2,7 @@ import { userLicenseChangeStatements } from "../audit/store.ts";
 import { type SkuPlanRow, type SkuPlans, toSkuPlans } from "../catalog/store.ts";
 import type { Ctx } from "../core/context.ts";
 import { guardSql } from "../core/sql.ts";
-import { toUserRow, type UserRow, userColumnsFor } from "../directory/store.ts";
+import { aliasOf, toUserRow, type UserRow, userColumnsFor } from "../directory/store.ts";
 import { changeUserLicenseAudit } from "./actions.ts";
 import { currentIntents } from "./direct.ts";
 import { type HeldLicense, type PlanRule, type ReconcileResult, reconcileUser } from "./rules.ts";
@@ -98,26 +98,28 @@ export async function readPage(
 ): Promise<Page> {
   const { d1, tenantId } = ctx;
   const memberParam = `?${selector.params.length + 2}`;
-  // One row per selected id with the user's sources, grants and licenses aggregated as JSON: a page of a thousand
-  // users crosses from D1 as a thousand rows, not several result sets of a thousand each.
+  // The whole page crosses from D1 as one JSON text, each user an object with their sources, licensed groups and
+  // licenses nested: one string and one JSON.parse, not a thousand result rows and three parses per user.
+  const columns = [...new Set([...licensingColumns, ...userColumnsFor(options.withAttributes ?? [])])]
+    .map((c) => `'${aliasOf(c)}', ${c.split(" AS ")[0]}`)
+    .join(", ");
   const [rows, pools, groupGrants] = await d1.batch<Record<string, unknown>>([
     d1
       .prepare(
         `WITH page AS (${selector.sql})
-         SELECT page.id AS pageId, ${[...new Set([...licensingColumns, ...userColumnsFor(options.withAttributes ?? [])])].join(", ")},
-           ${
+         SELECT json_group_array(json_object('pageId', page.id, ${columns},
+           'member', ${
              options.memberOf
                ? `EXISTS (SELECT 1 FROM group_members gm WHERE gm.group_id = ${memberParam} AND gm.user_id = page.id)`
                : "NULL"
-           } AS member,
-           (SELECT json_group_array(json_array(sku_id, source_id, json(disabled_plans), state, error, last_updated_at))
-              FROM license_sources WHERE tenant_id = ?1 AND user_id = u.id) AS sources,
-           (SELECT json_group_array(gm.group_id) FROM group_members gm WHERE gm.tenant_id = ?1 AND gm.user_id = u.id
-              AND gm.group_id IN (SELECT group_id FROM group_licenses WHERE tenant_id = ?1)) AS licensedGroups,
-           (SELECT json_group_array(json_array(sku_id, json(disabled_plans), assigned_at))
-              FROM user_licenses WHERE tenant_id = ?1 AND user_id = u.id) AS held
-         FROM page LEFT JOIN users u ON u.id = page.id AND u.tenant_id = ?1 AND u.deleted_at IS NULL
-         ORDER BY page.id`,
+           },
+           'sources', json((SELECT json_group_array(json_array(sku_id, source_id, json(disabled_plans), state, error, last_updated_at))
+              FROM license_sources WHERE tenant_id = ?1 AND user_id = u.id)),
+           'licensedGroups', json((SELECT json_group_array(gm.group_id) FROM group_members gm WHERE gm.tenant_id = ?1 AND gm.user_id = u.id
+              AND gm.group_id IN (SELECT group_id FROM group_licenses WHERE tenant_id = ?1))),
+           'held', json((SELECT json_group_array(json_array(sku_id, json(disabled_plans), assigned_at))
+              FROM user_licenses WHERE tenant_id = ?1 AND user_id = u.id))) ORDER BY page.id) AS page
+         FROM page LEFT JOIN users u ON u.id = page.id AND u.tenant_id = ?1 AND u.deleted_at IS NULL`,
       )
       .bind(tenantId, ...selector.params, ...(options.memberOf ? [options.memberOf] : [])),
     d1
@@ -145,14 +147,14 @@ export async function readPage(
   }
   const ids: string[] = [];
   const users: PageUser[] = [];
-  for (const r of rows?.results ?? []) {
+  for (const r of JSON.parse(String(rows?.results[0]?.page ?? "[]")) as Record<string, unknown>[]) {
     const id = String(r.pageId);
     ids.push(id);
     // A deleted user (or one of another tenant) still moves the cursor, but is not decided.
     if (r.displayName === null || r.displayName === undefined) continue;
-    const sources = JSON.parse(String(r.sources)) as [string, string, string[], string, string, string][];
-    const licensedGroups = (JSON.parse(String(r.licensedGroups)) as string[]).sort();
-    const held = JSON.parse(String(r.held)) as [string, string[], string][];
+    const sources = r.sources as [string, string, string[], string, string, string][];
+    const licensedGroups = (r.licensedGroups as string[]).sort();
+    const held = r.held as [string, string[], string][];
     users.push({
       id,
       displayName: String(r.displayName),
