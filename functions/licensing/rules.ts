@@ -220,7 +220,77 @@ function checkDependency(unit: Unit, accepted: Unit[], input: ReconcileInput): U
   return undefined;
 }
 
+/** Extra passes at most: the outcome settles within one or two; the bound only guarantees an end. */
+const MAX_EXTRA_PASSES = 3;
+
 export function reconcileUser(input: ReconcileInput): ReconcileResult {
+  let result = decide(input);
+  // Who is refused depends on the order units are judged in, and the order on what the user holds: once the accepted
+  // units hold their licenses they are judged first, which can let in a unit refused only because of the order.
+  // Deciding again on the outcome until nothing moves stores a state a reprocess leaves alone. Nothing refused,
+  // nothing to settle: a job's healthy members cost one pass.
+  for (let pass = 0; pass < MAX_EXTRA_PASSES && result.sources.some((s) => s.state === "Error"); pass++) {
+    const next = decide(decided(input, result));
+    if (sameOutcome(next, result)) break;
+    result = relativeTo(input, next);
+  }
+  return result;
+}
+
+const sourceKey = (s: { sourceId: string; skuId: string }) => `${s.sourceId}|${s.skuId}`;
+
+/** The input as it will be once `result` is stored: its licenses held, its seats taken, its outcomes previous. */
+function decided(input: ReconcileInput, result: ReconcileResult): ReconcileInput {
+  const seats = new Map(input.seatsAvailable);
+  for (const sku of result.seatsTaken) seats.set(sku, (seats.get(sku) ?? 0) - 1);
+  for (const sku of result.seatsFreed) seats.set(sku, (seats.get(sku) ?? 0) + 1);
+  const outcomes = new Map(result.sources.map((s) => [sourceKey(s), s]));
+  return {
+    ...input,
+    held: result.licenses,
+    seatsAvailable: seats,
+    intents: input.intents.map((intent) => {
+      const o = outcomes.get(sourceKey(intent))!;
+      const previous = { state: o.state, error: o.error, disabledPlans: o.disabledPlans, lastUpdatedAt: o.lastUpdatedAt };
+      return { ...intent, previous };
+    }),
+  };
+}
+
+function sameOutcome(a: ReconcileResult, b: ReconcileResult): boolean {
+  if (a.licenses.size !== b.licenses.size) return false;
+  for (const [sku, l] of a.licenses) {
+    const other = b.licenses.get(sku);
+    if (!other || !sameList(l.disabledPlans, other.disabledPlans)) return false;
+  }
+  const states = new Map(b.sources.map((s) => [sourceKey(s), `${s.state}|${s.error}`]));
+  return a.sources.every((s) => states.get(sourceKey(s)) === `${s.state}|${s.error}`);
+}
+
+/** A later pass's result restated against the original input: its seat moves, timestamps and assignment dates. */
+function relativeTo(input: ReconcileInput, result: ReconcileResult): ReconcileResult {
+  const previous = new Map(input.intents.map((i) => [sourceKey(i), i.previous]));
+  const licenses = new Map(
+    [...result.licenses].map(([sku, l]) => [
+      sku,
+      { disabledPlans: l.disabledPlans, assignedAt: input.held.get(sku)?.assignedAt ?? input.now },
+    ]),
+  );
+  return {
+    sources: result.sources.map((s) => {
+      const before = previous.get(sourceKey(s));
+      const unchanged =
+        before?.state === s.state && before.error === s.error && sameList(before.disabledPlans, s.disabledPlans);
+      return { ...s, lastUpdatedAt: unchanged ? before.lastUpdatedAt : input.now };
+    }),
+    licenses,
+    seatsTaken: [...licenses.keys()].filter((sku) => !input.held.has(sku)).sort(),
+    seatsFreed: [...input.held.keys()].filter((sku) => !licenses.has(sku)).sort(),
+  };
+}
+
+/** One pass over the user's units in priority order. */
+function decide(input: ReconcileInput): ReconcileResult {
   const units = buildUnits(input.intents);
   // Units refused for reasons of their own (a missing prerequisite, no seat) stay refused; every other unit is
   // judged again without them, so nobody is refused because of a unit the user will not get after all.

@@ -214,12 +214,11 @@ function checkIdempotent(input: ReconcileInput) {
       };
     }),
   });
-  // Licenses and states must not move; Active sources keep their timestamp. (Which error a failed source reports may
-  // legitimately change with the order of the pass: a unit failing for two reasons reports the first one met.)
+  // Licenses, states and errors must not move; sources that stay as they were keep their timestamp.
   const view = (r: ReconcileResult) => ({
     licenses: [...r.licenses].sort(([a], [b]) => a.localeCompare(b)),
     sources: r.sources
-      .map((s) => `${s.sourceId}|${s.skuId}|${s.state}|${s.state === "Active" ? s.lastUpdatedAt : ""}`)
+      .map((s) => `${s.sourceId}|${s.skuId}|${s.state}|${s.error}|${s.state === "Active" ? s.lastUpdatedAt : ""}`)
       .sort(),
   });
   expect(view(again)).toEqual(view(first));

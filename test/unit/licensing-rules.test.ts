@@ -669,8 +669,10 @@ describe("known bugs", () => {
         [SKU.PREMIUM, 5],
       ]),
     });
-    expect(outcome(r, G1, SKU.BASIC).error).toBe("CountViolation");
-    // Today: G2 is MutuallyExclusiveViolation against a plan the user does not end up with, and nothing is licensed.
+    // G1 also conflicts with the PREMIUM the user ends up holding: that is the error a reprocess reports, so it is
+    // the one stored (adding BASIC seats would not help it either).
+    expect(outcome(r, G1, SKU.BASIC).error).toBe("MutuallyExclusiveViolation");
+    // Before: G2 was MutuallyExclusiveViolation against a plan the user does not end up with, and nothing licensed.
     expect(outcome(r, G2, SKU.PREMIUM).state).toBe("Active");
     expect(licensed(r)).toEqual([SKU.PREMIUM]);
   });
@@ -688,8 +690,10 @@ describe("known bugs", () => {
       intents: [active(G3, SKU.PROJECT), intent(DIRECT, SKU.SECURE)],
       held: held(SKU.PROJECT),
     });
-    expect(outcome(r, G3, SKU.PROJECT).error).toBe("DependencyViolation");
-    // Today: SECURE is MutuallyExclusiveViolation with PROJECT, which the user no longer has.
+    // G3 lacks its prerequisite and now conflicts with the SECURE the user holds: the conflict is what a reprocess
+    // meets first, so it is the error stored.
+    expect(outcome(r, G3, SKU.PROJECT).error).toBe("MutuallyExclusiveViolation");
+    // Before: SECURE was MutuallyExclusiveViolation with PROJECT, which the user no longer has.
     expect(outcome(r, DIRECT, SKU.SECURE).state).toBe("Active");
   });
 
@@ -729,5 +733,63 @@ describe("known bugs", () => {
     // no longer waits on SITES, so seats added for SITES would not heal them, and "oldest first" restarts.
     expect(brief(again, G1, SKU.SITES).error).toBe("CountViolation");
     expect(outcome(again, G1, SKU.SITES).lastUpdatedAt).toBe(NOW);
+  });
+});
+
+describe("settled on the first decision: a reprocess that changes nothing moves nothing", () => {
+  /** Reconciles the result again as a reprocess would: its licenses held, its seats taken, its outcomes previous. */
+  const reprocess = (input: Partial<ReconcileInput>, first: ReconcileResult) => {
+    const seats = new Map(input.seatsAvailable ?? plenty());
+    for (const s of first.seatsTaken) seats.set(s, (seats.get(s) ?? 0) - 1);
+    for (const s of first.seatsFreed) seats.set(s, (seats.get(s) ?? 0) + 1);
+    return reconcile({
+      ...input,
+      now: "2026-03-02T10:00:00.000Z",
+      held: first.licenses,
+      seatsAvailable: seats,
+      intents: (input.intents ?? []).map((i) => {
+        const o = outcome(first, i.sourceId, i.skuId);
+        return {
+          ...i,
+          previous: { state: o.state, error: o.error, disabledPlans: o.disabledPlans, lastUpdatedAt: o.lastUpdatedAt },
+        };
+      }),
+    });
+  };
+  const view = (r: ReconcileResult) => ({
+    licensed: licensed(r),
+    sources: r.sources.map((s) => `${s.sourceId}|${s.skuId}|${s.state}|${s.error}|${s.lastUpdatedAt}`).sort(),
+  });
+
+  // Found by the end-to-end property test: G1 was blamed for seats, and the next reprocess blamed the conflict.
+  it("a group short of seats that also conflicts with what the user ends up holding reports the conflict", () => {
+    // G1 hands out PREMIUM (MAIL2) and SITES, which has no seats; G2 hands out BASIC (MAIL1), exclusive with MAIL2.
+    const input = {
+      intents: [intent(G1, SKU.PREMIUM), intent(G1, SKU.SITES), intent(G2, SKU.BASIC)],
+      seatsAvailable: new Map([...plenty(), [SKU.SITES, 0]]),
+    };
+    const first = reconcile(input);
+    expect(brief(first, G2, SKU.BASIC).state).toBe("Active");
+    expect(brief(first, G1, SKU.PREMIUM)).toEqual({
+      state: "Error",
+      error: "MutuallyExclusiveViolation",
+      message: messages.exclusive(PLAN.MAIL1, PLAN.MAIL2),
+    });
+    expect(brief(first, G1, SKU.SITES).error).toBe("Other");
+    expect(licensed(first)).toEqual([SKU.BASIC]);
+    expect(view(reprocess(input, first))).toEqual(view(first));
+  });
+
+  // Found by the idempotence property at 20,000 runs: the direct SKU was refused on the first decision only.
+  it("a direct SKU refused only for the order its prerequisite's provider was judged in is licensed at once", () => {
+    // Direct MEETING (MEET requires CHAT) was Active; direct BASIC is new; G1's PREMIUM (CHAT) conflicts with BASIC.
+    // Judged in order, MEETING first finds no CHAT, then BASIC and G1 settle: G1 loses to BASIC. A reprocess would
+    // judge BASIC first and license MEETING on BASIC's CHAT: the first decision already does.
+    const input = {
+      intents: [active(DIRECT, SKU.MEETING), intent(DIRECT, SKU.BASIC), intent(G1, SKU.PREMIUM)],
+    };
+    const first = reconcile(input);
+    expect(view(reprocess(input, first))).toEqual(view(first));
+    expect(outcome(first, DIRECT, SKU.MEETING).state).toBe("Active");
   });
 });
