@@ -14,6 +14,7 @@ import {
   type SourceState,
 } from "../../functions/licensing/rules.ts";
 import type { GroupGrant, SourceRow } from "../../functions/licensing/store.ts";
+import { reprocessInput } from "../helpers/reprocess.ts";
 
 // Properties of the pure reconciler and of page decisions, over random small catalogues, rules and intents.
 
@@ -190,30 +191,7 @@ function unjustifiedExclusions(input: ReconcileInput, result: ReconcileResult) {
 /** Reconciles, then reconciles the result again (held = result, previous = result): nothing may change. */
 function checkIdempotent(input: ReconcileInput) {
   const first = reconcileUser(input);
-  const byKey = new Map(first.sources.map((s) => [`${s.sourceId}|${s.skuId}`, s]));
-  const seats = new Map(input.seatsAvailable);
-  for (const s of first.seatsTaken) seats.set(s, (seats.get(s) ?? 0) - 1);
-  for (const s of first.seatsFreed) seats.set(s, (seats.get(s) ?? 0) + 1);
-  const again = reconcileUser({
-    ...input,
-    now: LATER,
-    held: first.licenses,
-    seatsAvailable: seats,
-    intents: input.intents.map((i) => {
-      const o = byKey.get(`${i.sourceId}|${i.skuId}`)!;
-      return {
-        skuId: i.skuId,
-        sourceId: i.sourceId,
-        disabledPlans: i.disabledPlans,
-        previous: {
-          state: o.state,
-          error: o.error,
-          disabledPlans: o.disabledPlans,
-          lastUpdatedAt: o.lastUpdatedAt,
-        },
-      };
-    }),
-  });
+  const again = reconcileUser(reprocessInput(input, first, LATER));
   // Licenses, states and errors must not move; sources that stay as they were keep their timestamp.
   const view = (r: ReconcileResult) => ({
     licenses: [...r.licenses].sort(([a], [b]) => a.localeCompare(b)),

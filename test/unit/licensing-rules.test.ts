@@ -10,6 +10,7 @@ import {
   reconcileUser,
   type SourceIntent,
 } from "../../functions/licensing/rules.ts";
+import { reprocessInput } from "../helpers/reprocess.ts";
 
 // Example tests for the pure reconciler (DESIGN §4): one or more per rule and per error text, on a tiny catalogue.
 
@@ -58,19 +59,19 @@ const G1 = "group-1";
 const G2 = "group-2";
 const G3 = "group-3";
 
-function reconcile(over: Partial<ReconcileInput>): ReconcileResult {
-  return reconcileUser({
-    usageLocation: "US",
-    tenantCountry: "US",
-    intents: [],
-    held: new Map(),
-    seatsAvailable: plenty(),
-    skuPlans,
-    rules,
-    now: NOW,
-    ...over,
-  });
-}
+const inputOf = (over: Partial<ReconcileInput>): ReconcileInput => ({
+  usageLocation: "US",
+  tenantCountry: "US",
+  intents: [],
+  held: new Map(),
+  seatsAvailable: plenty(),
+  skuPlans,
+  rules,
+  now: NOW,
+  ...over,
+});
+
+const reconcile = (over: Partial<ReconcileInput>): ReconcileResult => reconcileUser(inputOf(over));
 
 const intent = (sourceId: string, skuId: string, disabledPlans: string[] = []): SourceIntent => ({
   sourceId,
@@ -737,25 +738,8 @@ describe("known bugs", () => {
 });
 
 describe("settled on the first decision: a reprocess that changes nothing moves nothing", () => {
-  /** Reconciles the result again as a reprocess would: its licenses held, its seats taken, its outcomes previous. */
-  const reprocess = (input: Partial<ReconcileInput>, first: ReconcileResult) => {
-    const seats = new Map(input.seatsAvailable ?? plenty());
-    for (const s of first.seatsTaken) seats.set(s, (seats.get(s) ?? 0) - 1);
-    for (const s of first.seatsFreed) seats.set(s, (seats.get(s) ?? 0) + 1);
-    return reconcile({
-      ...input,
-      now: "2026-03-02T10:00:00.000Z",
-      held: first.licenses,
-      seatsAvailable: seats,
-      intents: (input.intents ?? []).map((i) => {
-        const o = outcome(first, i.sourceId, i.skuId);
-        return {
-          ...i,
-          previous: { state: o.state, error: o.error, disabledPlans: o.disabledPlans, lastUpdatedAt: o.lastUpdatedAt },
-        };
-      }),
-    });
-  };
+  const reprocess = (input: Partial<ReconcileInput>, first: ReconcileResult) =>
+    reconcileUser(reprocessInput(inputOf(input), first, "2026-03-02T10:00:00.000Z"));
   const view = (r: ReconcileResult) => ({
     licensed: licensed(r),
     sources: r.sources.map((s) => `${s.sourceId}|${s.skuId}|${s.state}|${s.error}|${s.lastUpdatedAt}`).sort(),
@@ -782,14 +766,32 @@ describe("settled on the first decision: a reprocess that changes nothing moves 
 
   // Found by the idempotence property at 20,000 runs: the direct SKU was refused on the first decision only.
   it("a direct SKU refused only for the order its prerequisite's provider was judged in is licensed at once", () => {
-    // Direct MEETING (MEET requires CHAT) was Active; direct BASIC is new; G1's PREMIUM (CHAT) conflicts with BASIC.
-    // Judged in order, MEETING first finds no CHAT, then BASIC and G1 settle: G1 loses to BASIC. A reprocess would
-    // judge BASIC first and license MEETING on BASIC's CHAT: the first decision already does.
-    const input = {
-      intents: [active(DIRECT, SKU.MEETING), intent(DIRECT, SKU.BASIC), intent(G1, SKU.PREMIUM)],
+    // SUITE carries ADDON (requires BASE) and BASE; OTHER carries ADDON, BASE and RIVAL (exclusive with BASE).
+    // Direct SUITE was Active with BASE disabled, leaning on a source that supplies BASE; direct OTHER (BASE disabled)
+    // is new; G1 hands out SUITE whole, whose BASE conflicts with OTHER's RIVAL. Judged in order, direct SUITE finds
+    // no BASE and is refused for good before G1 gets in. A reprocess judges G1 first (it holds SUITE now) and lets
+    // direct SUITE lean on G1's BASE: the first decision already does.
+    const [ADDON, BASE, RIVAL, SUITE, OTHER] = ["p-addon", "p-base", "p-rival", "sku-suite", "sku-other"];
+    const input: Partial<ReconcileInput> = {
+      skuPlans: new Map([
+        [SUITE, [ADDON, BASE]],
+        [OTHER, [ADDON, BASE, RIVAL]],
+      ]),
+      rules: [
+        { kind: "requires", servicePlanId: ADDON, relatedServicePlanIds: [BASE], usageLocation: null },
+        { kind: "exclusive", servicePlanId: BASE, relatedServicePlanIds: [RIVAL], usageLocation: null },
+      ],
+      intents: [active(DIRECT, SUITE, [BASE]), intent(DIRECT, OTHER, [BASE]), intent(G1, SUITE)],
+      seatsAvailable: new Map([
+        [SUITE, 1],
+        [OTHER, 0],
+      ]),
     };
     const first = reconcile(input);
+    expect(outcome(first, DIRECT, SUITE).state).toBe("Active");
+    expect(outcome(first, G1, SUITE).state).toBe("Active");
+    expect(outcome(first, DIRECT, OTHER).error).toBe("MutuallyExclusiveViolation");
+    expect(licensed(first)).toEqual([SUITE]);
     expect(view(reprocess(input, first))).toEqual(view(first));
-    expect(outcome(first, DIRECT, SKU.MEETING).state).toBe("Active");
   });
 });
