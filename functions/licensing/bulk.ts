@@ -51,7 +51,7 @@ export async function readTenantLicensing(ctx: Ctx): Promise<TenantLicensing> {
   };
 }
 
-type PageUser = {
+export type PageUser = {
   id: string;
   displayName: string;
   userPrincipalName: string;
@@ -89,19 +89,60 @@ const licensingColumns = userColumnsFor(["displayName", "userPrincipalName", "us
  */
 const USERS_PER_ROW = 50;
 
-/** Statements readPage sends (for the per-invocation query budget). */
+/**
+ * What one bound value of a page's writes may hold. D1 refuses any value over 2,000,000 bytes, and a page's writes
+ * bind its users' licensing as JSON lists (the guard's fingerprints, new sources and licenses, audit entries and
+ * their values): ordinary users fill a page of 1,000 with about a quarter of this; users with dozens of licenses make a
+ * shorter page, never a batch D1 refuses.
+ */
+export const PAGE_VALUE_BYTES = 1_500_000;
+
+/** Upper bounds, in bytes, of what one user adds to any list a page's writes bind (see usersThatFit). */
+const BYTES_PER_USER = 50;
+const BYTES_PER_ITEM = 160;
+const BYTES_PER_DISABLED_PLAN = 48;
+// JSON may escape a character in a name as \uXXXX.
+const BYTES_PER_NAME_CHAR = 6;
+
+/**
+ * How many of `users`, from the first, one batch can write (at least one). Every licensing list a write binds holds,
+ * per user, at most their sources, grants and held licenses (a fingerprint or description of each); the audit lists
+ * hold their names. Both sums must stay within `limit`.
+ */
+export function usersThatFit(users: readonly PageUser[], limit = PAGE_VALUE_BYTES): number {
+  let licensing = 0;
+  let names = 0;
+  for (let i = 0; i < users.length; i++) {
+    const user = users[i]!;
+    licensing += BYTES_PER_USER;
+    for (const item of [...user.sources, ...user.grants, ...user.held.values()]) {
+      licensing += BYTES_PER_ITEM + BYTES_PER_DISABLED_PLAN * item.disabledPlans.length;
+    }
+    names += BYTES_PER_USER + BYTES_PER_NAME_CHAR * (user.displayName.length + user.userPrincipalName.length);
+    if (i > 0 && (licensing > limit || names > limit)) return i;
+  }
+  return users.length;
+}
+
+/** Statements a page read sends (for the per-invocation query budget). */
 export const READ_PAGE_QUERIES = 3;
+
+/** A page selector: SQL yielding the page's user ids, seeing the tenant as ?1 and its own parameters from ?2. */
+export type PageSelector = { sql: string; params: unknown[] };
 
 /**
  * Reads a page of users and everything their licensing depends on, in one batch. `selector` is SQL yielding the
- * page's user ids (a JSON list, the next members of a group, the next users of the tenant); it sees the tenant as ?1
- * and its own parameters from ?2.
+ * page's user ids (a JSON list, the next members of a group, the next users of the tenant).
  */
-export async function readPage(
-  ctx: Ctx,
-  selector: { sql: string; params: unknown[] },
-  options: PageOptions = {},
-): Promise<Page> {
+export async function readPage(ctx: Ctx, selector: PageSelector, options: PageOptions = {}): Promise<Page> {
+  return parsePage(await ctx.d1.batch<Record<string, unknown>>(pageReadStatements(ctx, selector, options)), options);
+}
+
+/**
+ * The READ_PAGE_QUERIES statements of a page read, for a batch of their own or for the tail of another batch (a job
+ * reads its next page in the batch that writes the current one); parsePage turns their results into the page.
+ */
+export function pageReadStatements(ctx: Ctx, selector: PageSelector, options: PageOptions = {}): D1PreparedStatement[] {
   const { d1, tenantId } = ctx;
   const memberParam = `?${selector.params.length + 2}`;
   // The page crosses from D1 as a few JSON texts of USERS_PER_ROW users each, every user an object with their sources,
@@ -110,7 +151,7 @@ export async function readPage(
   const columns = [...new Set([...licensingColumns, ...userColumnsFor(options.withAttributes ?? [])])]
     .map((c) => `'${aliasOf(c)}', ${c.split(" AS ")[0]}`)
     .join(", ");
-  const [rows, pools, groupGrants] = await d1.batch<Record<string, unknown>>([
+  return [
     d1
       .prepare(
         `WITH selected AS (${selector.sql}),
@@ -145,7 +186,12 @@ export async function readPage(
          WHERE gl.tenant_id = ?1 ORDER BY gl.group_id, gl.sku_id`,
       )
       .bind(tenantId),
-  ]);
+  ];
+}
+
+/** The page from the results of pageReadStatements (the last READ_PAGE_QUERIES results of a batch). */
+export function parsePage(results: readonly D1Result<unknown>[], options: PageOptions = {}): Page {
+  const [rows, pools, groupGrants] = results.slice(-READ_PAGE_QUERIES) as D1Result<Record<string, unknown>>[];
   const grantsOf = new Map<string, GroupGrant[]>();
   for (const r of groupGrants?.results ?? []) {
     const groupId = String(r.groupId);

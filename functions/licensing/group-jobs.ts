@@ -7,18 +7,25 @@ import { Pacer } from "../jobs/pacing.ts";
 import { enqueue } from "../jobs/queue.ts";
 import {
   decidePage,
+  PAGE_VALUE_BYTES,
+  type Page,
   type PageDecision,
+  type PageOptions,
+  type PageSelector,
+  pageReadStatements,
   pageWrites,
+  parsePage,
   READ_PAGE_QUERIES,
   readPage,
   readTenantLicensing,
   type TenantLicensing,
+  usersThatFit,
 } from "./bulk.ts";
 import { DIRECT } from "./rules.ts";
 import { seatWaiters, waitingSkus } from "./store.ts";
 
 /** Members per page: one read batch and one write batch each (a few set-based statements, never one per member). */
-export const PAGE_SIZE = 1000;
+export const PAGE_SIZE = 2000;
 /** Production allows 1,000 D1 queries per invocation; stop well before, and continue in a new message. */
 export const QUERY_BUDGET = 900;
 const PAGE_ATTEMPTS = 8;
@@ -29,9 +36,12 @@ export class QueryBudget {
   readonly limit: number;
   /** Members per page; tests shrink it to exercise many pages cheaply. */
   readonly pageSize: number;
-  constructor(limit = QUERY_BUDGET, pageSize = PAGE_SIZE) {
+  /** The most one value a page's writes bind may hold (see usersThatFit); tests shrink it too. */
+  readonly valueBytes: number;
+  constructor(limit = QUERY_BUDGET, pageSize = PAGE_SIZE, valueBytes = PAGE_VALUE_BYTES) {
     this.limit = limit;
     this.pageSize = pageSize;
+    this.valueBytes = valueBytes;
   }
   charge(n: number) {
     this.used += n;
@@ -147,18 +157,35 @@ export async function runJob(baseCtx: Ctx, jobId: string, budget: QueryBudget): 
   }
   const tenant = await readTenantLicensing(ctx);
   budget.charge(3);
-  const rule = job.kind === "evaluateRule" && group.membershipRule ? parseMembershipRule(group.membershipRule) : null;
+  const pages = job.kind === "groupLicense" ? groupLicensePages(group) : rulePages(group);
   let attempts = 0;
   let current: JobRow = job;
   const pacer = new Pacer(budget.pageSize);
+  // Read with the previous page's writes, in the same batch: one round trip a page instead of two.
+  let prefetched: Page | undefined;
   while (budget.allows(40)) {
     const started = Date.now();
-    const pageSize = pacer.pageSize();
-    const step: JobRow | "raced" | "finished" =
-      current.kind === "groupLicense"
-        ? await groupLicensePage(ctx, tenant, group, current, budget, pageSize)
-        : await rulePage(ctx, tenant, group, current, rule, budget, pageSize);
-    if (step === "raced") {
+    let page = prefetched;
+    prefetched = undefined;
+    if (!page) {
+      page = await readPage(ctx, pages.selector(current.cursor, pacer.pageSize()), pages.options);
+      budget.charge(READ_PAGE_QUERIES);
+    }
+    const plan = page.ids.length === 0 ? null : pages.plan(ctx, tenant, page, budget.valueBytes);
+    const writes = plan
+      ? [...plan.writes, ...cursorAdvance(ctx, current, plan.cursor, plan.counts)]
+      : finishStatements(ctx, group, current);
+    // Only when no pause follows (a pause would leave the page read stale) and the budget allows another page.
+    const readNext =
+      plan !== null && !pacer.busy && budget.allows(writes.length + READ_PAGE_QUERIES + 40)
+        ? pageReadStatements(ctx, pages.selector(plan.cursor, pacer.pageSize()), pages.options)
+        : [];
+    let results: D1Result[];
+    try {
+      results = await run(ctx, [...writes, ...readNext], budget);
+    } catch (error) {
+      if (!isGuardFailure(error)) throw error;
+      // Someone else moved the job (a redelivery, a newer job) or a member changed meanwhile: decide again, fresh.
       if (++attempts > PAGE_ATTEMPTS) throw new Error(`job ${current.id}: page kept losing races`);
       const reread = await readJob(ctx, jobId, budget);
       if (reread?.state !== "Running") return "gone";
@@ -166,19 +193,41 @@ export async function runJob(baseCtx: Ctx, jobId: string, budget: QueryBudget): 
       continue;
     }
     attempts = 0;
-    if (step === "finished") return "done";
-    current = step;
+    if (!plan) return "done";
+    await plan.afterWrite?.(results.slice(0, plan.writes.length));
+    current = {
+      ...current,
+      cursor: plan.cursor,
+      processed: current.processed + plan.counts.processed,
+      succeeded: current.succeeded + plan.counts.succeeded,
+      failed: current.failed + plan.counts.failed,
+    };
+    if (readNext.length > 0) prefetched = parsePage(results, pages.options);
     await pacer.rest(Date.now() - started);
   }
   return "continue";
 }
 
-function cursorAdvance(
-  ctx: Ctx,
-  job: JobRow,
-  next: string,
-  counts: { processed: number; succeeded: number; failed: number },
-) {
+type Counts = { processed: number; succeeded: number; failed: number };
+
+/** One page's part of a job: its writes, where the cursor goes, what it counts, what follows the batch. */
+type PagePlan = {
+  writes: D1PreparedStatement[];
+  cursor: string;
+  counts: Counts;
+  /** Given the results of `writes`, after the batch landed. */
+  afterWrite?: (results: D1Result[]) => Promise<void>;
+};
+
+/** What a kind of job pages over, and how it decides one page. */
+type JobPages = {
+  selector: (cursor: string, pageSize: number) => PageSelector;
+  options: PageOptions;
+  /** Decides the page, or as much of it as one batch can write (the cursor then stops at its last user). */
+  plan: (ctx: Ctx, tenant: TenantLicensing, page: Page, valueBytes: number) => PagePlan;
+};
+
+function cursorAdvance(ctx: Ctx, job: JobRow, next: string, counts: Counts) {
   return [
     ctx.d1
       .prepare(
@@ -190,8 +239,8 @@ function cursorAdvance(
   ];
 }
 
-async function finish(ctx: Ctx, group: GroupRow, job: JobRow, budget: QueryBudget) {
-  const statements = [
+function finishStatements(ctx: Ctx, group: GroupRow, job: JobRow) {
+  return [
     ctx.d1
       .prepare(
         "UPDATE license_jobs SET state = 'Complete', updated_at = ?3 WHERE id = ?1 AND cursor = ?2 AND state = 'Running'",
@@ -211,16 +260,9 @@ async function finish(ctx: Ctx, group: GroupRow, job: JobRow, budget: QueryBudge
         ]
       : []),
   ];
-  try {
-    await run(ctx, statements, budget);
-    return "finished" as const;
-  } catch (error) {
-    if (isGuardFailure(error)) return "raced" as const;
-    throw error;
-  }
 }
 
-function groupCounts(decision: PageDecision, groupId: string) {
+function groupCounts(decision: PageDecision, groupId: string): Counts {
   let succeeded = 0;
   let failed = 0;
   for (const { result } of decision.outcomes) {
@@ -231,108 +273,77 @@ function groupCounts(decision: PageDecision, groupId: string) {
   return { processed: decision.outcomes.length, succeeded, failed };
 }
 
-async function groupLicensePage(
-  ctx: Ctx,
-  tenant: TenantLicensing,
-  group: GroupRow,
-  job: JobRow,
-  budget: QueryBudget,
-  pageSize: number,
-) {
-  const page = await readPage(ctx, {
-    sql: "SELECT user_id AS id FROM group_members WHERE +tenant_id = ?1 AND group_id = ?2 AND user_id > ?3 ORDER BY user_id LIMIT ?4",
-    params: [group.id, job.cursor, pageSize],
-  });
-  budget.charge(READ_PAGE_QUERIES);
-  if (page.ids.length === 0) return finish(ctx, group, job, budget);
-  const decision = decidePage(ctx, tenant, page);
-  const counts = groupCounts(decision, group.id);
-  const next = page.ids[page.ids.length - 1]!;
-  const waiting = seatWaiters(ctx, freedSkus(decision));
-  let results: D1Result[];
-  try {
-    results = await run(
-      ctx,
-      [...pageWrites(ctx, tenant, decision), ...cursorAdvance(ctx, job, next, counts), ...waiting],
-      budget,
-    );
-  } catch (error) {
-    if (isGuardFailure(error)) return "raced" as const;
-    throw error;
-  }
-  if (waiting.length) await healWaiting(ctx, waitingSkus(results));
-  return {
-    ...job,
-    cursor: next,
-    processed: job.processed + counts.processed,
-    succeeded: job.succeeded + counts.succeeded,
-    failed: job.failed + counts.failed,
-  };
+/** The page's users one batch can write, and where the cursor stops: the page's end, or its last fitted user. */
+function fitted(page: Page, valueBytes: number) {
+  const count = usersThatFit(page.users, valueBytes);
+  if (count === page.users.length) return { users: page.users, cursor: page.ids.at(-1)! };
+  const users = page.users.slice(0, count);
+  return { users, cursor: users.at(-1)!.id };
 }
 
+/** A group's licenses applied to its members, page by page of members. */
+const groupLicensePages = (group: GroupRow): JobPages => ({
+  selector: (cursor, pageSize) => ({
+    sql: "SELECT user_id AS id FROM group_members WHERE +tenant_id = ?1 AND group_id = ?2 AND user_id > ?3 ORDER BY user_id LIMIT ?4",
+    params: [group.id, cursor, pageSize],
+  }),
+  options: {},
+  plan(ctx, tenant, page, valueBytes) {
+    const fit = fitted(page, valueBytes);
+    const decision = decidePage(ctx, tenant, { ...page, users: fit.users });
+    const waiting = seatWaiters(ctx, freedSkus(decision));
+    return {
+      writes: [...pageWrites(ctx, tenant, decision), ...waiting],
+      cursor: fit.cursor,
+      counts: groupCounts(decision, group.id),
+      afterWrite: waiting.length ? (results) => healWaiting(ctx, waitingSkus(results)) : undefined,
+    };
+  },
+});
+
 /**
- * One page of a dynamic rule evaluation over all the tenant's users: membership follows the rule, and the page's
+ * A dynamic rule evaluated over all the tenant's users, page by page: membership follows the rule, and the page's
  * affected users are reconciled in the batch that moves the cursor. One read brings the users' attributes, whether
  * they are members, and their licensing; their licenses are decided on the membership this page is about to write.
  */
-async function rulePage(
-  ctx: Ctx,
-  tenant: TenantLicensing,
-  group: GroupRow,
-  job: JobRow,
-  rule: ReturnType<typeof parseMembershipRule> | null,
-  budget: QueryBudget,
-  pageSize: number,
-) {
-  const page = await readPage(
-    ctx,
-    {
+function rulePages(group: GroupRow): JobPages {
+  const rule = group.membershipRule ? parseMembershipRule(group.membershipRule) : null;
+  return {
+    selector: (cursor, pageSize) => ({
       sql: "SELECT id FROM users WHERE tenant_id = ?1 AND deleted_at IS NULL AND id > ?2 ORDER BY id LIMIT ?3",
-      params: [job.cursor, pageSize],
+      params: [cursor, pageSize],
+    }),
+    options: { withAttributes: rule ? [...ruleProperties(rule)] : [], memberOf: group.id },
+    plan(ctx, tenant, page, valueBytes) {
+      // Only a security group's licenses are inherited: grantsOf holds no other.
+      const grants = page.grantsOf.get(group.id) ?? [];
+      const adds: AuditUser[] = [];
+      const removes: AuditUser[] = [];
+      const touched: typeof page.users = [];
+      // Decided on the membership the page is about to write, so grants are settled before the page is fitted.
+      const matching = page.users.map((user) => rule !== null && evaluateMembershipRule(rule, user.attributes!));
+      for (const [i, user] of page.users.entries()) {
+        if (matching[i] && !user.member) user.grants.push(...grants);
+        if (!matching[i] && user.member) user.grants = user.grants.filter((g) => g.groupId !== group.id);
+      }
+      const fit = fitted(page, valueBytes);
+      for (const [i, user] of fit.users.entries()) {
+        const matches = matching[i]!;
+        const sourced = user.sources.some((s) => s.sourceId === group.id);
+        if (matches && !user.member) adds.push(user);
+        if (!matches && user.member) removes.push(user);
+        if (matches || user.member || sourced) touched.push(user);
+      }
+      const decision = decidePage(ctx, tenant, { ...page, users: touched });
+      const counts = grants.length > 0 ? groupCounts(decision, group.id) : { processed: 0, succeeded: 0, failed: 0 };
+      return {
+        writes: [...membershipWrites(ctx, group, adds, removes), ...pageWrites(ctx, tenant, decision)],
+        cursor: fit.cursor,
+        // Every user of the tenant was looked at; only the group's members count as assigned or failed.
+        counts: { ...counts, processed: page.ids.indexOf(fit.cursor) + 1 },
+      };
     },
-    {
-      withAttributes: rule ? [...ruleProperties(rule)] : [],
-      memberOf: group.id,
-    },
-  );
-  budget.charge(READ_PAGE_QUERIES);
-  if (page.ids.length === 0) return finish(ctx, group, job, budget);
-  // Only a security group's licenses are inherited: grantsOf holds no other.
-  const grants = page.grantsOf.get(group.id) ?? [];
-  const adds: AuditUser[] = [];
-  const removes: AuditUser[] = [];
-  const touched: typeof page.users = [];
-  for (const user of page.users) {
-    const matches = rule !== null && evaluateMembershipRule(rule, user.attributes!);
-    const sourced = user.sources.some((s) => s.sourceId === group.id);
-    if (matches && !user.member) {
-      adds.push(user);
-      user.grants.push(...grants);
-    }
-    if (!matches && user.member) {
-      removes.push(user);
-      user.grants = user.grants.filter((g) => g.groupId !== group.id);
-    }
-    if (matches || user.member || sourced) touched.push(user);
-  }
-  const next = page.ids[page.ids.length - 1]!;
-  const decision = decidePage(ctx, tenant, { ...page, users: touched });
-  const counts = grants.length > 0 ? groupCounts(decision, group.id) : { processed: 0, succeeded: 0, failed: 0 };
-  try {
-    await run(
-      ctx,
-      [
-        ...membershipWrites(ctx, group, adds, removes),
-        ...pageWrites(ctx, tenant, decision),
-        ...cursorAdvance(ctx, job, next, { ...counts, processed: page.ids.length }),
-      ],
-      budget,
-    );
-  } catch (error) {
-    if (isGuardFailure(error)) return "raced" as const;
-    throw error;
-  }
-  return { ...job, cursor: next, processed: job.processed + page.ids.length };
+  };
 }
 
 /** Set-based membership changes with their audit rows (the system actor of dynamic membership). */
@@ -389,23 +400,38 @@ export async function reconcileUsers(
   options: { healing?: boolean } = {},
 ) {
   const licensing = tenant ?? (await readTenantLicensing(ctx));
-  for (let i = 0; i < userIds.length; i += budget.pageSize) {
-    const ids = userIds.slice(i, i + budget.pageSize);
-    for (let attempt = 0; ; attempt++) {
-      const page = await readPage(ctx, { sql: "SELECT value AS id FROM json_each(?2)", params: [JSON.stringify(ids)] });
-      budget.charge(READ_PAGE_QUERIES);
-      const decision = decidePage(ctx, licensing, page);
-      const writes = pageWrites(ctx, licensing, decision);
-      if (writes.length === 0) break;
-      const waiting = options.healing ? [] : seatWaiters(ctx, freedSkus(decision));
-      try {
-        const results = await run(ctx, [...writes, ...waiting], budget);
-        if (waiting.length) await healWaiting(ctx, waitingSkus(results));
-        break;
-      } catch (error) {
-        if (!isGuardFailure(error) || attempt >= PAGE_ATTEMPTS) throw error;
-        await pause(Math.random() * 10 * (attempt + 1));
-      }
+  let pending = userIds;
+  while (pending.length > 0) {
+    // Users with more licensing than one batch can bind go round again, first in line.
+    const unfitted = await reconcilePage(ctx, pending.slice(0, budget.pageSize), budget, licensing, options);
+    pending = [...unfitted, ...pending.slice(budget.pageSize)];
+  }
+}
+
+/** Reconciles as many of `ids` as one batch can write; returns the ids left for another. */
+async function reconcilePage(
+  ctx: Ctx,
+  ids: string[],
+  budget: QueryBudget,
+  licensing: TenantLicensing,
+  options: { healing?: boolean },
+): Promise<string[]> {
+  for (let attempt = 0; ; attempt++) {
+    const page = await readPage(ctx, { sql: "SELECT value AS id FROM json_each(?2)", params: [JSON.stringify(ids)] });
+    budget.charge(READ_PAGE_QUERIES);
+    const fit = usersThatFit(page.users, budget.valueBytes);
+    const unfitted = page.users.slice(fit).map((u) => u.id);
+    const decision = decidePage(ctx, licensing, { ...page, users: page.users.slice(0, fit) });
+    const writes = pageWrites(ctx, licensing, decision);
+    if (writes.length === 0) return unfitted;
+    const waiting = options.healing ? [] : seatWaiters(ctx, freedSkus(decision));
+    try {
+      const results = await run(ctx, [...writes, ...waiting], budget);
+      if (waiting.length) await healWaiting(ctx, waitingSkus(results));
+      return unfitted;
+    } catch (error) {
+      if (!isGuardFailure(error) || attempt >= PAGE_ATTEMPTS) throw error;
+      await pause(Math.random() * 10 * (attempt + 1));
     }
   }
 }

@@ -251,7 +251,12 @@ function decided(input: ReconcileInput, result: ReconcileResult): ReconcileInput
     seatsAvailable: seats,
     intents: input.intents.map((intent) => {
       const o = outcomes.get(sourceKey(intent))!;
-      const previous = { state: o.state, error: o.error, disabledPlans: o.disabledPlans, lastUpdatedAt: o.lastUpdatedAt };
+      const previous = {
+        state: o.state,
+        error: o.error,
+        disabledPlans: o.disabledPlans,
+        lastUpdatedAt: o.lastUpdatedAt,
+      };
       return { ...intent, previous };
     }),
   };

@@ -2,7 +2,7 @@ import { createExecutionContext, createMessageBatch, env, getQueueResult } from 
 import { describe, expect, it } from "vitest";
 import worker from "../../functions/index.ts";
 import { handleLicenseJobs } from "../../functions/jobs/consumer.ts";
-import { QueryBudget, runJob } from "../../functions/licensing/group-jobs.ts";
+import { QueryBudget, reconcileUsers, runJob } from "../../functions/licensing/group-jobs.ts";
 import { buy, newTenant, SKU } from "../helpers/api.ts";
 import { instrumentedD1, licensingState, seedMembers, seedUsers, stageGroupJob } from "../helpers/fixtures.ts";
 import { newGroup } from "../helpers/groups.ts";
@@ -17,6 +17,12 @@ async function stagedGroup(members: number, seats: number) {
   const { ctx, jobId } = await stageGroupJob(t.id, groupId, SKU.EMS);
   return { t, groupId, users, ctx, jobId };
 }
+
+/** A tenant's licensing state with its group and user ids replaced by their positions, to compare two tenants. */
+const canonical = (state: Awaited<ReturnType<typeof licensingState>>, groupIds: string[], users: string[]) =>
+  JSON.stringify(state)
+    .replace(new RegExp(groupIds.join("|"), "g"), (m) => `G${groupIds.indexOf(m)}`)
+    .replace(new RegExp(users.join("|"), "g"), (m) => `U${users.indexOf(m)}`);
 
 const jobRow = (jobId: string) =>
   env.DB.prepare("SELECT state, cursor, processed, succeeded, failed FROM license_jobs WHERE id = ?1")
@@ -42,11 +48,7 @@ describe("paged group license jobs", () => {
 
     const a = await licensingState(clean.t.id);
     const b = await licensingState(crashed.t.id);
-    const strip = (s: typeof a, groupId: string, users: string[]) =>
-      JSON.stringify(s)
-        .replaceAll(groupId, "G")
-        .replace(new RegExp(users.map((u) => u).join("|"), "g"), (m) => `U${users.indexOf(m)}`);
-    expect(strip(b, crashed.groupId, crashed.users)).toBe(strip(a, clean.groupId, clean.users));
+    expect(canonical(b, [crashed.groupId], crashed.users)).toBe(canonical(a, [clean.groupId], clean.users));
     expect(await jobRow(crashed.jobId)).toMatchObject({
       state: "Complete",
       processed: 450,
@@ -54,6 +56,17 @@ describe("paged group license jobs", () => {
       failed: 150,
     });
     expect(b.pools).toEqual([expect.objectContaining({ enabled_units: 300, consumed_units: 300 })]);
+  });
+
+  it("a page costs one D1 round trip: each page is read in the batch that writes the page before it", async () => {
+    const { t, ctx, jobId } = await stagedGroup(450, 1000);
+    const { d1, stats } = instrumentedD1(env.DB);
+    expect(await runJob({ ...ctx, d1 }, jobId, new QueryBudget(900, 100))).toBe("done");
+    // Start, tenant licensing, the first page's read, one batch for each of the 5 pages (the last one reading the
+    // empty page that ends the job), and the finish.
+    expect(stats.batches).toBe(3 + 5 + 1);
+    expect(await jobRow(jobId)).toMatchObject({ state: "Complete", processed: 450, succeeded: 450, failed: 0 });
+    expect((await licensingState(t.id)).licenses).toHaveLength(450);
   });
 
   it("two deliveries of the same job at once, and a late duplicate, change nothing twice", async () => {
@@ -124,6 +137,56 @@ describe("paged group license jobs", () => {
     expect(stats.queries).toBeLessThanOrEqual(1000);
     expect((await jobRow(jobId))!.state).toBe("Complete");
     expect((await licensingState(t.id)).licenses).toHaveLength(1200);
+  });
+});
+
+describe("values D1 can bind", () => {
+  // Long names with characters JSON and UTF-8 widen, in two licensed groups: every list a page binds grows per user.
+  const heavyName = (i: number) => ({ name: `${'Zoë "Ünïcödé" Ørsted-Łukasiewicz '.repeat(6)}${i}` });
+  async function heavyTenant() {
+    const t = await newTenant();
+    await buy(t.admin, SKU.EMS, 1000);
+    const groupIds = [await newGroup(t.admin), await newGroup(t.admin)];
+    const users = await seedUsers(t.id, 120, heavyName);
+    for (const groupId of groupIds) await seedMembers(t.id, groupId, users);
+    const first = await stageGroupJob(t.id, groupIds[0]!, SKU.EMS);
+    expect(await runJob(first.ctx, first.jobId, new QueryBudget())).toBe("done");
+    return { t, groupIds, users, second: await stageGroupJob(t.id, groupIds[1]!, SKU.EMS) };
+  }
+  const LIMIT = 8_000;
+
+  it("a page whose lists would outgrow a value is written in as many batches as it needs, to the same state", async () => {
+    const whole = await heavyTenant();
+    const wholeD1 = instrumentedD1(env.DB);
+    expect(await runJob({ ...whole.second.ctx, d1: wholeD1.d1 }, whole.second.jobId, new QueryBudget(900, 100))).toBe(
+      "done",
+    );
+    // Pages of 100 such users bind values far over the limit this test sets...
+    expect(wholeD1.stats.maxValueBytes).toBeGreaterThan(LIMIT);
+
+    const split = await heavyTenant();
+    const splitD1 = instrumentedD1(env.DB);
+    const budget = new QueryBudget(900, 100, LIMIT);
+    expect(await runJob({ ...split.second.ctx, d1: splitD1.d1 }, split.second.jobId, budget)).toBe("done");
+    // ...and with the limit, no value exceeds it: the pages were cut short and the cursor went on from where they ended.
+    expect(splitD1.stats.maxValueBytes).toBeLessThanOrEqual(LIMIT);
+    expect(splitD1.stats.batches).toBeGreaterThan(wholeD1.stats.batches);
+    expect(await jobRow(split.second.jobId)).toMatchObject({ state: "Complete", processed: 120, succeeded: 120 });
+    expect(canonical(await licensingState(split.t.id), split.groupIds, split.users)).toBe(
+      canonical(await licensingState(whole.t.id), whole.groupIds, whole.users),
+    );
+  });
+
+  it("reconciling a list of such users leaves the ones a batch can't hold for the next", async () => {
+    const { t, groupIds, users, second } = await heavyTenant();
+    const { d1, stats } = instrumentedD1(env.DB);
+    // The second group's grant is recorded but no job ran: reconciling the members applies it.
+    await reconcileUsers({ ...second.ctx, d1 }, [...users].reverse(), new QueryBudget(900, 100, LIMIT));
+    expect(stats.maxValueBytes).toBeLessThanOrEqual(LIMIT);
+    const state = await licensingState(t.id);
+    expect(state.sources.filter((s) => s.source_id === groupIds[1] && s.state === "Active")).toHaveLength(120);
+    expect(state.licenses).toHaveLength(120);
+    expect(state.pools).toEqual([expect.objectContaining({ consumed_units: 120 })]);
   });
 });
 

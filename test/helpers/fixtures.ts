@@ -81,9 +81,13 @@ export async function licensingState(tenantId: string) {
   };
 }
 
-/** A D1 binding that counts the queries it runs and can be told to fail the n-th batch (a crash mid-job). */
+/**
+ * A D1 binding that counts the queries it runs, notes the largest value bound (D1 refuses one over 2,000,000 bytes),
+ * and can be told to fail the n-th batch (a crash mid-job).
+ */
 export function instrumentedD1(inner: D1Database, options: { failOnBatch?: number } = {}) {
-  const stats = { queries: 0, batches: 0 };
+  const stats = { queries: 0, batches: 0, maxValueBytes: 0 };
+  const encoder = new TextEncoder();
   // D1's own objects keep private state: hand the originals back to it, never the counting wrappers.
   const originals = new WeakMap<object, D1PreparedStatement>();
   const d1 = new Proxy(inner, {
@@ -103,7 +107,15 @@ export function instrumentedD1(inner: D1Database, options: { failOnBatch?: numbe
           const count = (s: D1PreparedStatement): D1PreparedStatement => {
             const wrapped = new Proxy(s, {
               get(st, p) {
-                if (p === "bind") return (...args: unknown[]) => count(st.bind(...args));
+                if (p === "bind") {
+                  return (...args: unknown[]) => {
+                    for (const arg of args) {
+                      if (typeof arg === "string")
+                        stats.maxValueBytes = Math.max(stats.maxValueBytes, encoder.encode(arg).length);
+                    }
+                    return count(st.bind(...args));
+                  };
+                }
                 if (p === "first" || p === "all" || p === "run" || p === "raw") {
                   return (...args: unknown[]) => {
                     stats.queries++;
