@@ -85,15 +85,15 @@ const licensingColumns = userColumnsFor(["displayName", "userPrincipalName", "us
 
 /**
  * Users per row of a page read. Bounds each JSON text well under D1's 2,000,000-byte limit on a value even for users
- * with dozens of licenses, while a page of 1,000 still crosses as 20 rows.
+ * with dozens of licenses, while a page of 2,000 still crosses as 40 rows.
  */
 const USERS_PER_ROW = 50;
 
 /**
  * What one bound value of a page's writes may hold. D1 refuses any value over 2,000,000 bytes, and a page's writes
  * bind its users' licensing as JSON lists (the guard's fingerprints, new sources and licenses, audit entries and
- * their values): ordinary users fill a page of 1,000 with about a quarter of this; users with dozens of licenses make a
- * shorter page, never a batch D1 refuses.
+ * their values). By usersThatFit's upper bound, a page of 2,000 users with four licensing rows each (sources, group
+ * grants, licenses held) comes to 1,400,000; users with more make a shorter page, never a batch D1 refuses.
  */
 export const PAGE_VALUE_BYTES = 1_500_000;
 
