@@ -51,8 +51,6 @@ const interactive = new RequestRate();
 /** Counts one interactive request (called by the API's middleware). */
 export const noteInteractiveRequest = (): void => interactive.note();
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Decides each page's size and the pause after it. */
 export class Pacer {
   readonly fullPageSize: number;
@@ -82,9 +80,5 @@ export class Pacer {
   /** The pause after a page that took `pageMs` (its reads, decisions and writes). */
   pauseAfter(pageMs: number): number {
     return this.busy ? Math.max(QUIET_PAUSE_MS, (pageMs * (1 - BUSY_SHARE)) / BUSY_SHARE) : QUIET_PAUSE_MS;
-  }
-
-  rest(pageMs: number): Promise<unknown> {
-    return sleep(this.pauseAfter(pageMs));
   }
 }

@@ -3,7 +3,7 @@ import { type Ctx, groupLicensingActor } from "../core/context.ts";
 import { guardSql, isGuardFailure } from "../core/sql.ts";
 import { findGroup, type GroupRow } from "../directory/group-store.ts";
 import { evaluateMembershipRule, parseMembershipRule, ruleProperties } from "../directory/membership-rule.ts";
-import { Pacer } from "../jobs/pacing.ts";
+import { Pacer, QUIET_PAUSE_MS } from "../jobs/pacing.ts";
 import { enqueue } from "../jobs/queue.ts";
 import {
   decidePage,
@@ -202,8 +202,10 @@ export async function runJob(baseCtx: Ctx, jobId: string, budget: QueryBudget): 
       succeeded: current.succeeded + plan.counts.succeeded,
       failed: current.failed + plan.counts.failed,
     };
-    if (readNext.length > 0) prefetched = parsePage(results, pages.options);
-    await pacer.rest(Date.now() - started);
+    const rest = pacer.pauseAfter(Date.now() - started);
+    // Traffic began during the batch: a page read before a long pause would be decided on stale seats, so read again.
+    if (readNext.length > 0 && rest <= QUIET_PAUSE_MS) prefetched = parsePage(results, pages.options);
+    await pause(rest);
   }
   return "continue";
 }

@@ -2,6 +2,7 @@ import { createExecutionContext, createMessageBatch, env, getQueueResult } from 
 import { describe, expect, it } from "vitest";
 import worker from "../../functions/index.ts";
 import { handleLicenseJobs } from "../../functions/jobs/consumer.ts";
+import { BUSY_REQUESTS_PER_SECOND, noteInteractiveRequest, Pacer } from "../../functions/jobs/pacing.ts";
 import { QueryBudget, reconcileUsers, runJob } from "../../functions/licensing/group-jobs.ts";
 import { buy, newTenant, SKU } from "../helpers/api.ts";
 import { instrumentedD1, licensingState, seedMembers, seedUsers, stageGroupJob } from "../helpers/fixtures.ts";
@@ -247,5 +248,40 @@ describe("storage of per-member rows", () => {
       "license_sources_waiting",
       "user_licenses_sku",
     ]);
+  });
+});
+
+describe("jobs under interactive traffic", () => {
+  it("a page read before a pause is read again after it: seats bought meanwhile are given out", async () => {
+    const { t, users, ctx, jobId } = await stagedGroup(300, 150);
+    let batches = 0;
+    const d1 = new Proxy(env.DB, {
+      get(target, prop) {
+        if (prop === "batch") {
+          return async (statements: D1PreparedStatement[]) => {
+            const results = await target.batch(statements);
+            // The batch that writes the second page (and reads the third) lands; then traffic starts, so the job
+            // pauses, and meanwhile the tenant buys more seats.
+            if (++batches === 5) {
+              for (let i = 0; i < BUSY_REQUESTS_PER_SECOND + 5; i++) noteInteractiveRequest();
+              await target.prepare("UPDATE seat_pools SET enabled_units = 1000 WHERE tenant_id = ?1").bind(t.id).run();
+            }
+            return results;
+          };
+        }
+        const value = Reflect.get(target, prop);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    // The tests before made API requests: start from a quiet API, so the job reads ahead as it does when quiet.
+    for (let i = 0; i < 30 && new Pacer(100).busy; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await runJob({ ...ctx, d1 }, jobId, new QueryBudget(900, 100))).toBe("done");
+    // The traffic made the job pause and read its pages apart (a quiet run of three pages takes 7 batches).
+    expect(batches).toBeGreaterThan(7);
+    const state = await licensingState(t.id);
+    const licensed = new Set(state.licenses.map((l) => l.user_id));
+    // Pages 1 and 2 met 150 seats (the rest of page 2 waits in CountViolation); page 3 was decided after the purchase.
+    expect(users.slice(200).every((u) => licensed.has(u))).toBe(true);
+    expect(licensed.size).toBe(250);
   });
 });
