@@ -1,6 +1,7 @@
 // The group bench: group-based licensing over N members (default 100,000) on wrangler dev, against a raw SQLite floor.
 //
-// 1. floor: node:sqlite writes N assignment rows from a group's N members in 1,000-row keyset chunks (bench/floor.mjs);
+// 1. floor: node:sqlite writes N assignment rows from a group's N members in 1,000-row keyset chunks (bench/floor.mjs),
+//    the median of five copies;
 // 2. seed (CLI `bench-groups-seed`, getPlatformProxy on this bench's persist dir, before wrangler dev starts): a tenant
 //    with N users (department "Bench") all members of one static security group, EMS and ENTERPRISEPACK with 2N seats,
 //    a dynamic group (rule `user.department -eq "Nobody"`) holding ENTERPRISEPACK; a second, small tenant to read;
@@ -130,7 +131,7 @@ export async function runGroups(stateRoot) {
     log(`groups: raw SQLite floor over ${USERS} members`);
     const floor = await measureFloor(path.join(stateRoot, "floor.sqlite"), USERS);
     result.floor = floor;
-    log(`groups: floor ${fmt(floor.seconds, 3)} s`);
+    log(`groups: floor ${fmt(floor.seconds, 3)} s (median of ${floor.runs.map((r) => fmt(r, 3)).join(", ")})`);
 
     // ---- 2. seed ----
     log("groups: applying migrations");
@@ -327,6 +328,7 @@ function finishReport(result, problems) {
   const lines = [
     `seatflow group bench — N = ${result.settings.users}, wrangler dev on 127.0.0.1, ${os.cpus().length} CPUs${result.seedSeconds ? `, seeded in ${fmt(result.seedSeconds)} s` : ""}`,
     `raw SQLite floor: ${f ? `${fmt(f.seconds, 3)} s` : "-"} to write N assignment rows by 1,000-row keyset chunks, one transaction each`,
+    `  (median of ${f ? f.runs.length : "?"} copies into an emptied table: ${f ? f.runs.map((r) => fmt(r, 3)).join(", ") : "-"} s)`,
     `  (${floorEngineNote}; WAL, synchronous=${f ? f.pragmas.synchronous : "?"})`,
     "",
     row("run", "measured", "ratio", "target", "verdict"),
