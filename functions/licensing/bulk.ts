@@ -104,6 +104,12 @@ const BYTES_PER_DISABLED_PLAN = 48;
 // JSON may escape a character in a name as \uXXXX.
 const BYTES_PER_NAME_CHAR = 6;
 
+const itemBytes = (items: Iterable<{ disabledPlans: readonly string[] }>) => {
+  let bytes = 0;
+  for (const item of items) bytes += BYTES_PER_ITEM + BYTES_PER_DISABLED_PLAN * item.disabledPlans.length;
+  return bytes;
+};
+
 /**
  * How many of `users`, from the first, one batch can write (at least one). Every licensing list a write binds holds,
  * per user, at most their sources, grants and held licenses (a fingerprint or description of each); the audit lists
@@ -114,10 +120,7 @@ export function usersThatFit(users: readonly PageUser[], limit = PAGE_VALUE_BYTE
   let names = 0;
   for (let i = 0; i < users.length; i++) {
     const user = users[i]!;
-    licensing += BYTES_PER_USER;
-    for (const item of [...user.sources, ...user.grants, ...user.held.values()]) {
-      licensing += BYTES_PER_ITEM + BYTES_PER_DISABLED_PLAN * item.disabledPlans.length;
-    }
+    licensing += BYTES_PER_USER + itemBytes(user.sources) + itemBytes(user.grants) + itemBytes(user.held.values());
     names += BYTES_PER_USER + BYTES_PER_NAME_CHAR * (user.displayName.length + user.userPrincipalName.length);
     if (i > 0 && (licensing > limit || names > limit)) return i;
   }
