@@ -316,7 +316,9 @@ async function bulkUsers(d1: D1Database, tenantId: string, count: number, prefix
 
 async function bulkMembers(d1: D1Database, tenantId: string, groupId: string, userIds: string[]) {
   const insert = d1.prepare(
-    "INSERT INTO group_members (tenant_id, group_id, user_id, added_at) SELECT ?1, ?2, value, ?3 FROM json_each(?4)",
+    `INSERT INTO group_members (group_seq, user_seq, added_at)
+     SELECT (SELECT seq FROM groups WHERE tenant_id = ?1 AND id = ?2), u.seq, ?3 FROM json_each(?4) AS j
+     JOIN users u ON u.tenant_id = ?1 AND u.id = j.value`,
   );
   const now = new Date().toISOString();
   const statements: D1PreparedStatement[] = [];

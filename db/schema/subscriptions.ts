@@ -1,4 +1,4 @@
-import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { guid, isoTime } from "../columns.ts";
 
 export const subscriptions = sqliteTable(
@@ -23,13 +23,15 @@ export const subscriptions = sqliteTable(
 
 // One row per (tenant, sku): the admin's pool. `enabledUnits` is recomputed from subscriptions in the batch that
 // changes them; `consumedUnits` moves with every assignment. The seat check reads and guards this single row.
+// `seq` is the (tenant, sku) pair's compact key in license_sources and user_licenses; pools are never deleted.
 export const seatPools = sqliteTable(
   "seat_pools",
   {
+    seq: integer("seq").primaryKey({ autoIncrement: true }),
     tenantId: guid("tenant_id").notNull(),
     skuId: guid("sku_id").notNull(),
     enabledUnits: integer("enabled_units").notNull().default(0),
     consumedUnits: integer("consumed_units").notNull().default(0),
   },
-  (t) => [primaryKey({ columns: [t.tenantId, t.skuId] })],
+  (t) => [uniqueIndex("seat_pools_tenant_sku").on(t.tenantId, t.skuId)],
 );

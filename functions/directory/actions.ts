@@ -29,6 +29,7 @@ const userTarget = (user: UserRow, modifiedProperties: AuditEntry["targets"][num
 export async function createUser({ ctx, input }: { ctx: Ctx; input: CreateUserInput }): Promise<UserRow> {
   const now = ctx.now.toISOString();
   const user: UserRow = {
+    seq: 0, // given by the insert below
     id: newId(),
     tenantId: ctx.tenantId,
     userPrincipalName: input.userPrincipalName.toLowerCase(),
@@ -51,7 +52,7 @@ export async function createUser({ ctx, input }: { ctx: Ctx; input: CreateUserIn
     licenseVersion: 0,
   };
   try {
-    await ctx.d1.batch([
+    const [inserted] = await ctx.d1.batch<{ seq: number }>([
       insertUserStatement(ctx.d1, user),
       auditStatement(ctx, {
         activity: "Add user",
@@ -60,6 +61,7 @@ export async function createUser({ ctx, input }: { ctx: Ctx; input: CreateUserIn
         targets: [userTarget(user)],
       }),
     ]);
+    user.seq = Number(inserted?.results[0]?.seq);
   } catch (error) {
     if (isUniqueViolation(error)) throw upnTaken();
     throw error;
@@ -113,9 +115,7 @@ export async function deleteUser({ ctx, userRef }: { ctx: Ctx; userRef: string }
       ctx.d1
         .prepare("UPDATE users SET deleted_at = ?1, updated_at = ?1 WHERE tenant_id = ?2 AND id = ?3")
         .bind(ctx.now.toISOString(), ctx.tenantId, snapshot.user.id),
-      ctx.d1
-        .prepare("DELETE FROM group_members WHERE tenant_id = ?1 AND user_id = ?2")
-        .bind(ctx.tenantId, snapshot.user.id),
+      ctx.d1.prepare("DELETE FROM group_members WHERE user_seq = ?1").bind(snapshot.user.seq),
       auditStatement(ctx, {
         activity: "Delete user",
         category: "UserManagement",

@@ -19,7 +19,7 @@ export async function reevaluateUsers(ctx: Ctx, userIds: string[], budget: Query
       .bind(ctx.tenantId),
     ctx.d1
       .prepare(
-        `SELECT ${userColumns}, (SELECT json_group_array(group_id) FROM group_members gm WHERE gm.user_id = u.id) AS groupIds
+        `SELECT ${userColumns}, (SELECT json_group_array(group_seq) FROM group_members gm WHERE gm.user_seq = u.seq) AS groupSeqs
          FROM users u WHERE u.tenant_id = ?1 AND u.deleted_at IS NULL AND u.id IN (SELECT value FROM json_each(?2))`,
       )
       .bind(ctx.tenantId, JSON.stringify(userIds)),
@@ -29,16 +29,16 @@ export async function reevaluateUsers(ctx: Ctx, userIds: string[], budget: Query
     .filter((g) => g.groupTypes.includes("DynamicMembership"));
   const users = (usersResult?.results ?? []).map((raw) => ({
     user: toUserRow(raw),
-    groupIds: new Set(JSON.parse(String(raw.groupIds)) as string[]),
+    groupSeqs: new Set(JSON.parse(String(raw.groupSeqs)) as number[]),
   }));
   const statements: D1PreparedStatement[] = [];
   for (const group of groups) {
     const rule = parseMembershipRule(group.membershipRule!);
     const adds = users
-      .filter((u) => !u.groupIds.has(group.id) && evaluateMembershipRule(rule, u.user))
+      .filter((u) => !u.groupSeqs.has(group.seq) && evaluateMembershipRule(rule, u.user))
       .map((u) => u.user);
     const removes = users
-      .filter((u) => u.groupIds.has(group.id) && !evaluateMembershipRule(rule, u.user))
+      .filter((u) => u.groupSeqs.has(group.seq) && !evaluateMembershipRule(rule, u.user))
       .map((u) => u.user);
     if (adds.length || removes.length) statements.push(...membershipWrites(ctx, group, adds, removes));
   }

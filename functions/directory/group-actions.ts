@@ -67,12 +67,14 @@ async function resolveMembers(ctx: Ctx, urls: string[]): Promise<UserRow[]> {
   return users;
 }
 
+// By the group's id: a group created in the same batch has no seq known yet.
 const insertMembers = (ctx: Ctx, groupId: string, users: UserRow[]) =>
   ctx.d1
     .prepare(
-      `INSERT INTO group_members (tenant_id, group_id, user_id, added_at) SELECT ?1, ?2, value, ?3 FROM json_each(?4)`,
+      `INSERT INTO group_members (group_seq, user_seq, added_at)
+       SELECT (SELECT seq FROM groups WHERE tenant_id = ?1 AND id = ?2), value, ?3 FROM json_each(?4)`,
     )
-    .bind(ctx.tenantId, groupId, ctx.now.toISOString(), JSON.stringify(users.map((u) => u.id)));
+    .bind(ctx.tenantId, groupId, ctx.now.toISOString(), JSON.stringify(users.map((u) => u.seq)));
 
 const isUniqueViolation = (error: unknown) =>
   error instanceof Error && /UNIQUE constraint failed|PRIMARY KEY/i.test(error.message);
@@ -88,6 +90,7 @@ export async function createGroup({ ctx, input }: { ctx: Ctx; input: CreateGroup
   const members = await resolveMembers(ctx, bind);
   const now = ctx.now.toISOString();
   const group: GroupRow = {
+    seq: 0, // given by the insert below
     id: newId(),
     tenantId: ctx.tenantId,
     displayName: input.displayName,
@@ -106,12 +109,12 @@ export async function createGroup({ ctx, input }: { ctx: Ctx; input: CreateGroup
   };
   const ruleJob = dynamic && group.membershipRuleProcessingState === "On" ? newId() : null;
   group.ruleJobId = ruleJob;
-  await ctx.d1.batch([
+  const [inserted] = await ctx.d1.batch<{ seq: number }>([
     ctx.d1
       .prepare(
         `INSERT INTO groups (id, tenant_id, display_name, description, mail_nickname, mail_enabled, security_enabled, group_types,
            membership_rule, membership_rule_processing_state, rule_job_id, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)`,
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12) RETURNING seq`,
       )
       .bind(
         group.id,
@@ -138,6 +141,7 @@ export async function createGroup({ ctx, input }: { ctx: Ctx; input: CreateGroup
       members.map((user) => ({ user, added: true })),
     ),
   ]);
+  group.seq = Number(inserted?.results[0]?.seq);
   if (ruleJob) await enqueue(ctx, [{ kind: "job", tenantId: ctx.tenantId, jobId: ruleJob }]);
   return group;
 }
@@ -267,7 +271,7 @@ export async function deleteGroup({ ctx, groupId }: { ctx: Ctx; groupId: string 
     ctx.d1
       .prepare("UPDATE groups SET deleted_at = ?3, updated_at = ?3 WHERE tenant_id = ?1 AND id = ?2")
       .bind(ctx.tenantId, group.id, ctx.now.toISOString()),
-    ctx.d1.prepare("DELETE FROM group_members WHERE +tenant_id = ?1 AND group_id = ?2").bind(ctx.tenantId, group.id),
+    ctx.d1.prepare("DELETE FROM group_members WHERE group_seq = ?1").bind(group.seq),
     auditStatement(ctx, {
       activity: "Delete group",
       category: "GroupManagement",
@@ -305,25 +309,23 @@ export async function removeGroupMember({ ctx, groupId, userRef }: { ctx: Ctx; g
   const user = await findUser(ctx.d1, ctx.tenantId, userRef);
   if (!user) throw notFound(userRef);
   const member = await ctx.d1
-    .prepare("SELECT 1 AS x FROM group_members WHERE tenant_id = ?1 AND group_id = ?2 AND user_id = ?3")
-    .bind(ctx.tenantId, group.id, user.id)
+    .prepare("SELECT 1 AS x FROM group_members WHERE group_seq = ?1 AND user_seq = ?2")
+    .bind(group.seq, user.seq)
     .first();
   if (!member) throw notFound(userRef);
   await ctx.d1.batch([
-    ctx.d1
-      .prepare("DELETE FROM group_members WHERE tenant_id = ?1 AND group_id = ?2 AND user_id = ?3")
-      .bind(ctx.tenantId, group.id, user.id),
+    ctx.d1.prepare("DELETE FROM group_members WHERE group_seq = ?1 AND user_seq = ?2").bind(group.seq, user.seq),
     ...memberChangeStatements(ctx, group, [{ user, added: false }]),
   ]);
-  if ((await groupHoldsLicenses(ctx, group.id)) || (await userHasSourceFrom(ctx, user.id, group.id))) {
+  if ((await groupHoldsLicenses(ctx, group.id)) || (await userHasSourceFrom(ctx, user.seq, group.seq))) {
     await enqueue(ctx, [{ kind: "reconcileUsers", tenantId: ctx.tenantId, userIds: [user.id], reason: "membership" }]);
   }
 }
 
-async function userHasSourceFrom(ctx: Ctx, userId: string, groupId: string) {
+async function userHasSourceFrom(ctx: Ctx, userSeq: number, groupSeq: number) {
   const row = await ctx.d1
-    .prepare("SELECT 1 AS x FROM license_sources WHERE tenant_id = ?1 AND user_id = ?2 AND source_id = ?3 LIMIT 1")
-    .bind(ctx.tenantId, userId, groupId)
+    .prepare("SELECT 1 AS x FROM license_sources WHERE user_seq = ?1 AND source_seq = ?2 LIMIT 1")
+    .bind(userSeq, groupSeq)
     .first();
   return row !== null;
 }

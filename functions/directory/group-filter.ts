@@ -33,8 +33,7 @@ function bool(value: FilterLiteral, prop: string): number {
   );
 }
 
-const errorsExist =
-  "EXISTS (SELECT 1 FROM license_sources ls WHERE ls.tenant_id = g.tenant_id AND ls.source_id = g.id AND ls.state = 'Error')";
+const errorsExist = "EXISTS (SELECT 1 FROM license_sources ls WHERE ls.source_seq = g.seq AND ls.state = 'Error')";
 
 /** $filter on groups, including Graph's hasMembersWithLicenseErrors (never returned, only filterable). */
 export function compileGroupFilter(node: FilterNode, params: (string | number)[]): string {

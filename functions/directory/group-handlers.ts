@@ -137,8 +137,8 @@ export const groupsRouter = newRouter()
     const { id } = c.req.valid("param");
     const group = await findGroup(ctx.d1, ctx.tenantId, id);
     if (!group) throw notFound(id);
-    const where = "u.id IN (SELECT user_id FROM group_members WHERE +tenant_id = ?1 AND group_id = ?2)";
-    return c.json(await directoryUserPage(ctx, c.req.url, c.req.valid("query"), where, [group.id]), 200);
+    const where = "u.seq IN (SELECT user_seq FROM group_members WHERE group_seq = ?2)";
+    return c.json(await directoryUserPage(ctx, c.req.url, c.req.valid("query"), where, [group.seq]), 200);
   })
   .openapi(routes.addMember, async (c) => {
     await actions.addGroupMember({
@@ -163,10 +163,10 @@ export const groupsRouter = newRouter()
     const after = decodeSkipToken(query.$skiptoken) ?? "";
     const { results } = await ctx.d1
       .prepare(
-        `SELECT ${groupColumns} FROM group_members gm JOIN groups g ON g.id = gm.group_id AND g.deleted_at IS NULL
-         WHERE gm.tenant_id = ?1 AND gm.user_id = ?2 AND gm.group_id > ?3 ORDER BY gm.group_id LIMIT ?4`,
+        `SELECT ${groupColumns} FROM group_members gm JOIN groups g ON g.seq = gm.group_seq AND g.deleted_at IS NULL
+         WHERE gm.user_seq = ?1 AND g.id > ?2 ORDER BY g.id LIMIT ?3`,
       )
-      .bind(ctx.tenantId, user.id, after, top + 1)
+      .bind(user.seq, after, top + 1)
       .all<Record<string, unknown>>();
     const { shown, more } = page(results.map(toGroupRow), top);
     const groups = await presentGroups(ctx, shown, parseSelect(query.$select, groupSelectable, "group"));

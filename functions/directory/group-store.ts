@@ -1,6 +1,8 @@
 import { isGuid } from "../core/ids.ts";
 
 export type GroupRow = {
+  /** The group's compact key in group_members and license_sources (groups.seq); never shown by the API. */
+  seq: number;
   id: string;
   tenantId: string;
   displayName: string;
@@ -20,7 +22,7 @@ export type GroupRow = {
   updatedAt: string;
 };
 
-export const groupColumns = `g.id, g.tenant_id AS tenantId, g.display_name AS displayName, g.description, g.mail_nickname AS mailNickname,
+export const groupColumns = `g.seq, g.id, g.tenant_id AS tenantId, g.display_name AS displayName, g.description, g.mail_nickname AS mailNickname,
   g.mail_enabled AS mailEnabled, g.security_enabled AS securityEnabled, g.group_types AS groupTypes, g.membership_rule AS membershipRule,
   g.membership_rule_processing_state AS membershipRuleProcessingState, g.license_processing_state AS licenseProcessingState,
   g.license_job_id AS licenseJobId, g.rule_job_id AS ruleJobId, g.created_at AS createdAt, g.updated_at AS updatedAt,

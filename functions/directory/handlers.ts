@@ -102,7 +102,7 @@ async function readUser(d1: D1Database, tenantId: string, ref: string, select: s
   const fields = select ?? userDefaultSelect;
   const withLicensing = needsLicensing(fields);
   const selector = {
-    sql: `SELECT id FROM users WHERE tenant_id = ?1 AND deleted_at IS NULL AND ${isGuid(ref) ? "id" : "user_principal_name"} = ?2`,
+    sql: `SELECT seq FROM users WHERE tenant_id = ?1 AND deleted_at IS NULL AND ${isGuid(ref) ? "id" : "user_principal_name"} = ?2`,
     params: [ref.toLowerCase()],
   };
   const [userResult, ...licensingResults] = await d1.batch<Record<string, unknown>>([

@@ -2,6 +2,8 @@ import { isGuid } from "../core/ids.ts";
 
 /** A user as stored (snake_case columns aliased to the domain's names). */
 export type UserRow = {
+  /** The user's compact key in the per-member tables (users.seq); never shown by the API. */
+  seq: number;
   id: string;
   tenantId: string;
   userPrincipalName: string;
@@ -24,7 +26,7 @@ export type UserRow = {
   licenseVersion: number;
 };
 
-export const userColumns = `u.id, u.tenant_id AS tenantId, u.user_principal_name AS userPrincipalName, u.display_name AS displayName,
+export const userColumns = `u.seq, u.id, u.tenant_id AS tenantId, u.user_principal_name AS userPrincipalName, u.display_name AS displayName,
   u.mail_nickname AS mailNickname, u.given_name AS givenName, u.surname, u.mail, u.usage_location AS usageLocation,
   u.user_type AS userType, u.account_enabled AS accountEnabled, u.department, u.country, u.job_title AS jobTitle,
   u.company_name AS companyName, u.employee_id AS employeeId, u.created_at AS createdAt, u.updated_at AS updatedAt,
@@ -87,7 +89,9 @@ export function insertUserStatement(d1: D1Database, user: UserRow): D1PreparedSt
   const columns = ["id", "tenant_id", ...fields.map((f) => userWritableColumns[f]), "created_at", "updated_at"];
   const values = [user.id, user.tenantId, ...fields.map((f) => toDb(user[f])), user.createdAt, user.updatedAt];
   return d1
-    .prepare(`INSERT INTO users (${columns.join(", ")}) VALUES (${columns.map((_, i) => `?${i + 1}`).join(", ")})`)
+    .prepare(
+      `INSERT INTO users (${columns.join(", ")}) VALUES (${columns.map((_, i) => `?${i + 1}`).join(", ")}) RETURNING seq`,
+    )
     .bind(...values);
 }
 

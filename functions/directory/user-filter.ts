@@ -1,3 +1,4 @@
+import { skuOfPool } from "../licensing/seqs.ts";
 // Compiles a parsed `$filter` into a SQLite predicate over `users u` for GET /v1.0/users.
 // Every literal is bound as a parameter; the SQL text depends only on the filter's shape.
 
@@ -74,7 +75,7 @@ const SQL_OPERATOR: Record<ComparisonOperator, string> = {
   le: "<=",
 };
 
-const LICENSE_OWNER = "ul.tenant_id = u.tenant_id AND ul.user_id = u.id";
+const LICENSE_OWNER = "ul.user_seq = u.seq";
 const LICENSE_COUNT = `(SELECT COUNT(*) FROM user_licenses ul WHERE ${LICENSE_OWNER})`;
 
 interface Context {
@@ -190,7 +191,7 @@ function skuIdValue(literal: FilterLiteral, op: ComparisonOperator | "in"): stri
 
 /** Resolves `x/skuId` inside the license lambda; anything else there is unsupported. */
 function licenseColumn(ctx: Context, path: FilterPath): string {
-  if (path.length === 2 && path[0] === ctx.licenseVariable && same(path[1], "skuId")) return "ul.sku_id";
+  if (path.length === 2 && path[0] === ctx.licenseVariable && same(path[1], "skuId")) return skuOfPool("ul.pool_seq");
   throw unsupportedFilterClause(path.at(-1)!, RESOURCE);
 }
 

@@ -6,6 +6,7 @@ import { aliasOf, toUserRow, type UserRow, userColumnsFor } from "../directory/s
 import { changeUserLicenseAudit } from "./actions.ts";
 import { currentIntents } from "./direct.ts";
 import { type HeldLicense, type PlanRule, type ReconcileResult, reconcileUser } from "./rules.ts";
+import { sourceOfSeq } from "./seqs.ts";
 import {
   type GroupGrant,
   licensingRowWrites,
@@ -52,6 +53,7 @@ export async function readTenantLicensing(ctx: Ctx): Promise<TenantLicensing> {
 }
 
 export type PageUser = {
+  seq: number;
   id: string;
   displayName: string;
   userPrincipalName: string;
@@ -67,8 +69,8 @@ export type PageUser = {
 };
 
 export type Page = {
-  /** The ids the selector yielded, in order (deleted users among them are skipped but still move the cursor). */
-  ids: string[];
+  /** The user seqs the selector yielded, in order (deleted users among them are skipped but still move the cursor). */
+  seqs: number[];
   users: PageUser[];
   pools: Map<string, { enabled: number; consumed: number }>;
   /** What each licensed security group hands out, by group id, in SKU order. */
@@ -78,10 +80,11 @@ export type Page = {
 export type PageOptions = {
   /** UserRow keys to read besides the ones licensing needs. */
   withAttributes?: readonly string[];
-  memberOf?: string;
+  /** A group's seq: each user of the page says whether they are its member. */
+  memberOf?: number;
 };
 
-const licensingColumns = userColumnsFor(["displayName", "userPrincipalName", "usageLocation", "licenseVersion"]);
+const licensingColumns = userColumnsFor(["id", "displayName", "userPrincipalName", "usageLocation", "licenseVersion"]);
 
 /**
  * Users per row of a page read. Bounds each JSON text well under D1's 2,000,000-byte limit on a value even for users
@@ -130,12 +133,12 @@ export function usersThatFit(users: readonly PageUser[], limit = PAGE_VALUE_BYTE
 /** Statements a page read sends (for the per-invocation query budget). */
 export const READ_PAGE_QUERIES = 3;
 
-/** A page selector: SQL yielding the page's user ids, seeing the tenant as ?1 and its own parameters from ?2. */
+/** A page selector: SQL yielding the page's user seqs, seeing the tenant as ?1 and its own parameters from ?2. */
 export type PageSelector = { sql: string; params: unknown[] };
 
 /**
  * Reads a page of users and everything their licensing depends on, in one batch. `selector` is SQL yielding the
- * page's user ids (a JSON list, the next members of a group, the next users of the tenant).
+ * page's user seqs (of a JSON list of ids, the next members of a group, the next users of the tenant).
  */
 export async function readPage(ctx: Ctx, selector: PageSelector, options: PageOptions = {}): Promise<Page> {
   return parsePage(await ctx.d1.batch<Record<string, unknown>>(pageReadStatements(ctx, selector, options)), options);
@@ -158,33 +161,33 @@ export function pageReadStatements(ctx: Ctx, selector: PageSelector, options: Pa
     d1
       .prepare(
         `WITH selected AS (${selector.sql}),
-           page AS (SELECT id, (row_number() OVER (ORDER BY id) - 1) / ${USERS_PER_ROW} AS part FROM selected)
-         SELECT json_group_array(json_object('pageId', page.id, ${columns},
+           page AS (SELECT seq, (row_number() OVER (ORDER BY seq) - 1) / ${USERS_PER_ROW} AS part FROM selected)
+         SELECT json_group_array(json_object('pageSeq', page.seq, ${columns},
            'member', ${
              options.memberOf
-               ? `EXISTS (SELECT 1 FROM group_members gm WHERE gm.group_id = ${memberParam} AND gm.user_id = page.id)`
+               ? `EXISTS (SELECT 1 FROM group_members gm WHERE gm.group_seq = ${memberParam} AND gm.user_seq = page.seq)`
                : "NULL"
            },
-           'sources', json((SELECT json_group_array(json_array(sku_id, source_id, json(disabled_plans), state, error, last_updated_at))
-              FROM license_sources WHERE tenant_id = ?1 AND user_id = u.id)),
-           'licensedGroups', json((SELECT json_group_array(gm.group_id) FROM group_members gm WHERE gm.tenant_id = ?1 AND gm.user_id = u.id
-              AND gm.group_id IN (SELECT group_id FROM group_licenses WHERE tenant_id = ?1))),
-           'held', json((SELECT json_group_array(json_array(sku_id, json(disabled_plans), assigned_at))
-              FROM user_licenses WHERE tenant_id = ?1 AND user_id = u.id))) ORDER BY page.id) AS users
-         FROM page LEFT JOIN users u ON u.id = page.id AND u.tenant_id = ?1 AND u.deleted_at IS NULL
+           'sources', json((SELECT json_group_array(json_array(pool_seq, ${sourceOfSeq("source_seq")}, json(disabled_plans), state,
+              error, last_updated_at)) FROM license_sources WHERE user_seq = u.seq)),
+           'licensedGroups', json((SELECT json_group_array(gm.group_seq) FROM group_members gm WHERE gm.user_seq = u.seq
+              AND gm.group_seq IN (SELECT g.seq FROM group_licenses gl JOIN groups g ON g.id = gl.group_id WHERE gl.tenant_id = ?1))),
+           'held', json((SELECT json_group_array(json_array(pool_seq, json(disabled_plans), assigned_at))
+              FROM user_licenses WHERE user_seq = u.seq))) ORDER BY page.seq) AS users
+         FROM page LEFT JOIN users u ON u.seq = page.seq AND u.tenant_id = ?1 AND u.deleted_at IS NULL
          GROUP BY page.part ORDER BY page.part`,
       )
       .bind(tenantId, ...selector.params, ...(options.memberOf ? [options.memberOf] : [])),
     d1
       .prepare(
-        "SELECT sku_id AS skuId, enabled_units AS enabled, consumed_units AS consumed FROM seat_pools WHERE tenant_id = ?1",
+        "SELECT seq, sku_id AS skuId, enabled_units AS enabled, consumed_units AS consumed FROM seat_pools WHERE tenant_id = ?1",
       )
       .bind(tenantId),
     // What each licensed group hands out, read once: a member's row names only their licensed groups (joining every
     // member's groups to their licenses cost a third of this read).
     d1
       .prepare(
-        `SELECT gl.group_id AS groupId, gl.sku_id AS skuId, gl.disabled_plans AS disabledPlans FROM group_licenses gl
+        `SELECT g.seq AS groupSeq, gl.group_id AS groupId, gl.sku_id AS skuId, gl.disabled_plans AS disabledPlans FROM group_licenses gl
          JOIN groups g ON g.id = gl.group_id AND g.deleted_at IS NULL AND g.security_enabled = 1
          WHERE gl.tenant_id = ?1 ORDER BY gl.group_id, gl.sku_id`,
       )
@@ -196,32 +199,37 @@ export function pageReadStatements(ctx: Ctx, selector: PageSelector, options: Pa
 export function parsePage(results: readonly D1Result<unknown>[], options: PageOptions = {}): Page {
   const [rows, pools, groupGrants] = results.slice(-READ_PAGE_QUERIES) as D1Result<Record<string, unknown>>[];
   const grantsOf = new Map<string, GroupGrant[]>();
+  const groupIdOf = new Map<number, string>();
   for (const r of groupGrants?.results ?? []) {
     const groupId = String(r.groupId);
+    groupIdOf.set(Number(r.groupSeq), groupId);
     const grant = { groupId, skuId: String(r.skuId), disabledPlans: JSON.parse(String(r.disabledPlans)) as string[] };
     const grants = grantsOf.get(groupId);
     if (grants) grants.push(grant);
     else grantsOf.set(groupId, [grant]);
   }
-  const ids: string[] = [];
+  // Sources and licenses name their SKU by the tenant's pool seq: every pool came with this page.
+  const skuOf = new Map((pools?.results ?? []).map((r) => [Number(r.seq), String(r.skuId)]));
+  const seqs: number[] = [];
   const users: PageUser[] = [];
   const selected = (rows?.results ?? []).flatMap((r) => JSON.parse(String(r.users)) as Record<string, unknown>[]);
   for (const r of selected) {
-    const id = String(r.pageId);
-    ids.push(id);
+    const seq = Number(r.pageSeq);
+    seqs.push(seq);
     // A deleted user (or one of another tenant) still moves the cursor, but is not decided.
     if (r.displayName === null || r.displayName === undefined) continue;
-    const sources = r.sources as [string, string, string[], string, string, string][];
-    const licensedGroups = (r.licensedGroups as string[]).sort();
-    const held = r.held as [string, string[], string][];
+    const sources = r.sources as [number, string, string[], string, string, string][];
+    const licensedGroups = (r.licensedGroups as number[]).map((g) => groupIdOf.get(g)!).sort();
+    const held = r.held as [number, string[], string][];
     users.push({
-      id,
+      seq,
+      id: String(r.id),
       displayName: String(r.displayName),
       userPrincipalName: String(r.userPrincipalName),
       usageLocation: (r.usageLocation as string | null) ?? null,
       licenseVersion: Number(r.licenseVersion),
-      sources: sources.map(([skuId, sourceId, disabledPlans, state, error, lastUpdatedAt]) => ({
-        skuId,
+      sources: sources.map(([poolSeq, sourceId, disabledPlans, state, error, lastUpdatedAt]) => ({
+        skuId: skuOf.get(poolSeq)!,
         sourceId,
         disabledPlans,
         state: state as SourceRow["state"],
@@ -230,13 +238,15 @@ export function parsePage(results: readonly D1Result<unknown>[], options: PageOp
       })),
       // In (group, sku) order, as a single user's read gives them. Grants are shared between users: never mutated.
       grants: licensedGroups.flatMap((groupId) => grantsOf.get(groupId) ?? []),
-      held: new Map(held.map(([skuId, disabledPlans, assignedAt]) => [skuId, { disabledPlans, assignedAt }])),
+      held: new Map(
+        held.map(([poolSeq, disabledPlans, assignedAt]) => [skuOf.get(poolSeq)!, { disabledPlans, assignedAt }]),
+      ),
       ...(options.withAttributes ? { attributes: toUserRow(r) } : {}),
       ...(options.memberOf ? { member: r.member === 1 } : {}),
     });
   }
   return {
-    ids,
+    seqs,
     users,
     pools: new Map(
       (pools?.results ?? []).map((r) => [
@@ -322,7 +332,7 @@ export function pageWrites(ctx: Ctx, tenant: TenantLicensing, decision: PageDeci
   const { d1, tenantId } = ctx;
   if (decision.changed.length === 0) return [];
   const seen = JSON.stringify(
-    decision.changed.map(({ user }) => [user.id, user.licenseVersion, sourcesFingerprint(user.sources)]),
+    decision.changed.map(({ user }) => [user.seq, user.licenseVersion, sourcesFingerprint(user.sources)]),
   );
   const statements: D1PreparedStatement[] = [
     // Every changed user is as read: same attributes (licenseVersion, which direct changes and user updates move)
@@ -330,9 +340,9 @@ export function pageWrites(ctx: Ctx, tenant: TenantLicensing, decision: PageDeci
     // rewrites no user rows; CROSS JOIN keeps the page's list as the outer loop (one key probe per user).
     d1
       .prepare(
-        guardSql(`(SELECT count(*) FROM json_each(?2) AS seen CROSS JOIN users AS u ON u.id = seen.value ->> 0
+        guardSql(`(SELECT count(*) FROM json_each(?2) AS seen CROSS JOIN users AS u ON u.seq = seen.value ->> 0
            WHERE u.tenant_id = ?1 AND u.deleted_at IS NULL AND u.license_version = seen.value ->> 1
-             AND ${sourcesFingerprintSql("?1", "u.id")} = seen.value ->> 2) = json_array_length(?2)`),
+             AND ${sourcesFingerprintSql("u.seq")} = seen.value ->> 2) = json_array_length(?2)`),
       )
       .bind(tenantId, seen),
   ];
@@ -354,7 +364,12 @@ export function pageWrites(ctx: Ctx, tenant: TenantLicensing, decision: PageDeci
   statements.push(
     ...licensingRowWrites(
       ctx,
-      decision.changed.map(({ user, result }) => ({ userId: user.id, sources: user.sources, held: user.held, result })),
+      decision.changed.map(({ user, result }) => ({
+        userSeq: user.seq,
+        sources: user.sources,
+        held: user.held,
+        result,
+      })),
     ),
   );
   const audit = decision.changed

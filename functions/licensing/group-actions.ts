@@ -40,10 +40,10 @@ async function checkGroupRequest(ctx: Ctx, group: GroupRow, request: AssignLicen
       .prepare(
         `SELECT count(*) AS n FROM users u
          WHERE u.tenant_id = ?1 AND u.user_type = 'Guest' AND u.deleted_at IS NULL
-           AND EXISTS (SELECT 1 FROM group_members gm WHERE gm.group_id = ?2 AND gm.user_id = u.id)
+           AND EXISTS (SELECT 1 FROM group_members gm WHERE gm.group_seq = ?2 AND gm.user_seq = u.seq)
            AND NOT (SELECT allow_guests_in_licensed_groups FROM tenants WHERE id = ?1)`,
       )
-      .bind(ctx.tenantId, group.id),
+      .bind(ctx.tenantId, group.seq),
   ]);
   for (const add of request.addLicenses) {
     const holding = holdings?.results.find((h) => h.skuId === add.skuId);

@@ -21,7 +21,7 @@ import {
   type TenantLicensing,
   usersThatFit,
 } from "./bulk.ts";
-import { DIRECT } from "./rules.ts";
+import { DIRECT_SOURCE_SEQ, poolSeqOf } from "./seqs.ts";
 import { seatWaiters, waitingSkus } from "./store.ts";
 
 /**
@@ -175,7 +175,7 @@ export async function runJob(baseCtx: Ctx, jobId: string, budget: QueryBudget): 
       page = await readPage(ctx, pages.selector(current.cursor, pacer.pageSize()), pages.options);
       budget.charge(READ_PAGE_QUERIES);
     }
-    const plan = page.ids.length === 0 ? null : pages.plan(ctx, tenant, page, budget.valueBytes);
+    const plan = page.seqs.length === 0 ? null : pages.plan(ctx, tenant, page, budget.valueBytes);
     const writes = plan
       ? [...plan.writes, ...cursorAdvance(ctx, current, plan.cursor, plan.counts)]
       : finishStatements(ctx, group, current);
@@ -227,6 +227,7 @@ type PagePlan = {
 
 /** What a kind of job pages over, and how it decides one page. */
 type JobPages = {
+  /** SQL for the user seqs after the cursor (a seq; '' before the first page). */
   selector: (cursor: string, pageSize: number) => PageSelector;
   options: PageOptions;
   /** Decides the page, or as much of it as one batch can write (the cursor then stops at its last user). */
@@ -283,18 +284,20 @@ function groupCounts(decision: PageDecision, groupId: string): Counts {
  * The page's users one batch can write, the ones left for another, and where a job's cursor stops: the page's end,
  * or its last fitted user.
  */
-function fitted(page: Pick<Page, "ids" | "users">, valueBytes: number) {
+function fitted(page: Pick<Page, "seqs" | "users">, valueBytes: number) {
   const count = usersThatFit(page.users, valueBytes);
-  if (count === page.users.length) return { users: page.users, rest: [], cursor: page.ids.at(-1)! };
+  if (count === page.users.length) return { users: page.users, rest: [], cursor: page.seqs.at(-1)! };
   const users = page.users.slice(0, count);
-  return { users, rest: page.users.slice(count), cursor: users.at(-1)!.id };
+  return { users, rest: page.users.slice(count), cursor: users.at(-1)!.seq };
 }
+
+const afterCursor = (cursor: string) => Number(cursor || 0);
 
 /** A group's licenses applied to its members, page by page of members. */
 const groupLicensePages = (group: GroupRow): JobPages => ({
   selector: (cursor, pageSize) => ({
-    sql: "SELECT user_id AS id FROM group_members WHERE +tenant_id = ?1 AND group_id = ?2 AND user_id > ?3 ORDER BY user_id LIMIT ?4",
-    params: [group.id, cursor, pageSize],
+    sql: "SELECT user_seq AS seq FROM group_members WHERE group_seq = ?2 AND user_seq > ?3 ORDER BY user_seq LIMIT ?4",
+    params: [group.seq, afterCursor(cursor), pageSize],
   }),
   options: {},
   plan(ctx, tenant, page, valueBytes) {
@@ -303,7 +306,7 @@ const groupLicensePages = (group: GroupRow): JobPages => ({
     const waiting = seatWaiters(ctx, freedSkus(decision));
     return {
       writes: [...pageWrites(ctx, tenant, decision), ...waiting],
-      cursor: fit.cursor,
+      cursor: String(fit.cursor),
       counts: groupCounts(decision, group.id),
       afterWrite: waiting.length ? (results) => healWaiting(ctx, waitingSkus(results)) : undefined,
     };
@@ -319,15 +322,15 @@ function rulePages(group: GroupRow): JobPages {
   const rule = group.membershipRule ? parseMembershipRule(group.membershipRule) : null;
   return {
     selector: (cursor, pageSize) => ({
-      sql: "SELECT id FROM users WHERE tenant_id = ?1 AND deleted_at IS NULL AND id > ?2 ORDER BY id LIMIT ?3",
-      params: [cursor, pageSize],
+      sql: "SELECT seq FROM users WHERE tenant_id = ?1 AND deleted_at IS NULL AND seq > ?2 ORDER BY seq LIMIT ?3",
+      params: [afterCursor(cursor), pageSize],
     }),
-    options: { withAttributes: rule ? [...ruleProperties(rule)] : [], memberOf: group.id },
+    options: { withAttributes: rule ? [...ruleProperties(rule)] : [], memberOf: group.seq },
     plan(ctx, tenant, page, valueBytes) {
       // Only a security group's licenses are inherited: grantsOf holds no other.
       const grants = page.grantsOf.get(group.id) ?? [];
-      const adds: AuditUser[] = [];
-      const removes: AuditUser[] = [];
+      const adds: MemberUser[] = [];
+      const removes: MemberUser[] = [];
       const touched: typeof page.users = [];
       // Decided on the membership the page is about to write, so grants are settled before the page is fitted.
       const matching = page.users.map((user) => rule !== null && evaluateMembershipRule(rule, user.attributes!));
@@ -347,39 +350,39 @@ function rulePages(group: GroupRow): JobPages {
       const counts = grants.length > 0 ? groupCounts(decision, group.id) : { processed: 0, succeeded: 0, failed: 0 };
       return {
         writes: [...membershipWrites(ctx, group, adds, removes), ...pageWrites(ctx, tenant, decision)],
-        cursor: fit.cursor,
+        cursor: String(fit.cursor),
         // Every user of the tenant was looked at; only the group's members count as assigned or failed.
-        counts: { ...counts, processed: page.ids.indexOf(fit.cursor) + 1 },
+        counts: { ...counts, processed: page.seqs.indexOf(fit.cursor) + 1 },
       };
     },
   };
 }
 
+type MemberUser = AuditUser & { seq: number };
+
 /** Set-based membership changes with their audit rows (the system actor of dynamic membership). */
 export function membershipWrites(
   ctx: Ctx,
-  group: Pick<GroupRow, "id" | "displayName">,
-  adds: readonly AuditUser[],
-  removes: readonly AuditUser[],
+  group: Pick<GroupRow, "seq" | "id" | "displayName">,
+  adds: readonly MemberUser[],
+  removes: readonly MemberUser[],
 ) {
   const statements: D1PreparedStatement[] = [];
   if (adds.length) {
     statements.push(
       ctx.d1
         .prepare(
-          `INSERT INTO group_members (tenant_id, group_id, user_id, added_at) SELECT ?1, ?2, value, ?3 FROM json_each(?4) WHERE true
+          `INSERT INTO group_members (group_seq, user_seq, added_at) SELECT ?1, value, ?2 FROM json_each(?3) WHERE true
            ON CONFLICT DO NOTHING`,
         )
-        .bind(ctx.tenantId, group.id, ctx.now.toISOString(), JSON.stringify(adds.map((u) => u.id))),
+        .bind(group.seq, ctx.now.toISOString(), JSON.stringify(adds.map((u) => u.seq))),
     );
   }
   if (removes.length) {
     statements.push(
       ctx.d1
-        .prepare(
-          "DELETE FROM group_members WHERE tenant_id = ?1 AND group_id = ?2 AND user_id IN (SELECT value FROM json_each(?3))",
-        )
-        .bind(ctx.tenantId, group.id, JSON.stringify(removes.map((u) => u.id))),
+        .prepare("DELETE FROM group_members WHERE group_seq = ?1 AND user_seq IN (SELECT value FROM json_each(?2))")
+        .bind(group.seq, JSON.stringify(removes.map((u) => u.seq))),
     );
   }
   statements.push(
@@ -426,7 +429,10 @@ async function reconcilePage(
   options: { healing?: boolean },
 ): Promise<string[]> {
   for (let attempt = 0; ; attempt++) {
-    const page = await readPage(ctx, { sql: "SELECT value AS id FROM json_each(?2)", params: [JSON.stringify(ids)] });
+    const page = await readPage(ctx, {
+      sql: "SELECT u.seq FROM json_each(?2) AS j CROSS JOIN users AS u ON u.id = j.value WHERE u.tenant_id = ?1",
+      params: [JSON.stringify(ids)],
+    });
     budget.charge(READ_PAGE_QUERIES);
     const fit = fitted(page, budget.valueBytes);
     const unfitted = fit.rest.map((u) => u.id);
@@ -457,12 +463,12 @@ export async function healSeats(ctx: Ctx, skuIds: string[], budget: QueryBudget)
           ctx.d1
             .prepare(
               `SELECT (SELECT enabled_units - consumed_units FROM seat_pools WHERE tenant_id = ?1 AND sku_id = ?2) AS free,
-                 (SELECT json_group_array(user_id) FROM (
-                    SELECT user_id, min(last_updated_at) AS since FROM license_sources INDEXED BY license_sources_waiting
-                    WHERE tenant_id = ?1 AND sku_id = ?2 AND error = 'CountViolation' AND source_id <> ?3
-                    GROUP BY user_id ORDER BY since, user_id LIMIT ?4)) AS waiting`,
+                 (SELECT json_group_array((SELECT id FROM users WHERE seq = user_seq)) FROM (
+                    SELECT user_seq, min(last_updated_at) AS since FROM license_sources INDEXED BY license_sources_waiting
+                    WHERE pool_seq = ${poolSeqOf("?1", "?2")} AND error = 'CountViolation' AND source_seq <> ?3
+                    GROUP BY user_seq ORDER BY since, user_seq LIMIT ?4)) AS waiting`,
             )
-            .bind(ctx.tenantId, skuId, DIRECT, budget.pageSize),
+            .bind(ctx.tenantId, skuId, DIRECT_SOURCE_SEQ, budget.pageSize),
         ],
         budget,
       );

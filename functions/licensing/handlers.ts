@@ -60,7 +60,6 @@ export const licensingRouter = newRouter()
     const { id } = c.req.valid("param");
     const group = await findGroup(ctx.d1, ctx.tenantId, id);
     if (!group) throw notFound(id);
-    const where = `EXISTS (SELECT 1 FROM license_sources ls
-      WHERE ls.tenant_id = ?1 AND ls.user_id = u.id AND ls.source_id = ?2 AND ls.state = 'Error')`;
-    return c.json(await directoryUserPage(ctx, c.req.url, c.req.valid("query"), where, [group.id]), 200);
+    const where = `u.seq IN (SELECT user_seq FROM license_sources WHERE source_seq = ?2 AND state = 'Error')`;
+    return c.json(await directoryUserPage(ctx, c.req.url, c.req.valid("query"), where, [group.seq]), 200);
   });

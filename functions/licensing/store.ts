@@ -4,6 +4,7 @@ import { isGuid } from "../core/ids.ts";
 import { Distinct, guardedValue } from "../core/sql.ts";
 import { toUserRow, type UserRow, userColumns } from "../directory/store.ts";
 import type { HeldLicense, PlanRule, ReconcileResult, SourceOutcome } from "./rules.ts";
+import { poolSeqOf, skuOfPool, sourceOfSeq, sourceSeqOf } from "./seqs.ts";
 
 /** A license_sources row: an outcome as stored (the violation's message is not kept, its error code is). */
 export type SourceRow = Omit<SourceOutcome, "violation">;
@@ -12,10 +13,12 @@ export type SourceRow = Omit<SourceOutcome, "violation">;
  * A user's stored sources as one string, computed alike in SQL and here: a licensing write compares it to what it
  * read, so a change made meanwhile by a group job (which moves no per-user version) fails the write's guard.
  */
-export const sourcesFingerprintSql = (tenantSql: string, userSql: string) =>
+export const sourcesFingerprintSql = (userSeqSql: string) =>
   `coalesce((SELECT group_concat(f, ';') FROM (
-     SELECT sku_id || ',' || source_id || ',' || state || ',' || error || ',' || last_updated_at || ',' || disabled_plans AS f
-     FROM license_sources WHERE tenant_id = ${tenantSql} AND user_id = ${userSql} ORDER BY sku_id, source_id)), '')`;
+     SELECT sku || ',' || source || ',' || state || ',' || error || ',' || last_updated_at || ',' || disabled_plans AS f
+     FROM (SELECT ${skuOfPool("pool_seq")} AS sku, ${sourceOfSeq("source_seq")} AS source, state, error, last_updated_at,
+             disabled_plans FROM license_sources WHERE user_seq = ${userSeqSql})
+     ORDER BY sku, source)), '')`;
 
 export const sourcesFingerprint = (sources: readonly SourceRow[]) =>
   [...sources]
@@ -75,31 +78,31 @@ export async function readUserLicensing(
   const { d1, tenantId } = ctx;
   // Every statement shares one preamble so all bind the same three parameters: tenant, user reference, extra SKUs.
   const preamble = `WITH args AS (SELECT ?1 AS tenant, ?2 AS ref, ?3 AS extra),
-    me AS (SELECT u.id FROM users u, args WHERE u.tenant_id = args.tenant AND u.deleted_at IS NULL
+    me AS (SELECT u.seq FROM users u, args WHERE u.tenant_id = args.tenant AND u.deleted_at IS NULL
            AND ${isGuid(userRef) ? "u.id" : "u.user_principal_name"} = args.ref),
-    grants AS (SELECT gl.group_id, gl.sku_id, gl.disabled_plans FROM group_members gm, args
-               JOIN groups g ON g.id = gm.group_id AND g.deleted_at IS NULL AND g.security_enabled = 1
-               JOIN group_licenses gl ON gl.group_id = gm.group_id
-               WHERE gm.tenant_id = args.tenant AND gm.user_id = (SELECT id FROM me)),
+    grants AS (SELECT gl.group_id, gl.sku_id, gl.disabled_plans FROM group_members gm
+               JOIN groups g ON g.seq = gm.group_seq AND g.deleted_at IS NULL AND g.security_enabled = 1
+               JOIN group_licenses gl ON gl.group_id = g.id
+               WHERE gm.user_seq = (SELECT seq FROM me)),
     involved AS (SELECT value AS sku_id FROM args, json_each(args.extra)
-                 UNION SELECT ls.sku_id FROM license_sources ls, args WHERE ls.tenant_id = args.tenant AND ls.user_id = (SELECT id FROM me)
+                 UNION SELECT ${skuOfPool("ls.pool_seq")} FROM license_sources ls WHERE ls.user_seq = (SELECT seq FROM me)
                  UNION SELECT sku_id FROM grants)`;
   const bind = (sql: string) =>
     d1.prepare(`${preamble} ${sql}`).bind(tenantId, userRef.toLowerCase(), JSON.stringify(extraSkuIds));
   const [userRows, tenantRows, sourceRows, grantRows, heldRows, poolRows, holdingRows, skuRows, ruleRows] =
     await d1.batch<Record<string, unknown>>([
-      bind(`SELECT ${userColumns} FROM users u, args WHERE u.tenant_id = args.tenant AND u.id = (SELECT id FROM me)`),
+      bind(`SELECT ${userColumns} FROM users u WHERE u.seq = (SELECT seq FROM me)`),
       bind("SELECT country, licensing_version AS licensingVersion FROM tenants, args WHERE id = args.tenant"),
       bind(
-        `SELECT sku_id AS skuId, source_id AS sourceId, disabled_plans AS disabledPlans, state, error, last_updated_at AS lastUpdatedAt
-       FROM license_sources, args WHERE tenant_id = args.tenant AND user_id = (SELECT id FROM me)`,
+        `SELECT ${skuOfPool("pool_seq")} AS skuId, ${sourceOfSeq("source_seq")} AS sourceId, disabled_plans AS disabledPlans,
+         state, error, last_updated_at AS lastUpdatedAt FROM license_sources WHERE user_seq = (SELECT seq FROM me)`,
       ),
       bind(
         "SELECT group_id AS groupId, sku_id AS skuId, disabled_plans AS disabledPlans FROM grants ORDER BY group_id, sku_id",
       ),
       bind(
-        `SELECT sku_id AS skuId, disabled_plans AS disabledPlans, assigned_at AS assignedAt
-       FROM user_licenses, args WHERE tenant_id = args.tenant AND user_id = (SELECT id FROM me)`,
+        `SELECT ${skuOfPool("pool_seq")} AS skuId, disabled_plans AS disabledPlans, assigned_at AS assignedAt
+       FROM user_licenses WHERE user_seq = (SELECT seq FROM me)`,
       ),
       bind(
         `SELECT sku_id AS skuId, enabled_units AS enabled, consumed_units AS consumed FROM seat_pools, args
@@ -182,7 +185,7 @@ export function userLicensingWrites(
       .prepare(
         `UPDATE users SET license_version = ${guardedValue(
           `license_version = ?3 AND deleted_at IS NULL AND (SELECT licensing_version FROM tenants WHERE id = ?1) = ?4
-           AND ${sourcesFingerprintSql("?1", "?2")} = ?5`,
+           AND ${sourcesFingerprintSql("users.seq")} = ?5`,
           "license_version + 1",
         )} WHERE tenant_id = ?1 AND id = ?2`,
       )
@@ -204,7 +207,7 @@ export function userLicensingWrites(
     );
   }
   statements.push(
-    ...licensingRowWrites(ctx, [{ userId: user.id, sources: snapshot.sources, held: snapshot.held, result }]),
+    ...licensingRowWrites(ctx, [{ userSeq: user.seq, sources: snapshot.sources, held: snapshot.held, result }]),
   );
   return statements;
 }
@@ -218,8 +221,8 @@ export function seatWaiters(ctx: Ctx, freedSkuIds: readonly string[]): D1Prepare
   return [
     ctx.d1
       .prepare(
-        `SELECT DISTINCT sku_id AS skuId FROM license_sources
-         WHERE tenant_id = ?1 AND error = 'CountViolation' AND sku_id IN (SELECT value FROM json_each(?2))`,
+        `SELECT p.sku_id AS skuId FROM seat_pools p WHERE p.tenant_id = ?1 AND p.sku_id IN (SELECT value FROM json_each(?2))
+           AND EXISTS (SELECT 1 FROM license_sources WHERE pool_seq = p.seq AND error = 'CountViolation')`,
       )
       .bind(ctx.tenantId, JSON.stringify(freedSkuIds)),
   ];
@@ -229,15 +232,15 @@ export function seatWaiters(ctx: Ctx, freedSkuIds: readonly string[]): D1Prepare
 export const waitingSkus = (results: readonly D1Result[]): string[] =>
   ((results.at(-1)?.results ?? []) as { skuId: string }[]).map((r) => r.skuId);
 
-/** Rows keyed by user, their other columns stored once per distinct set of values. */
+/** Rows keyed by user seq, their other columns stored once per distinct set of values. */
 class DistinctRows {
-  private readonly rows: [string, number][] = [];
+  private readonly rows: [number, number][] = [];
   private readonly values = new Distinct();
   get size() {
     return this.rows.length;
   }
-  add(userId: string, columns: readonly string[]) {
-    this.rows.push([userId, this.values.numberOf(JSON.stringify(columns))]);
+  add(userSeq: number, columns: readonly string[]) {
+    this.rows.push([userSeq, this.values.numberOf(JSON.stringify(columns))]);
   }
   /** The two JSON parameters: the rows, then the distinct values (JSON arrays, in number order). */
   params(): [string, string] {
@@ -246,7 +249,7 @@ class DistinctRows {
 }
 
 export type UserChange = {
-  userId: string;
+  userSeq: number;
   /** What is stored now (as read, and guarded to be still true when the batch runs). */
   sources: readonly SourceRow[];
   held: ReadonlyMap<string, HeldLicense>;
@@ -270,22 +273,22 @@ const sameSourceRow = (a: SourceRow, b: SourceRow) =>
  */
 export function licensingRowWrites(ctx: Ctx, changes: readonly UserChange[]): D1PreparedStatement[] {
   const { d1, tenantId } = ctx;
-  const goneSources: [string, string, string][] = [];
-  const goneLicenses: [string, string][] = [];
+  const goneSources: [number, string, string][] = [];
+  const goneLicenses: [number, string][] = [];
   // New rows travel as [userId, index of their other columns in a list of distinct values]: a page of a group job
   // writes the same source and license to most of its members.
   const newSources = new DistinctRows();
   const newLicenses = new DistinctRows();
-  for (const { userId, sources, held, result } of changes) {
+  for (const { userSeq, sources, held, result } of changes) {
     for (const s of sources) {
       if (!result.sources.some((r) => r.skuId === s.skuId && r.sourceId === s.sourceId)) {
-        goneSources.push([userId, s.skuId, s.sourceId]);
+        goneSources.push([userSeq, s.skuId, s.sourceId]);
       }
     }
     for (const s of result.sources) {
       const before = sources.find((b) => b.skuId === s.skuId && b.sourceId === s.sourceId);
       if (!before || !sameSourceRow(before, s)) {
-        newSources.add(userId, [
+        newSources.add(userSeq, [
           s.skuId,
           s.sourceId,
           JSON.stringify(s.disabledPlans),
@@ -295,11 +298,11 @@ export function licensingRowWrites(ctx: Ctx, changes: readonly UserChange[]): D1
         ]);
       }
     }
-    for (const sku of held.keys()) if (!result.licenses.has(sku)) goneLicenses.push([userId, sku]);
+    for (const sku of held.keys()) if (!result.licenses.has(sku)) goneLicenses.push([userSeq, sku]);
     for (const [skuId, l] of result.licenses) {
       const before = held.get(skuId);
       if (!before || before.assignedAt !== l.assignedAt || !sameInOrder(before.disabledPlans, l.disabledPlans)) {
-        newLicenses.add(userId, [skuId, JSON.stringify(l.disabledPlans), l.assignedAt]);
+        newLicenses.add(userSeq, [skuId, JSON.stringify(l.disabledPlans), l.assignedAt]);
       }
     }
   }
@@ -308,8 +311,8 @@ export function licensingRowWrites(ctx: Ctx, changes: readonly UserChange[]): D1
     statements.push(
       d1
         .prepare(
-          `DELETE FROM license_sources WHERE tenant_id = ?1
-             AND (user_id, sku_id, source_id) IN (SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?2))`,
+          `DELETE FROM license_sources WHERE (user_seq, pool_seq, source_seq) IN (
+             SELECT value ->> 0, ${poolSeqOf("?1", "value ->> 1")}, ${sourceSeqOf("?1", "value ->> 2")} FROM json_each(?2))`,
         )
         .bind(tenantId, JSON.stringify(goneSources)),
     );
@@ -318,10 +321,11 @@ export function licensingRowWrites(ctx: Ctx, changes: readonly UserChange[]): D1
     statements.push(
       d1
         .prepare(
-          `WITH v AS MATERIALIZED (SELECT key AS k, value ->> 0 AS sku, value ->> 1 AS source, value ->> 2 AS disabled,
+          `WITH v AS MATERIALIZED (SELECT key AS k, ${poolSeqOf("?1", "value ->> 0")} AS pool,
+             ${sourceSeqOf("?1", "value ->> 1")} AS source, value ->> 2 AS disabled,
              value ->> 3 AS state, value ->> 4 AS error, value ->> 5 AS at FROM json_each(?3))
-           INSERT OR REPLACE INTO license_sources (tenant_id, user_id, sku_id, source_id, disabled_plans, state, error, last_updated_at)
-           SELECT ?1, r.value ->> 0, v.sku, v.source, v.disabled, v.state, v.error, v.at
+           INSERT OR REPLACE INTO license_sources (user_seq, pool_seq, source_seq, disabled_plans, state, error, last_updated_at)
+           SELECT r.value ->> 0, v.pool, v.source, v.disabled, v.state, v.error, v.at
            FROM json_each(?2) AS r JOIN v ON v.k = r.value ->> 1`,
         )
         .bind(tenantId, ...newSources.params()),
@@ -331,8 +335,8 @@ export function licensingRowWrites(ctx: Ctx, changes: readonly UserChange[]): D1
     statements.push(
       d1
         .prepare(
-          `DELETE FROM user_licenses WHERE tenant_id = ?1
-             AND (user_id, sku_id) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?2))`,
+          `DELETE FROM user_licenses
+           WHERE (user_seq, pool_seq) IN (SELECT value ->> 0, ${poolSeqOf("?1", "value ->> 1")} FROM json_each(?2))`,
         )
         .bind(tenantId, JSON.stringify(goneLicenses)),
     );
@@ -341,9 +345,10 @@ export function licensingRowWrites(ctx: Ctx, changes: readonly UserChange[]): D1
     statements.push(
       d1
         .prepare(
-          `WITH v AS MATERIALIZED (SELECT key AS k, value ->> 0 AS sku, value ->> 1 AS disabled, value ->> 2 AS at FROM json_each(?3))
-           INSERT OR REPLACE INTO user_licenses (tenant_id, user_id, sku_id, disabled_plans, assigned_at)
-           SELECT ?1, r.value ->> 0, v.sku, v.disabled, v.at FROM json_each(?2) AS r JOIN v ON v.k = r.value ->> 1`,
+          `WITH v AS MATERIALIZED (SELECT key AS k, ${poolSeqOf("?1", "value ->> 0")} AS pool, value ->> 1 AS disabled,
+             value ->> 2 AS at FROM json_each(?3))
+           INSERT OR REPLACE INTO user_licenses (user_seq, pool_seq, disabled_plans, assigned_at)
+           SELECT r.value ->> 0, v.pool, v.disabled, v.at FROM json_each(?2) AS r JOIN v ON v.k = r.value ->> 1`,
         )
         .bind(tenantId, ...newLicenses.params()),
     );

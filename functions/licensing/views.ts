@@ -1,6 +1,7 @@
 import { type SkuPlanRow, type SkuPlans, toSkuPlans } from "../catalog/store.ts";
 import { graphTime } from "../core/time.ts";
 import { DIRECT } from "./rules.ts";
+import { sourceOfSeq } from "./seqs.ts";
 
 export type UserLicensingView = {
   licenses: { skuId: string; disabledPlans: string[]; assignedAt: string }[];
@@ -14,11 +15,11 @@ export type UserLicensingView = {
   }[];
 };
 
-/** Which users' licensing to read: SQL yielding their ids, with ?1 the tenant and its own parameters after. */
+/** Which users' licensing to read: SQL yielding their seqs, with ?1 the tenant and its own parameters after. */
 export type UserSelector = { sql: string; params: unknown[] };
 
 export const usersById = (userIds: string[]): UserSelector => ({
-  sql: "SELECT value FROM json_each(?2)",
+  sql: "SELECT seq FROM users WHERE tenant_id = ?1 AND id IN (SELECT value FROM json_each(?2))",
   params: [JSON.stringify(userIds)],
 });
 
@@ -27,20 +28,23 @@ export function licensingViewStatements(d1: D1Database, tenantId: string, users:
   const bind = (sql: string) => d1.prepare(sql).bind(tenantId, ...users.params);
   return [
     bind(
-      `SELECT user_id AS userId, sku_id AS skuId, disabled_plans AS disabledPlans, assigned_at AS assignedAt FROM user_licenses
-       WHERE tenant_id = ?1 AND user_id IN (${users.sql}) ORDER BY user_id, assigned_at, sku_id`,
+      `SELECT u.id AS userId, p.sku_id AS skuId, ul.disabled_plans AS disabledPlans, ul.assigned_at AS assignedAt
+       FROM user_licenses ul JOIN users u ON u.seq = ul.user_seq JOIN seat_pools p ON p.seq = ul.pool_seq
+       WHERE ul.user_seq IN (${users.sql}) ORDER BY ul.user_seq, ul.assigned_at, skuId`,
     ),
     bind(
-      `SELECT user_id AS userId, sku_id AS skuId, source_id AS sourceId, disabled_plans AS disabledPlans, state, error,
-         last_updated_at AS lastUpdatedAt FROM license_sources
-       WHERE tenant_id = ?1 AND user_id IN (${users.sql}) ORDER BY user_id, sku_id, source_id`,
+      `SELECT u.id AS userId, p.sku_id AS skuId, ${sourceOfSeq("ls.source_seq")} AS sourceId, ls.disabled_plans AS disabledPlans,
+         ls.state, ls.error, ls.last_updated_at AS lastUpdatedAt
+       FROM license_sources ls JOIN users u ON u.seq = ls.user_seq JOIN seat_pools p ON p.seq = ls.pool_seq
+       WHERE ls.user_seq IN (${users.sql}) ORDER BY ls.user_seq, skuId, sourceId`,
     ),
     ...(withPlans
       ? [
           bind(
             `SELECT s.id AS skuId, s.sku_part_number AS skuPartNumber, s.display_name AS displayName, p.id AS planId, p.name AS planName
              FROM skus s JOIN sku_service_plans sp ON sp.sku_id = s.id JOIN service_plans p ON p.id = sp.service_plan_id
-             WHERE s.id IN (SELECT DISTINCT sku_id FROM user_licenses WHERE tenant_id = ?1 AND user_id IN (${users.sql}))
+             WHERE s.id IN (SELECT p.sku_id FROM user_licenses ul JOIN seat_pools p ON p.seq = ul.pool_seq
+               WHERE ul.user_seq IN (${users.sql}))
              ORDER BY s.id, sp.position`,
           ),
         ]

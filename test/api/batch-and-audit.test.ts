@@ -13,7 +13,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const heldSkus = async (tenantId: string, userId: string) =>
   (
-    await env.DB.prepare("SELECT sku_id AS skuId FROM user_licenses WHERE tenant_id = ?1 AND user_id = ?2")
+    await env.DB.prepare("SELECT sku_id AS skuId FROM user_licenses_by_id WHERE tenant_id = ?1 AND user_id = ?2")
       .bind(tenantId, userId)
       .all<{ skuId: string }>()
   ).results.map((r) => r.skuId);

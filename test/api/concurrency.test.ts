@@ -29,7 +29,7 @@ async function holdersByFilter(api: Client, skuId: string): Promise<string[]> {
 /** Holders as stored: distinct live users with a seat-consuming row for the SKU. */
 async function holdersInDb(tenantId: string, skuId: string): Promise<string[]> {
   const { results } = await env.DB.prepare(
-    `SELECT DISTINCT ul.user_id AS id FROM user_licenses ul JOIN users u ON u.tenant_id = ul.tenant_id AND u.id = ul.user_id
+    `SELECT DISTINCT ul.user_id AS id FROM user_licenses_by_id ul JOIN users u ON u.tenant_id = ul.tenant_id AND u.id = ul.user_id
      WHERE ul.tenant_id = ?1 AND ul.sku_id = ?2 AND u.deleted_at IS NULL ORDER BY ul.user_id`,
   )
     .bind(tenantId, skuId)
@@ -165,7 +165,7 @@ describe("seat accounting under concurrent assignLicense calls", () => {
     expect(details.body.value.map((d: { skuId: string }) => d.skuId)).toEqual(holders.includes(target) ? [SKU.E3] : []);
     // One direct source row at most, and it matches the seat row.
     const sources = await env.DB.prepare(
-      "SELECT count(*) AS n FROM license_sources WHERE tenant_id = ?1 AND user_id = ?2 AND sku_id = ?3",
+      "SELECT count(*) AS n FROM license_sources_by_id WHERE tenant_id = ?1 AND user_id = ?2 AND sku_id = ?3",
     )
       .bind(t.id, target, SKU.E3)
       .first<{ n: number }>();
@@ -206,7 +206,7 @@ describe("seat accounting under concurrent assignLicense calls", () => {
     expect(statuses.filter((_, i) => i % 2 === 1)).toEqual(Array(10).fill(204));
     for (const s of statuses.filter((_, i) => i % 2 === 0)) expect([200, 404, 409]).toContain(s);
     expect(await holdersInDb(t.id, SKU.EMS)).toEqual([]);
-    const stored = await env.DB.prepare("SELECT count(*) AS n FROM user_licenses WHERE tenant_id = ?1")
+    const stored = await env.DB.prepare("SELECT count(*) AS n FROM user_licenses_by_id WHERE tenant_id = ?1")
       .bind(t.id)
       .first<{ n: number }>();
     expect(stored?.n).toBe(0);

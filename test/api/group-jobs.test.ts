@@ -233,8 +233,8 @@ describe("concurrent writers on the same members", () => {
 });
 
 describe("storage of per-member rows", () => {
-  // Migration 0007 is hand-written; a later generated migration that recreates one of these tables would silently
-  // drop WITHOUT ROWID (and double what a group job writes).
+  // Migrations 0007 and 0009 are hand-written; a later generated migration that recreates one of these tables would
+  // silently drop WITHOUT ROWID (and double what a group job writes).
   it("group_members, license_sources and user_licenses are clustered on their keys, with their indexes", async () => {
     const { results } = await env.DB.prepare(
       "SELECT type, name, tbl_name AS tableName, sql FROM sqlite_master WHERE tbl_name IN ('group_members', 'license_sources', 'user_licenses') AND sql IS NOT NULL ORDER BY name",
@@ -246,7 +246,7 @@ describe("storage of per-member rows", () => {
       "group_members_user",
       "license_sources_errors",
       "license_sources_waiting",
-      "user_licenses_sku",
+      "user_licenses_pool",
     ]);
   });
 });

@@ -171,15 +171,15 @@ async function readStored(tenantId: string): Promise<Stored> {
     q("SELECT id, usage_location AS usageLocation FROM users WHERE tenant_id = ?1 AND deleted_at IS NULL ORDER BY id"),
     q(
       `SELECT user_id AS userId, sku_id AS skuId, source_id AS sourceId, disabled_plans AS disabledPlans, state, error,
-         last_updated_at AS lastUpdatedAt FROM license_sources WHERE tenant_id = ?1 ORDER BY user_id, sku_id, source_id`,
+         last_updated_at AS lastUpdatedAt FROM license_sources_by_id WHERE tenant_id = ?1 ORDER BY user_id, sku_id, source_id`,
     ),
     q(
       `SELECT user_id AS userId, sku_id AS skuId, disabled_plans AS disabledPlans, assigned_at AS assignedAt
-       FROM user_licenses WHERE tenant_id = ?1 ORDER BY user_id, sku_id`,
+       FROM user_licenses_by_id WHERE tenant_id = ?1 ORDER BY user_id, sku_id`,
     ),
     q(
       `SELECT gm.user_id AS userId, gl.group_id AS groupId, gl.sku_id AS skuId, gl.disabled_plans AS disabledPlans
-       FROM group_members gm JOIN groups g ON g.id = gm.group_id AND g.deleted_at IS NULL AND g.security_enabled = 1
+       FROM group_members_by_id gm JOIN groups g ON g.id = gm.group_id AND g.deleted_at IS NULL AND g.security_enabled = 1
        JOIN group_licenses gl ON gl.group_id = gm.group_id
        WHERE gm.tenant_id = ?1 ORDER BY gm.user_id, gl.group_id, gl.sku_id`,
     ),

@@ -78,8 +78,8 @@ beforeAll(async () => {
 /** All of a tenant's licensing rows, in a stable order: a refused request must leave this byte-for-byte equal. */
 async function snapshot(tenantId: string): Promise<string> {
   const [licenses, sources, pools, users, audit] = await env.DB.batch<Record<string, unknown>>([
-    env.DB.prepare("SELECT * FROM user_licenses WHERE tenant_id = ?1 ORDER BY user_id, sku_id").bind(tenantId),
-    env.DB.prepare("SELECT * FROM license_sources WHERE tenant_id = ?1 ORDER BY user_id, sku_id, source_id").bind(
+    env.DB.prepare("SELECT * FROM user_licenses_by_id WHERE tenant_id = ?1 ORDER BY user_id, sku_id").bind(tenantId),
+    env.DB.prepare("SELECT * FROM license_sources_by_id WHERE tenant_id = ?1 ORDER BY user_id, sku_id, source_id").bind(
       tenantId,
     ),
     env.DB.prepare("SELECT * FROM seat_pools WHERE tenant_id = ?1 ORDER BY sku_id").bind(tenantId),
@@ -112,7 +112,7 @@ async function checkInvariants(t: TestTenant, skus: string[], model: Model, step
   const counters = await pools(t.id);
   for (const skuId of skus) {
     const holders = await env.DB.prepare(
-      `SELECT count(DISTINCT ul.user_id) AS n FROM user_licenses ul
+      `SELECT count(DISTINCT ul.user_id) AS n FROM user_licenses_by_id ul
        JOIN users u ON u.tenant_id = ul.tenant_id AND u.id = ul.user_id
        WHERE ul.tenant_id = ?1 AND ul.sku_id = ?2 AND u.deleted_at IS NULL`,
     )
@@ -128,15 +128,15 @@ async function checkInvariants(t: TestTenant, skus: string[], model: Model, step
   const { results: rows } = await env.DB.prepare(
     `SELECT ul.user_id AS userId, ul.sku_id AS skuId, ul.disabled_plans AS effective, u.deleted_at AS deletedAt,
        (SELECT json_group_array(json_object('sourceId', ls.source_id, 'state', ls.state, 'error', ls.error,
-          'disabledPlans', json(ls.disabled_plans))) FROM license_sources ls
+          'disabledPlans', json(ls.disabled_plans))) FROM license_sources_by_id ls
         WHERE ls.tenant_id = ul.tenant_id AND ls.user_id = ul.user_id AND ls.sku_id = ul.sku_id) AS sources
-     FROM user_licenses ul JOIN users u ON u.tenant_id = ul.tenant_id AND u.id = ul.user_id WHERE ul.tenant_id = ?1`,
+     FROM user_licenses_by_id ul JOIN users u ON u.tenant_id = ul.tenant_id AND u.id = ul.user_id WHERE ul.tenant_id = ?1`,
   )
     .bind(t.id)
     .all<{ userId: string; skuId: string; effective: string; deletedAt: string | null; sources: string }>();
   const orphanSources = await env.DB.prepare(
-    `SELECT count(*) AS n FROM license_sources ls WHERE ls.tenant_id = ?1 AND NOT EXISTS (
-       SELECT 1 FROM user_licenses ul WHERE ul.tenant_id = ls.tenant_id AND ul.user_id = ls.user_id AND ul.sku_id = ls.sku_id)`,
+    `SELECT count(*) AS n FROM license_sources_by_id ls WHERE ls.tenant_id = ?1 AND NOT EXISTS (
+       SELECT 1 FROM user_licenses_by_id ul WHERE ul.tenant_id = ls.tenant_id AND ul.user_id = ls.user_id AND ul.sku_id = ls.sku_id)`,
   )
     .bind(t.id)
     .first<{ n: number }>();

@@ -322,7 +322,7 @@ describe("DELETE /v1.0/users/{id}", () => {
     const reuse = await t.admin.post("/v1.0/users", sdkBody(nick, "x!Y2-long-enough"));
     expect(reuse.status).toBe(400);
     expect(reuse.body.error.message).toBe(DUPLICATE_UPN);
-    const rows = await env.DB.prepare("SELECT user_id FROM user_licenses WHERE tenant_id = ?1 AND user_id = ?2")
+    const rows = await env.DB.prepare("SELECT user_id FROM user_licenses_by_id WHERE tenant_id = ?1 AND user_id = ?2")
       .bind(t.id, id)
       .all();
     expect(rows.results).toEqual([]);

@@ -3,7 +3,10 @@ import { groupLicensingActor, makeCtx } from "../../functions/core/context.ts";
 import { newId } from "../../functions/core/ids.ts";
 import { createJobStatements } from "../../functions/licensing/group-jobs.ts";
 
-/** Inserts users straight into D1 (fast fixtures for paging tests); returns their ids in id order. */
+/**
+ * Inserts users straight into D1 (fast fixtures for paging tests); returns their ids in id order. Inserted in id
+ * order, so their seqs (the order jobs page in) follow their ids.
+ */
 export async function seedUsers(
   tenantId: string,
   count: number,
@@ -22,6 +25,7 @@ export async function seedUsers(
       ...fields(i),
     };
   });
+  rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   for (let i = 0; i < rows.length; i += 500) {
     await env.DB.prepare(
       `INSERT INTO users (id, tenant_id, user_principal_name, display_name, usage_location, department, user_type, created_at, updated_at)
@@ -38,7 +42,9 @@ export async function seedUsers(
 export async function seedMembers(tenantId: string, groupId: string, userIds: string[]) {
   for (let i = 0; i < userIds.length; i += 500) {
     await env.DB.prepare(
-      "INSERT INTO group_members (tenant_id, group_id, user_id, added_at) SELECT ?1, ?2, value, ?3 FROM json_each(?4)",
+      `INSERT INTO group_members (group_seq, user_seq, added_at)
+       SELECT (SELECT seq FROM groups WHERE tenant_id = ?1 AND id = ?2), u.seq, ?3 FROM json_each(?4) AS j
+       JOIN users u ON u.tenant_id = ?1 AND u.id = j.value`,
     )
       .bind(tenantId, groupId, new Date().toISOString(), JSON.stringify(userIds.slice(i, i + 500)))
       .run();
@@ -65,10 +71,10 @@ export async function stageGroupJob(tenantId: string, groupId: string, skuId: st
 export async function licensingState(tenantId: string) {
   const [sources, licenses, pools] = await env.DB.batch([
     env.DB.prepare(
-      "SELECT user_id, sku_id, source_id, state, error, disabled_plans FROM license_sources WHERE tenant_id = ?1 ORDER BY user_id, sku_id, source_id",
+      "SELECT user_id, sku_id, source_id, state, error, disabled_plans FROM license_sources_by_id WHERE tenant_id = ?1 ORDER BY user_id, sku_id, source_id",
     ).bind(tenantId),
     env.DB.prepare(
-      "SELECT user_id, sku_id, disabled_plans FROM user_licenses WHERE tenant_id = ?1 ORDER BY user_id, sku_id",
+      "SELECT user_id, sku_id, disabled_plans FROM user_licenses_by_id WHERE tenant_id = ?1 ORDER BY user_id, sku_id",
     ).bind(tenantId),
     env.DB.prepare(
       "SELECT sku_id, enabled_units, consumed_units FROM seat_pools WHERE tenant_id = ?1 ORDER BY sku_id",

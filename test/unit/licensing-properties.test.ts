@@ -358,6 +358,7 @@ const pageUserArb = (catalogue: Catalogue, index: number): fc.Arbitrary<PageUser
         .filter((i) => i.sourceId !== DIRECT)
         .map((i) => ({ groupId: i.sourceId, skuId: i.skuId, disabledPlans: i.disabledPlans }));
       return {
+        seq: index + 1,
         id: `u${index}`,
         displayName: `User ${index}`,
         userPrincipalName: `u${index}@contoso.test`,

@@ -14,7 +14,8 @@ import { compileUserFilter } from "../../functions/directory/user-filter.ts";
 
 const SKU = "184efa21-98c3-4e5d-95ab-d07053a96e67";
 const SKU2 = "6fd2c87f-b296-42f0-b197-1e91e994b900";
-const OWNER = "ul.tenant_id = u.tenant_id AND ul.user_id = u.id";
+const OWNER = "ul.user_seq = u.seq";
+const LICENSE_SKU = "(SELECT sku_id FROM seat_pools WHERE seq = ul.pool_seq)";
 
 const compile = (filter: string) => compileUserFilter(parseODataFilter(filter));
 
@@ -276,19 +277,19 @@ describe("compileUserFilter", () => {
     ["createdDateTime gt 2021-01-01T00:00Z", "u.created_at > ?", ["2021-01-01T00:00:00.000Z"], false],
     [
       `assignedLicenses/any(x:x/skuId eq ${SKU.toUpperCase()})`,
-      `EXISTS (SELECT 1 FROM user_licenses ul WHERE ${OWNER} AND ul.sku_id = ?)`,
+      `EXISTS (SELECT 1 FROM user_licenses ul WHERE ${OWNER} AND ${LICENSE_SKU} = ?)`,
       [SKU],
       false,
     ],
     [
       `assignedLicenses/any(s:s/SkuId in (${SKU}, ${SKU2}))`,
-      `EXISTS (SELECT 1 FROM user_licenses ul WHERE ${OWNER} AND ul.sku_id IN (?, ?))`,
+      `EXISTS (SELECT 1 FROM user_licenses ul WHERE ${OWNER} AND ${LICENSE_SKU} IN (?, ?))`,
       [SKU, SKU2],
       false,
     ],
     [
       `not assignedLicenses/any(x:x/skuId eq ${SKU})`,
-      `(NOT coalesce(EXISTS (SELECT 1 FROM user_licenses ul WHERE ${OWNER} AND ul.sku_id = ?), 0))`,
+      `(NOT coalesce(EXISTS (SELECT 1 FROM user_licenses ul WHERE ${OWNER} AND ${LICENSE_SKU} = ?), 0))`,
       [SKU],
       true,
     ],
@@ -439,11 +440,14 @@ describe("compiled SQL runs on D1 with OData semantics", () => {
           )
           .bind(x.id, tenant, x.upn, x.name, x.dept, x.enabled, x.created, now),
       ),
+      db.prepare("INSERT INTO seat_pools (tenant_id, sku_id) VALUES (?1, ?2), (?1, ?3)").bind(tenant, SKU, SKU2),
       db
         .prepare(
-          "INSERT INTO user_licenses (tenant_id, user_id, sku_id, assigned_at) VALUES (?, 'u1', ?, ?), (?, 'u1', ?, ?), (?, 'u3', ?, ?)",
+          `INSERT INTO user_licenses (user_seq, pool_seq, assigned_at)
+           SELECT u.seq, p.seq, ?4 FROM (SELECT 'u1' AS id, ?2 AS sku UNION ALL SELECT 'u1', ?3 UNION ALL SELECT 'u3', ?3) AS l
+           JOIN users u ON u.tenant_id = ?1 AND u.id = l.id JOIN seat_pools p ON p.tenant_id = ?1 AND p.sku_id = l.sku`,
         )
-        .bind(tenant, SKU, now, tenant, SKU2, now, tenant, SKU2, now),
+        .bind(tenant, SKU, SKU2, now),
     ]);
 
     expect(await ids("department eq 'SALES'")).toEqual(["u1", "u3"]);

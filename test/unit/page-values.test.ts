@@ -52,6 +52,7 @@ const userArb = (profile: Profile): fc.Arbitrary<PageUser> => {
   const nameLength = profile === "names" || profile === "mixed" ? 256 : 8;
   return fc
     .record({
+      seq: fc.maxSafeNat(),
       id: fc.uuid(),
       displayName: nameArb(nameLength),
       userPrincipalName: nameArb(Math.min(nameLength, 113)),
@@ -109,7 +110,7 @@ describe("usersThatFit", () => {
         const ctx = { ...makeCtx(env, crypto.randomUUID(), { kind: "system", name: "test" }), d1 };
         const fitted = users.slice(0, count);
         pageWrites(ctx, tenant, decidePage(ctx, tenant, { users: fitted, pools }));
-        membershipWrites(ctx, { id: GROUPS[0]!, displayName: "Group" }, fitted, []);
+        membershipWrites(ctx, { seq: Number.MAX_SAFE_INTEGER, id: GROUPS[0]!, displayName: "Group" }, fitted, []);
         expect(stats.maxValueBytes).toBeLessThanOrEqual(limit);
       }),
       { numRuns: 300 },
