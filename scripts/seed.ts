@@ -318,7 +318,7 @@ async function bulkMembers(d1: D1Database, tenantId: string, groupId: string, us
   const insert = d1.prepare(
     `INSERT INTO group_members (group_seq, user_seq, added_at)
      SELECT (SELECT seq FROM groups WHERE tenant_id = ?1 AND id = ?2), u.seq, ?3 FROM json_each(?4) AS j
-     JOIN users u ON u.tenant_id = ?1 AND u.id = j.value`,
+     CROSS JOIN users u ON u.id = j.value WHERE u.tenant_id = ?1`,
   );
   const now = new Date().toISOString();
   const statements: D1PreparedStatement[] = [];

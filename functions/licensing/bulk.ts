@@ -60,6 +60,8 @@ export type PageUser = {
   usageLocation: string | null;
   licenseVersion: number;
   sources: SourceRow[];
+  /** sourcesFingerprint of the sources as read: the page's write guard compares it. */
+  sourcesFingerprint: string;
   grants: GroupGrant[];
   held: Map<string, HeldLicense>;
   /** The attributes the page was read `withAttributes` (what a membership rule reads); the rest are absent. */
@@ -168,8 +170,8 @@ export function pageReadStatements(ctx: Ctx, selector: PageSelector, options: Pa
                ? `EXISTS (SELECT 1 FROM group_members gm WHERE gm.group_seq = ${memberParam} AND gm.user_seq = page.seq)`
                : "NULL"
            },
-           'sources', json((SELECT json_group_array(json_array(pool_seq, ${sourceOfSeq("source_seq")}, json(disabled_plans), state,
-              error, last_updated_at)) FROM license_sources WHERE user_seq = u.seq)),
+           'sources', json((SELECT json_group_array(json_array(pool_seq, source_seq, ${sourceOfSeq("source_seq")},
+              json(disabled_plans), state, error, last_updated_at)) FROM license_sources WHERE user_seq = u.seq)),
            'licensedGroups', json((SELECT json_group_array(gm.group_seq) FROM group_members gm WHERE gm.user_seq = u.seq
               AND gm.group_seq IN (SELECT g.seq FROM group_licenses gl JOIN groups g ON g.id = gl.group_id WHERE gl.tenant_id = ?1))),
            'held', json((SELECT json_group_array(json_array(pool_seq, json(disabled_plans), assigned_at))
@@ -218,7 +220,7 @@ export function parsePage(results: readonly D1Result<unknown>[], options: PageOp
     seqs.push(seq);
     // A deleted user (or one of another tenant) still moves the cursor, but is not decided.
     if (r.displayName === null || r.displayName === undefined) continue;
-    const sources = r.sources as [number, string, string[], string, string, string][];
+    const sources = r.sources as [number, number, string, string[], string, string, string][];
     const licensedGroups = (r.licensedGroups as number[]).map((g) => groupIdOf.get(g)!).sort();
     const held = r.held as [number, string[], string][];
     users.push({
@@ -228,7 +230,7 @@ export function parsePage(results: readonly D1Result<unknown>[], options: PageOp
       userPrincipalName: String(r.userPrincipalName),
       usageLocation: (r.usageLocation as string | null) ?? null,
       licenseVersion: Number(r.licenseVersion),
-      sources: sources.map(([poolSeq, sourceId, disabledPlans, state, error, lastUpdatedAt]) => ({
+      sources: sources.map(([poolSeq, , sourceId, disabledPlans, state, error, lastUpdatedAt]) => ({
         skuId: skuOf.get(poolSeq)!,
         sourceId,
         disabledPlans,
@@ -236,6 +238,16 @@ export function parsePage(results: readonly D1Result<unknown>[], options: PageOp
         error: error as SourceRow["error"],
         lastUpdatedAt,
       })),
+      sourcesFingerprint: sourcesFingerprint(
+        sources.map(([poolSeq, sourceSeq, , disabledPlans, state, error, lastUpdatedAt]) => [
+          poolSeq,
+          sourceSeq,
+          state,
+          error,
+          lastUpdatedAt,
+          JSON.stringify(disabledPlans),
+        ]),
+      ),
       // In (group, sku) order, as a single user's read gives them. Grants are shared between users: never mutated.
       grants: licensedGroups.flatMap((groupId) => grantsOf.get(groupId) ?? []),
       held: new Map(
@@ -332,7 +344,7 @@ export function pageWrites(ctx: Ctx, tenant: TenantLicensing, decision: PageDeci
   const { d1, tenantId } = ctx;
   if (decision.changed.length === 0) return [];
   const seen = JSON.stringify(
-    decision.changed.map(({ user }) => [user.seq, user.licenseVersion, sourcesFingerprint(user.sources)]),
+    decision.changed.map(({ user }) => [user.seq, user.licenseVersion, user.sourcesFingerprint]),
   );
   const statements: D1PreparedStatement[] = [
     // Every changed user is as read: same attributes (licenseVersion, which direct changes and user updates move)

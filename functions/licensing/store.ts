@@ -11,21 +11,28 @@ export type SourceRow = Omit<SourceOutcome, "violation">;
 
 /**
  * A user's stored sources as one string, computed alike in SQL and here: a licensing write compares it to what it
- * read, so a change made meanwhile by a group job (which moves no per-user version) fails the write's guard.
+ * read, so a change made meanwhile by a group job (which moves no per-user version) fails the write's guard. Built
+ * from the rows as stored (seqs, not ids), in key order: the guard of a page of thousands computes one per user.
  */
 export const sourcesFingerprintSql = (userSeqSql: string) =>
   `coalesce((SELECT group_concat(f, ';') FROM (
-     SELECT sku || ',' || source || ',' || state || ',' || error || ',' || last_updated_at || ',' || disabled_plans AS f
-     FROM (SELECT ${skuOfPool("pool_seq")} AS sku, ${sourceOfSeq("source_seq")} AS source, state, error, last_updated_at,
-             disabled_plans FROM license_sources WHERE user_seq = ${userSeqSql})
-     ORDER BY sku, source)), '')`;
+     SELECT pool_seq || ',' || source_seq || ',' || state || ',' || error || ',' || last_updated_at || ',' || disabled_plans AS f
+     FROM license_sources WHERE user_seq = ${userSeqSql} ORDER BY pool_seq, source_seq)), '')`;
 
-export const sourcesFingerprint = (sources: readonly SourceRow[]) =>
-  [...sources]
-    .sort((a, b) =>
-      a.skuId < b.skuId ? -1 : a.skuId > b.skuId ? 1 : a.sourceId < b.sourceId ? -1 : a.sourceId > b.sourceId ? 1 : 0,
-    )
-    .map((s) => [s.skuId, s.sourceId, s.state, s.error, s.lastUpdatedAt, JSON.stringify(s.disabledPlans)].join(","))
+/** A license_sources row's fingerprinted columns, as stored (disabled plans as their JSON text). */
+export type StoredSource = readonly [
+  poolSeq: number,
+  sourceSeq: number,
+  state: string,
+  error: string,
+  lastUpdatedAt: string,
+  disabledPlans: string,
+];
+
+export const sourcesFingerprint = (rows: readonly StoredSource[]) =>
+  [...rows]
+    .sort((a, b) => a[0] - b[0] || a[1] - b[1])
+    .map((r) => r.join(","))
     .join(";");
 
 /** Strips an outcome down to its stored columns. */
@@ -48,6 +55,8 @@ export type UserLicensingSnapshot = {
   user: UserRow;
   tenantCountry: string;
   sources: SourceRow[];
+  /** sourcesFingerprint of the sources as read. */
+  sourcesFingerprint: string;
   grants: GroupGrant[];
   held: Map<string, HeldLicense>;
   pools: Map<string, { enabled: number; consumed: number }>;
@@ -94,8 +103,9 @@ export async function readUserLicensing(
       bind(`SELECT ${userColumns} FROM users u WHERE u.seq = (SELECT seq FROM me)`),
       bind("SELECT country, licensing_version AS licensingVersion FROM tenants, args WHERE id = args.tenant"),
       bind(
-        `SELECT ${skuOfPool("pool_seq")} AS skuId, ${sourceOfSeq("source_seq")} AS sourceId, disabled_plans AS disabledPlans,
-         state, error, last_updated_at AS lastUpdatedAt FROM license_sources WHERE user_seq = (SELECT seq FROM me)`,
+        `SELECT pool_seq AS poolSeq, source_seq AS sourceSeq, ${skuOfPool("pool_seq")} AS skuId, ${sourceOfSeq("source_seq")} AS sourceId,
+         disabled_plans AS disabledPlans, state, error, last_updated_at AS lastUpdatedAt
+         FROM license_sources WHERE user_seq = (SELECT seq FROM me)`,
       ),
       bind(
         "SELECT group_id AS groupId, sku_id AS skuId, disabled_plans AS disabledPlans FROM grants ORDER BY group_id, sku_id",
@@ -129,9 +139,23 @@ export async function readUserLicensing(
     user: toUserRow(userRow),
     tenantCountry: String(tenantRows?.results[0]?.country ?? ""),
     sources: (sourceRows?.results ?? []).map((r) => ({
-      ...(r as SourceRow),
+      skuId: String(r.skuId),
+      sourceId: String(r.sourceId),
       disabledPlans: parseList(String(r.disabledPlans)),
+      state: r.state as SourceRow["state"],
+      error: r.error as SourceRow["error"],
+      lastUpdatedAt: String(r.lastUpdatedAt),
     })),
+    sourcesFingerprint: sourcesFingerprint(
+      (sourceRows?.results ?? []).map((r) => [
+        Number(r.poolSeq),
+        Number(r.sourceSeq),
+        String(r.state),
+        String(r.error),
+        String(r.lastUpdatedAt),
+        String(r.disabledPlans),
+      ]),
+    ),
     grants: (grantRows?.results ?? []).map((r) => ({
       groupId: String(r.groupId),
       skuId: String(r.skuId),
@@ -189,7 +213,7 @@ export function userLicensingWrites(
           "license_version + 1",
         )} WHERE tenant_id = ?1 AND id = ?2`,
       )
-      .bind(tenantId, user.id, user.licenseVersion, snapshot.licensingVersion, sourcesFingerprint(snapshot.sources)),
+      .bind(tenantId, user.id, user.licenseVersion, snapshot.licensingVersion, snapshot.sourcesFingerprint),
   ];
   const moves = [...result.seatsTaken.map((sku) => [sku, 1]), ...result.seatsFreed.map((sku) => [sku, -1])];
   if (moves.length > 0) {

@@ -44,7 +44,7 @@ export async function seedMembers(tenantId: string, groupId: string, userIds: st
     await env.DB.prepare(
       `INSERT INTO group_members (group_seq, user_seq, added_at)
        SELECT (SELECT seq FROM groups WHERE tenant_id = ?1 AND id = ?2), u.seq, ?3 FROM json_each(?4) AS j
-       JOIN users u ON u.tenant_id = ?1 AND u.id = j.value`,
+       CROSS JOIN users u ON u.id = j.value WHERE u.tenant_id = ?1`,
     )
       .bind(tenantId, groupId, new Date().toISOString(), JSON.stringify(userIds.slice(i, i + 500)))
       .run();

@@ -365,6 +365,7 @@ const pageUserArb = (catalogue: Catalogue, index: number): fc.Arbitrary<PageUser
         usageLocation,
         licenseVersion: 1,
         sources,
+        sourcesFingerprint: "",
         grants,
         held,
       };

@@ -11,6 +11,7 @@ import {
 } from "../../functions/licensing/bulk.ts";
 import { membershipWrites } from "../../functions/licensing/group-jobs.ts";
 import { DIRECT, type HeldLicense } from "../../functions/licensing/rules.ts";
+import { sourcesFingerprint } from "../../functions/licensing/store.ts";
 import { instrumentedD1 } from "../helpers/fixtures.ts";
 
 // D1 refuses a bound value over 2,000,000 bytes. usersThatFit must bound every value a page's writes bind, whatever
@@ -88,7 +89,22 @@ const userArb = (profile: Profile): fc.Arbitrary<PageUser> => {
         { selector: ([skuId]) => skuId, maxLength: Math.min(items("held"), SKUS.length) },
       ),
     })
-    .map((u) => ({ ...u, licenseVersion: 1, held: new Map(u.held) }));
+    .map((u) => ({
+      ...u,
+      licenseVersion: 1,
+      held: new Map(u.held),
+      // As stored, with the widest seqs there can be.
+      sourcesFingerprint: sourcesFingerprint(
+        u.sources.map((s) => [
+          Number.MAX_SAFE_INTEGER,
+          Number.MAX_SAFE_INTEGER,
+          s.state,
+          s.error,
+          s.lastUpdatedAt,
+          JSON.stringify(s.disabledPlans),
+        ]),
+      ),
+    }));
 };
 
 const pageArb = fc
