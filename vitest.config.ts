@@ -7,6 +7,8 @@ export default defineConfig({
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
         bindings: { TEST_MIGRATIONS: await readD1Migrations("./migrations") },
+        // An empty database a test migrates step by step (test/api/migrations.test.ts); DB comes from wrangler.toml.
+        d1Databases: { MIGRATION_DB: "migration-test" },
       },
     })),
   ],

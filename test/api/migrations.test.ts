@@ -1,0 +1,126 @@
+import { applyD1Migrations, env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+
+type Migrations = Parameters<typeof applyD1Migrations>[1];
+const migrations = (env as unknown as { TEST_MIGRATIONS: Migrations }).TEST_MIGRATIONS;
+const db = (env as unknown as { MIGRATION_DB: D1Database }).MIGRATION_DB;
+
+const T = "0191a000-0000-7000-8000-00000000000a";
+const OTHER = "0191a000-0000-7000-8000-00000000000b";
+const [U1, U2, U3, U4] = [1, 2, 3, 4].map((i) => `0191a000-0000-7000-8000-1000000000${String(i).padStart(2, "0")}`);
+const G1 = "0191a000-0000-7000-8000-200000000001";
+const G2 = "0191a000-0000-7000-8000-200000000002";
+const EMS = "efccb6f7-5641-4e0e-bd10-b4976e1bf68e";
+const E3 = "6fd2c87f-b296-42f0-b197-1e91e994b900";
+const AT = "2026-01-01T00:00:00.000Z";
+
+// Migration 0009 moves every per-member row from ids to seqs by hand-written SQL: nothing may be lost or misattributed.
+describe("migration 0009 (per-member tables keyed by seqs)", () => {
+  it("carries every membership, source and license of a database written before it, across tenants", async () => {
+    const before = migrations.filter((m) => m.name < "0009");
+    const rest = migrations.filter((m) => m.name >= "0009");
+    expect(rest[0]?.name).toMatch(/^0009_/);
+    await applyD1Migrations(db, before);
+
+    const user = (id: string, tenant: string, upn: string, deletedAt: string | null = null) =>
+      db
+        .prepare(
+          `INSERT INTO users (id, tenant_id, user_principal_name, display_name, created_at, updated_at, deleted_at)
+           VALUES (?1, ?2, ?3, ?3, ?4, ?4, ?5)`,
+        )
+        .bind(id, tenant, upn, AT, deletedAt);
+    const group = (id: string, tenant: string) =>
+      db
+        .prepare(
+          "INSERT INTO groups (id, tenant_id, display_name, created_at, updated_at) VALUES (?1, ?2, 'g', ?3, ?3)",
+        )
+        .bind(id, tenant, AT);
+    const rows = (table: string, columns: string, values: unknown[][]) =>
+      values.map((v) =>
+        db.prepare(`INSERT INTO ${table} (${columns}) VALUES (${v.map((_, i) => `?${i + 1}`).join(", ")})`).bind(...v),
+      );
+    const sources: unknown[][] = [
+      [T, U1, EMS, "direct", '["p1"]', "Active", "None", AT],
+      [T, U1, EMS, G1, "[]", "Active", "None", AT],
+      [T, U1, E3, G1, "[]", "Error", "CountViolation", "2026-01-02T00:00:00.000Z"],
+      [T, U2, E3, G2, "[]", "Active", "None", AT],
+      [T, U3, EMS, "direct", "[]", "Active", "None", AT],
+      [OTHER, U4, EMS, "direct", "[]", "Active", "None", AT],
+    ];
+    const licenses: unknown[][] = [
+      [T, U1, EMS, '["p1"]', AT],
+      [T, U2, E3, "[]", AT],
+      [T, U3, EMS, "[]", AT],
+      [OTHER, U4, EMS, "[]", AT],
+    ];
+    const members: unknown[][] = [
+      [T, G1, U1, AT],
+      [T, G2, U1, AT],
+      [T, G2, U2, AT],
+    ];
+    await db.batch([
+      ...rows("tenants", "id, display_name, country, created_at", [
+        [T, "t", "US", AT],
+        [OTHER, "o", "DE", AT],
+      ]),
+      user(U3, T, "u3@t.test"),
+      user(U1, T, "u1@t.test"),
+      user(U2, T, "u2@t.test", AT),
+      user(U4, OTHER, "u4@o.test"),
+      group(G1, T),
+      group(G2, T),
+      ...rows("seat_pools", "tenant_id, sku_id, enabled_units, consumed_units", [
+        [T, EMS, 10, 2],
+        [T, E3, 5, 1],
+        [OTHER, EMS, 3, 1],
+      ]),
+      ...rows("group_members", "tenant_id, group_id, user_id, added_at", members),
+      ...rows(
+        "license_sources",
+        "tenant_id, user_id, sku_id, source_id, disabled_plans, state, error, last_updated_at",
+        sources,
+      ),
+      ...rows("user_licenses", "tenant_id, user_id, sku_id, disabled_plans, assigned_at", licenses),
+      ...rows("license_jobs", "id, tenant_id, group_id, kind, state, cursor, processed, created_at, updated_at", [
+        ["job-running", T, G1, "groupLicense", "Running", U1, 1, AT, AT],
+        ["job-done", T, G2, "groupLicense", "Complete", U2, 2, AT, AT],
+      ]),
+    ]);
+
+    await applyD1Migrations(db, rest);
+
+    const all = async (sql: string) => (await db.prepare(sql).all()).results.map((r) => Object.values(r));
+    const byKey = (a: unknown[], b: unknown[]) => JSON.stringify(a).localeCompare(JSON.stringify(b));
+    expect(
+      (
+        await all(
+          "SELECT tenant_id, user_id, sku_id, source_id, disabled_plans, state, error, last_updated_at FROM license_sources_by_id",
+        )
+      ).sort(byKey),
+    ).toEqual([...sources].sort(byKey));
+    expect(
+      (await all("SELECT tenant_id, user_id, sku_id, disabled_plans, assigned_at FROM user_licenses_by_id")).sort(
+        byKey,
+      ),
+    ).toEqual([...licenses].sort(byKey));
+    expect((await all("SELECT tenant_id, group_id, user_id, added_at FROM group_members_by_id")).sort(byKey)).toEqual(
+      [...members].sort(byKey),
+    );
+    // Seqs follow insertion; pools keep their counters; a running job starts over (its cursor was an id).
+    expect(await all("SELECT id FROM users ORDER BY seq")).toEqual([[U3], [U1], [U2], [U4]]);
+    expect(await all("SELECT tenant_id, sku_id, enabled_units, consumed_units FROM seat_pools ORDER BY seq")).toEqual([
+      [T, EMS, 10, 2],
+      [T, E3, 5, 1],
+      [OTHER, EMS, 3, 1],
+    ]);
+    expect(await all("SELECT id, cursor, processed FROM license_jobs ORDER BY id")).toEqual([
+      ["job-done", U2, 2],
+      ["job-running", "", 0],
+    ]);
+    // A direct source is seq 0; the partial indexes came along.
+    expect(await all("SELECT count(*) FROM license_sources WHERE source_seq = 0")).toEqual([[3]]);
+    expect(
+      await all("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'license_sources_%' ORDER BY name"),
+    ).toEqual([["license_sources_errors"], ["license_sources_waiting"]]);
+  });
+});
