@@ -49,16 +49,28 @@ export type LicensingBefore = Pick<UserLicensingSnapshot, "held" | "sources" | "
   user: Pick<UserRow, "id" | "displayName" | "userPrincipalName">;
 };
 
+// A group job describes the licenses of thousands of users a page, nearly all the same few: each license's JSON is
+// built once per isolate (it was the costliest step of deciding a page), and a user's list is those joined.
+const licenseDescriptions = new Map<string, string>();
+const LICENSE_DESCRIPTIONS_KEPT = 10_000;
+
+function describeLicense(skuId: string, skuPartNumber: string | null, disabledPlans: readonly string[]): string {
+  const key = `${skuId}|${skuPartNumber}|${disabledPlans.join(",")}`;
+  let text = licenseDescriptions.get(key);
+  if (text === undefined) {
+    if (licenseDescriptions.size >= LICENSE_DESCRIPTIONS_KEPT) licenseDescriptions.clear();
+    text = JSON.stringify({ skuId, skuPartNumber, disabledPlans });
+    licenseDescriptions.set(key, text);
+  }
+  return text;
+}
+
+/** The licenses as JSON text, by skuId: what JSON.stringify of their descriptions gives, built from the memo. */
 const describeLicenses = (licenses: ReadonlyMap<string, HeldLicense>, snapshot: LicensingBefore) =>
-  JSON.stringify(
-    [...licenses]
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([skuId, l]) => ({
-        skuId,
-        skuPartNumber: snapshot.skus.get(skuId)?.skuPartNumber ?? null,
-        disabledPlans: l.disabledPlans,
-      })),
-  );
+  `[${[...licenses]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([skuId, l]) => describeLicense(skuId, snapshot.skus.get(skuId)?.skuPartNumber ?? null, l.disabledPlans))
+    .join(",")}]`;
 
 const describeSources = (sources: readonly { skuId: string; sourceId: string; state: string; error: string }[]) =>
   JSON.stringify([...sources].map((s) => `${s.skuId}:${s.sourceId}:${s.state}:${s.error}`).sort());
