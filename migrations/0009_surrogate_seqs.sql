@@ -1,8 +1,8 @@
 -- Hand-written (drizzle-kit generated the table rebuilds; the copies, their order and WITHOUT ROWID are by hand):
 -- users, groups and seat pools get an integer `seq`, and the per-member tables (group_members, license_sources,
--- user_licenses) hold those seqs instead of 36-character ids and a tenant id. A rule job over 100,000 users wrote
--- about 880 bytes a user into six B-trees; with seqs it writes about 250. The ids stay the API's, looked up by
--- unique index. Seqs are given in the old tables' insertion (rowid) order.
+-- user_licenses) hold those seqs instead of 36-character ids and a tenant id. A rule job over 100,000 users grew
+-- those tables and their indexes by about 760 bytes a user with ids, 150 with seqs. The ids stay the API's, looked
+-- up by unique index. Seqs are given in the old tables' insertion (rowid) order.
 PRAGMA foreign_keys=OFF;--> statement-breakpoint
 CREATE TABLE `__new_users` (
 	`seq` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
