@@ -324,26 +324,59 @@ export type PageDecision = {
   outcomes: { userId: string; result: ReconcileResult }[];
 };
 
-/** Decides a whole page in memory with the same pure rules as a single user, sharing the seat pools in order. */
+/**
+ * Everything reconcileUser reads of a page's user, as one string; the tenant's rules, catalogue and clock are the
+ * page's. A user takes at most one seat of a SKU, so the rules only ask whether a seat is left, counting the one a
+ * license the user gives up frees: seats count as below 0, 0, or some. Users of a job page mostly share their key
+ * (same sources, grants and licenses), and the rules are pure.
+ */
+function decisionKey(user: PageUser, available: ReadonlyMap<string, number>): string {
+  let key = String(user.usageLocation);
+  const seat = (skuId: string) => Math.max(-1, Math.min(1, available.get(skuId) ?? 0));
+  for (const s of user.sources) {
+    key += `\u0001${s.skuId}|${s.sourceId}|${s.state}|${s.error}|${s.lastUpdatedAt}|${s.disabledPlans.join(",")}|${seat(s.skuId)}`;
+  }
+  key += "\u0002";
+  for (const g of user.grants) key += `\u0001${g.groupId}|${g.skuId}|${g.disabledPlans.join(",")}|${seat(g.skuId)}`;
+  key += "\u0002";
+  for (const [skuId, held] of user.held) {
+    key += `\u0001${skuId}|${held.assignedAt}|${held.disabledPlans.join(",")}|${seat(skuId)}`;
+  }
+  return key;
+}
+
+/**
+ * Decides a whole page in memory with the same pure rules as a single user, sharing the seat pools in order. Users
+ * with the same decisionKey get the same result (shared, never mutated): a page of 2,000 members is mostly a handful
+ * of distinct cases, and deciding each user afresh was half of planning a page.
+ */
 export function decidePage(ctx: Ctx, tenant: TenantLicensing, page: Pick<Page, "users" | "pools">): PageDecision {
   const available = new Map([...page.pools].map(([skuId, pool]) => [skuId, pool.enabled - pool.consumed]));
   const seatMoves = new Map<string, { taken: number; freed: number }>();
   const changed: PageDecision["changed"] = [];
   const outcomes: PageDecision["outcomes"] = [];
   const now = ctx.now.toISOString();
+  const decided = new Map<string, { result: ReconcileResult; same: boolean }>();
   for (const user of page.users) {
-    const result = reconcileUser({
-      usageLocation: user.usageLocation,
-      tenantCountry: tenant.country,
-      intents: currentIntents(user),
-      held: user.held,
-      seatsAvailable: available,
-      skuPlans: tenant.skuPlans,
-      rules: tenant.rules,
-      now,
-    });
+    const key = decisionKey(user, available);
+    let decision = decided.get(key);
+    if (!decision) {
+      const result = reconcileUser({
+        usageLocation: user.usageLocation,
+        tenantCountry: tenant.country,
+        intents: currentIntents(user),
+        held: user.held,
+        seatsAvailable: available,
+        skuPlans: tenant.skuPlans,
+        rules: tenant.rules,
+        now,
+      });
+      decision = { result, same: unchanged(user, result) };
+      decided.set(key, decision);
+    }
+    const { result } = decision;
     outcomes.push({ userId: user.id, result });
-    if (unchanged(user, result)) continue;
+    if (decision.same) continue;
     changed.push({ user, result });
     for (const sku of result.seatsTaken) {
       available.set(sku, (available.get(sku) ?? 0) - 1);
@@ -410,10 +443,19 @@ export function pageWrites(ctx: Ctx, tenant: TenantLicensing, decision: PageDeci
       })),
     ),
   );
+  // Users decided alike share their result object, and their audit values with it.
+  const values = new Map<ReconcileResult, ReturnType<typeof changeUserLicenseAudit>>();
   const audit = decision.changed
-    .map(({ user, result }) =>
-      changeUserLicenseAudit({ user, held: user.held, sources: user.sources, skus: tenant.skus }, result),
-    )
+    .map(({ user, result }) => {
+      if (!values.has(result)) {
+        values.set(
+          result,
+          changeUserLicenseAudit({ user, held: user.held, sources: user.sources, skus: tenant.skus }, result),
+        );
+      }
+      const change = values.get(result);
+      return change && { ...change, user };
+    })
     .filter((entry) => entry !== undefined);
   statements.push(...userLicenseChangeStatements(ctx, audit));
   return statements;

@@ -443,60 +443,81 @@ describe("decidePage properties", () => {
   });
 
   it("each user is decided exactly as reconcileUser would with the pools left by the users before", () => {
-    fc.assert(
-      fc.property(pageArb, ({ tenant, users, pools }) => {
-        const decision = decidePage(fakeCtx, tenant, { users, pools });
-        const available = new Map([...pools].map(([s, p]) => [s, p.enabled - p.consumed]));
-        for (const [i, user] of users.entries()) {
-          const intents = decision.outcomes[i]!.result.sources;
-          const expected = reconcileUser({
-            usageLocation: user.usageLocation,
-            tenantCountry: tenant.country,
-            intents: [
-              ...user.sources
-                .filter((s) => s.sourceId === DIRECT)
-                .map((s) => ({
-                  skuId: s.skuId,
-                  sourceId: DIRECT,
-                  disabledPlans: s.disabledPlans,
-                  previous: {
-                    state: s.state,
-                    error: s.error,
-                    disabledPlans: s.disabledPlans,
-                    lastUpdatedAt: s.lastUpdatedAt,
-                  },
-                })),
-              ...user.grants.map((g) => {
-                const row = user.sources.find((s) => s.sourceId === g.groupId && s.skuId === g.skuId);
-                return {
-                  skuId: g.skuId,
-                  sourceId: g.groupId,
-                  disabledPlans: g.disabledPlans,
-                  ...(row
-                    ? {
-                        previous: {
-                          state: row.state,
-                          error: row.error,
-                          disabledPlans: row.disabledPlans,
-                          lastUpdatedAt: row.lastUpdatedAt,
-                        },
-                      }
-                    : {}),
-                };
-              }),
-            ],
-            held: user.held,
-            seatsAvailable: new Map(available),
-            skuPlans: tenant.skuPlans,
-            rules: tenant.rules,
-            now: NOW,
-          });
-          expect(intents).toEqual(expected.sources);
-          for (const s of expected.seatsTaken) available.set(s, (available.get(s) ?? 0) - 1);
-          for (const s of expected.seatsFreed) available.set(s, (available.get(s) ?? 0) + 1);
-        }
-      }),
-      { numRuns: 200 },
+    fc.assert(fc.property(pageArb, decidedAsAlone), { numRuns: 200 });
+  });
+
+  // decidePage decides each distinct case of a page once: pages of copies of a few users, with seats that run out
+  // part-way, check that users sharing their licensing still get what deciding them one by one gives.
+  it("users sharing their licensing are decided as they would be alone, also as seats run out", () => {
+    const copiesArb = pageArb.chain(({ tenant, users, pools }) =>
+      fc.array(fc.nat(users.length - 1), { minLength: 4, maxLength: 14 }).map((picks) => ({
+        tenant,
+        pools,
+        users: picks.map((pick, i) => ({ ...users[pick]!, seq: i + 1, id: `copy${i}` })),
+      })),
     );
+    fc.assert(fc.property(copiesArb, decidedAsAlone), { numRuns: 300 });
   });
 });
+
+function decidedAsAlone({
+  tenant,
+  users,
+  pools,
+}: {
+  tenant: TenantLicensing;
+  users: PageUser[];
+  pools: Page["pools"];
+}) {
+  const decision = decidePage(fakeCtx, tenant, { users, pools });
+  const available = new Map([...pools].map(([s, p]) => [s, p.enabled - p.consumed]));
+  for (const [i, user] of users.entries()) {
+    const intents = decision.outcomes[i]!.result.sources;
+    const expected = reconcileUser({
+      usageLocation: user.usageLocation,
+      tenantCountry: tenant.country,
+      intents: [
+        ...user.sources
+          .filter((s) => s.sourceId === DIRECT)
+          .map((s) => ({
+            skuId: s.skuId,
+            sourceId: DIRECT,
+            disabledPlans: s.disabledPlans,
+            previous: {
+              state: s.state,
+              error: s.error,
+              disabledPlans: s.disabledPlans,
+              lastUpdatedAt: s.lastUpdatedAt,
+            },
+          })),
+        ...user.grants.map((g) => {
+          const row = user.sources.find((s) => s.sourceId === g.groupId && s.skuId === g.skuId);
+          return {
+            skuId: g.skuId,
+            sourceId: g.groupId,
+            disabledPlans: g.disabledPlans,
+            ...(row
+              ? {
+                  previous: {
+                    state: row.state,
+                    error: row.error,
+                    disabledPlans: row.disabledPlans,
+                    lastUpdatedAt: row.lastUpdatedAt,
+                  },
+                }
+              : {}),
+          };
+        }),
+      ],
+      held: user.held,
+      seatsAvailable: new Map(available),
+      skuPlans: tenant.skuPlans,
+      rules: tenant.rules,
+      now: NOW,
+    });
+    expect(intents).toEqual(expected.sources);
+    expect(decision.outcomes[i]!.result).toEqual(expected);
+    for (const s of expected.seatsTaken) available.set(s, (available.get(s) ?? 0) - 1);
+    for (const s of expected.seatsFreed) available.set(s, (available.get(s) ?? 0) + 1);
+  }
+}
