@@ -50,7 +50,7 @@ export type LicensingBefore = Pick<UserLicensingSnapshot, "held" | "sources" | "
 };
 
 // A group job describes the licenses of thousands of users a page, nearly all the same few: each license's JSON is
-// built once per isolate (it was the costliest step of deciding a page), and a user's list is those joined.
+// built once per isolate (it was the costliest single function of planning a page), and a user's list is those joined.
 const licenseDescriptions = new Map<string, string>();
 const LICENSE_DESCRIPTIONS_KEPT = 10_000;
 

@@ -348,7 +348,7 @@ function decisionKey(user: PageUser, available: ReadonlyMap<string, number>): st
 /**
  * Decides a whole page in memory with the same pure rules as a single user, sharing the seat pools in order. Users
  * with the same decisionKey get the same result (shared, never mutated): a page of 2,000 members is mostly a handful
- * of distinct cases, and deciding each user afresh was half of planning a page.
+ * of distinct cases, and deciding each user afresh was nearly half of planning a page.
  */
 export function decidePage(ctx: Ctx, tenant: TenantLicensing, page: Pick<Page, "users" | "pools">): PageDecision {
   const available = new Map([...page.pools].map(([skuId, pool]) => [skuId, pool.enabled - pool.consumed]));
