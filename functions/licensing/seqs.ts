@@ -1,3 +1,5 @@
+import { DIRECT } from "./rules.ts";
+
 /**
  * SQL between the API's ids and the compact seqs the per-member tables are keyed by (users.seq, groups.seq,
  * seat_pools.seq; migration 0009). Every argument is an SQL expression. A license source's seq is 0 for a direct
@@ -10,7 +12,7 @@ export const skuOfPool = (poolSeq: string) => `(SELECT sku_id FROM seat_pools WH
 
 /** `direct` or the group id of a source seq (a rowid lookup). */
 export const sourceOfSeq = (sourceSeq: string) =>
-  `CASE ${sourceSeq} WHEN ${DIRECT_SOURCE_SEQ} THEN 'direct' ELSE (SELECT id FROM groups WHERE seq = ${sourceSeq}) END`;
+  `CASE ${sourceSeq} WHEN ${DIRECT_SOURCE_SEQ} THEN '${DIRECT}' ELSE (SELECT id FROM groups WHERE seq = ${sourceSeq}) END`;
 
 /** The seq of a tenant's pool of a SKU. */
 export const poolSeqOf = (tenant: string, skuId: string) =>
@@ -18,8 +20,4 @@ export const poolSeqOf = (tenant: string, skuId: string) =>
 
 /** The seq of a source: 0 for `direct`, else the tenant's group's. */
 export const sourceSeqOf = (tenant: string, sourceId: string) =>
-  `CASE ${sourceId} WHEN 'direct' THEN ${DIRECT_SOURCE_SEQ} ELSE (SELECT seq FROM groups WHERE tenant_id = ${tenant} AND id = ${sourceId}) END`;
-
-/** The seq of a tenant's user. */
-export const userSeqOf = (tenant: string, userId: string) =>
-  `(SELECT seq FROM users WHERE tenant_id = ${tenant} AND id = ${userId})`;
+  `CASE ${sourceId} WHEN '${DIRECT}' THEN ${DIRECT_SOURCE_SEQ} ELSE (SELECT seq FROM groups WHERE tenant_id = ${tenant} AND id = ${sourceId}) END`;
