@@ -1,4 +1,4 @@
-import { env } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { type ApiResponse, assign, BASE, buy, type Client, newTenant, newUser, SKU } from "../helpers/api.ts";
 import { addMembers, assignGroup, newGroup, processed } from "../helpers/groups.ts";
@@ -292,7 +292,7 @@ describe("GET /v1.0/auditLogs/directoryAudits", () => {
     expect(JSON.parse(prop.oldValue)).toEqual([]);
     expect(JSON.parse(prop.newValue)).toEqual([{ skuId: SKU.E3, skuPartNumber: "ENTERPRISEPACK", disabledPlans: [] }]);
     // Newest first.
-    expect(rows.findIndex((r) => r === change[0])).toBeLessThan(rows.findIndex((r) => r === add[0]));
+    expect(rows.indexOf(change[0]!)).toBeLessThan(rows.indexOf(add[0]!));
 
     // Removing it records the reverse change.
     expect((await assign(t.admin, userId, [], [SKU.E3])).status).toBe(200);
@@ -466,9 +466,7 @@ describe("GET /v1.0/auditLogs/directoryAudits", () => {
     )
       .bind(rowId, t.id, JSON.stringify(users.map((u, i) => [`old-entry-${i}`, ...u])))
       .run();
-    const migration = (
-      env as unknown as { TEST_MIGRATIONS: { name: string; queries: string[] }[] }
-    ).TEST_MIGRATIONS.find((m) => m.name.startsWith("0008_"))!;
+    const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0008_"))!;
     for (let run = 0; run < 2; run++) for (const query of migration.queries) await env.DB.prepare(query).run();
 
     const shown = await audits(t.admin);

@@ -1,4 +1,4 @@
-import { env } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { assign, buy, type Client, newTenant, newUser, PLAN, SKU } from "../helpers/api.ts";
 import { catalogCsv } from "../helpers/catalog.ts";

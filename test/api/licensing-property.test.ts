@@ -1,4 +1,4 @@
-import { env } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type ApiResponse, assign, buy, newTenant, newUser, PLAN, SKU, type TestTenant } from "../helpers/api.ts";

@@ -1,9 +1,9 @@
-import { applyD1Migrations, env } from "cloudflare:test";
+import { applyD1Migrations } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 
-type Migrations = Parameters<typeof applyD1Migrations>[1];
-const migrations = (env as unknown as { TEST_MIGRATIONS: Migrations }).TEST_MIGRATIONS;
-const db = (env as unknown as { MIGRATION_DB: D1Database }).MIGRATION_DB;
+const migrations = env.TEST_MIGRATIONS;
+const db = env.MIGRATION_DB;
 
 const T = "0191a000-0000-7000-8000-00000000000a";
 const OTHER = "0191a000-0000-7000-8000-00000000000b";

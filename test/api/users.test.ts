@@ -1,4 +1,4 @@
-import { env } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { type ApiResponse, assign, BASE, buy, type Client, newTenant, newUser, SKU } from "../helpers/api.ts";
 

@@ -1,5 +1,4 @@
-import { env } from "cloudflare:test";
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import type { Role } from "../../functions/core/context.ts";
 import { createTenant, issueApiKey } from "../../functions/tenancy/actions.ts";
 

@@ -1,4 +1,4 @@
-import { env } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import csv from "../../db/catalog/product-names-and-service-plan-identifiers.csv?raw";
 import { importCatalog } from "../../functions/catalog/actions.ts";
 

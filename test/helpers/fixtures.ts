@@ -1,4 +1,4 @@
-import { env } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { groupLicensingActor, makeCtx } from "../../functions/core/context.ts";
 import { newId } from "../../functions/core/ids.ts";
 import { createJobStatements } from "../../functions/licensing/group-jobs.ts";

@@ -1,6 +1,6 @@
-import { applyD1Migrations, env } from "cloudflare:test";
+import { applyD1Migrations } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { ensureCatalog } from "./catalog.ts";
 
-const migrations = (env as unknown as { TEST_MIGRATIONS: Parameters<typeof applyD1Migrations>[1] }).TEST_MIGRATIONS;
-await applyD1Migrations(env.DB, migrations);
+await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
 await ensureCatalog();

@@ -1,0 +1,9 @@
+// Bindings vitest.config.ts adds for the tests only, on top of the Worker's own (worker-configuration.d.ts).
+declare namespace Cloudflare {
+  interface Env {
+    /** The migrations folder, read by readD1Migrations in vitest.config.ts and applied in test/helpers/setup.ts. */
+    TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
+    /** An empty database a test migrates step by step (test/api/migrations.test.ts). */
+    MIGRATION_DB: D1Database;
+  }
+}
