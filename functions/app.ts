@@ -1,11 +1,10 @@
 import { swaggerUI } from "@hono/swagger-ui";
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { HTTPException } from "hono/http-exception";
 import { auditRouter } from "./audit/handlers.ts";
 import { catalogRouter } from "./catalog/handlers.ts";
 import { BatchRequestSchema, runBatch } from "./core/batch.ts";
 import type { AppEnv } from "./core/context.ts";
-import { GraphError, graphErrorBody } from "./core/errors.ts";
+import { graphErrorBody, graphFailure, installGraphErrors } from "./core/graph-errors.ts";
 import { defineRoute, GraphObject, jsonBody, jsonResponse, validationHook } from "./core/openapi.ts";
 import { can } from "./core/roles.ts";
 import { groupsRouter } from "./directory/group-handlers.ts";
@@ -46,7 +45,13 @@ export function buildApp() {
       new URL(c.req.url).origin,
       async (request) => app.fetch(request, c.env, c.executionCtx),
       c.req.header("authorization") ?? "",
-      (error) => graphErrorBody(error, c.get("requestId"), c.get("clientRequestId"), new Date()),
+      (error) => {
+        const failure = graphFailure(error);
+        return {
+          status: failure.status,
+          body: graphErrorBody(failure, c.get("requestId"), c.get("clientRequestId"), new Date()),
+        };
+      },
     );
     return c.json({ responses }, 200);
   });
@@ -68,58 +73,7 @@ export function buildApp() {
   app.get("/docs", swaggerUI({ url: "/openapi.json", title: "seatflow API" }));
   app.get("/", (c) => c.redirect("/docs"));
 
-  app.notFound((c) => {
-    const body = graphErrorBody(
-      {
-        code: "Request_ResourceNotFound",
-        message: `Resource not found for the segment '${c.req.path.split("/").filter(Boolean).pop() ?? ""}'.`,
-      },
-      c.get("requestId") ?? crypto.randomUUID(),
-      c.get("clientRequestId") ?? "",
-      new Date(),
-    );
-    return c.json(body, 404);
-  });
-
-  app.onError((error, c) => {
-    const requestId = c.get("requestId") ?? crypto.randomUUID();
-    const render = (
-      status: number,
-      code: string,
-      message: string,
-      details?: GraphError["details"],
-      headers?: Record<string, string>,
-    ) => {
-      for (const [k, v] of Object.entries(headers ?? {})) c.header(k, v);
-      c.header("request-id", requestId);
-      return c.json(
-        graphErrorBody({ code, message, details }, requestId, c.get("clientRequestId") ?? requestId, new Date()),
-        status as 400,
-      );
-    };
-    if (error instanceof GraphError)
-      return render(error.status, error.code, error.message, error.details, error.headers);
-    if (error instanceof HTTPException) {
-      if (error.status === 413) return render(413, "Request_EntityTooLarge", "The request body is too large.");
-      if (error.status === 400)
-        return render(400, "Request_BadRequest", `Invalid request body: ${error.message || "malformed JSON."}`);
-      return render(error.status, "Request_BadRequest", error.message || "Bad request.");
-    }
-    console.error(
-      JSON.stringify({
-        level: "error",
-        requestId,
-        path: c.req.path,
-        error: String(error),
-        stack: (error as Error)?.stack,
-      }),
-    );
-    return render(
-      500,
-      "Service_InternalServerError",
-      "An internal server error occurred. Quote the request-id when reporting it.",
-    );
-  });
+  installGraphErrors(app);
 
   return app;
 }

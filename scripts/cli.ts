@@ -19,7 +19,7 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { importCatalog } from "../functions/catalog/actions.ts";
 import { type Role, roles } from "../functions/core/context.ts";
-import { GraphError } from "../functions/core/errors.ts";
+import { DomainError } from "../functions/core/errors.ts";
 import { createTenant, issueApiKey } from "../functions/tenancy/actions.ts";
 import { emit, openPlatform, type Platform, projectRoot, quietStdout } from "./platform.ts";
 import { seedBench, seedBenchGroups, seedDemo } from "./seed.ts";
@@ -205,9 +205,9 @@ try {
     code = 2;
   } else {
     log(
-      `error: ${error instanceof GraphError ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error)}`,
+      `error: ${error instanceof DomainError ? `${error.kind}: ${error.message}` : error instanceof Error ? error.message : String(error)}`,
     );
-    if (!(error instanceof GraphError) && process.env.DEBUG) log(String((error as Error)?.stack));
+    if (!(error instanceof DomainError) && process.env.DEBUG) log(String((error as Error)?.stack));
     code = 1;
   }
 }

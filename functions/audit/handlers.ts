@@ -1,6 +1,5 @@
-import { GraphError } from "../core/errors.ts";
-import { contextUrl, decodeSkipToken, nextLink, parseTop } from "../core/odata.ts";
-import { ODataFilterError, parseODataFilter } from "../core/odata-filter.ts";
+import { invalid } from "../core/errors.ts";
+import { compileODataFilter, contextUrl, decodeSkipToken, nextLink, parseTop } from "../core/odata.ts";
 import { defineRoute, GraphCollection, jsonResponse, newRouter, z } from "../core/openapi.ts";
 import { can } from "../core/roles.ts";
 import { graphTime } from "../core/time.ts";
@@ -43,18 +42,12 @@ export const auditRouter = newRouter().openapi(listDirectoryAudits, async (c) =>
   const top = parseTop(query.$top);
   const params: (string | number)[] = [ctx.tenantId];
   let where = "a.tenant_id = ?";
-  if (query.$filter !== undefined) {
-    try {
-      where += ` AND ${compileAuditFilter(parseODataFilter(query.$filter), params)}`;
-    } catch (error) {
-      if (error instanceof ODataFilterError) throw new GraphError("Request_BadRequest", error.message);
-      throw error;
-    }
-  }
+  const filter = compileODataFilter(query.$filter, (node) => compileAuditFilter(node, params));
+  if (filter !== undefined) where += ` AND ${filter}`;
   // Newest first; the cursor is (time, id) of the last entry shown. A bulk row's entries share its time and their ids
   // extend the row's, so the index gives rows in time order and only a bulk row's own entries are sorted.
   const cursor = decodeSkipToken(query.$skiptoken)?.split("|");
-  if (cursor && cursor.length !== 2) throw new GraphError("Request_BadRequest", "Invalid $skiptoken.");
+  if (cursor && cursor.length !== 2) throw invalid("Invalid $skiptoken.");
   if (cursor?.length === 2) {
     where += ` AND (a.activity_date_time < ? OR (a.activity_date_time = ? AND ${AUDIT_ID} < ?))`;
     params.push(cursor[0]!, cursor[0]!, cursor[1]!);

@@ -1,6 +1,6 @@
 import { auditStatement } from "../audit/store.ts";
 import type { Ctx } from "../core/context.ts";
-import { badRequest, notFound } from "../core/errors.ts";
+import { invalid, notFound } from "../core/errors.ts";
 import { newId } from "../core/ids.ts";
 import { licensingChanged } from "../licensing/store.ts";
 import { parseCatalogCsv } from "./csv.ts";
@@ -15,10 +15,10 @@ type Counts = { skus: number; servicePlans: number; skuServicePlans: number };
 export async function importCatalog(d1: D1Database, csv: string, ctx?: Ctx) {
   const parsed = parseCatalogCsv(csv);
   if (parsed.problems.length > 0 && parsed.products.length === 0) {
-    throw badRequest(`The catalogue CSV could not be read: ${parsed.problems.slice(0, 5).join(" ")}`);
+    throw invalid(`The catalogue CSV could not be read: ${parsed.problems.slice(0, 5).join(" ")}`);
   }
   if (parsed.problems.length > 0) {
-    throw badRequest(
+    throw invalid(
       `The catalogue CSV has ${parsed.problems.length} bad row(s): ${parsed.problems.slice(0, 5).join(" ")}`,
     );
   }
@@ -65,17 +65,17 @@ export type PlanRuleInput = {
 export async function createPlanRule({ ctx, input }: { ctx: Ctx; input: PlanRuleInput }) {
   const related = input.relatedServicePlanIds ?? [];
   if (input.kind === "prohibited_location" && !input.usageLocation) {
-    throw badRequest("A prohibited_location rule needs usageLocation.");
+    throw invalid("A prohibited_location rule needs usageLocation.");
   }
   if (input.kind !== "prohibited_location" && related.length === 0) {
-    throw badRequest(`A ${input.kind} rule needs relatedServicePlanIds.`);
+    throw invalid(`A ${input.kind} rule needs relatedServicePlanIds.`);
   }
   const known = await ctx.d1
     .prepare("SELECT id FROM service_plans WHERE id IN (SELECT value FROM json_each(?1))")
     .bind(JSON.stringify([input.servicePlanId, ...related]))
     .all<{ id: string }>();
   const missing = [input.servicePlanId, ...related].find((id) => !known.results.some((r) => r.id === id));
-  if (missing) throw badRequest(`Service plan ${missing} is not in the product catalogue.`);
+  if (missing) throw invalid(`Service plan ${missing} is not in the product catalogue.`);
   const rule = {
     id: newId(),
     kind: input.kind,

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { badRequest, GraphError } from "./errors.ts";
+import { DomainError, invalid } from "./errors.ts";
 
 /** Graph JSON batching: at most 20 requests, each optionally depending on others in the same batch. */
 export const BatchRequestSchema = z
@@ -29,18 +29,18 @@ export type BatchItem = BatchRequest["requests"][number];
 export function orderBatch(requests: BatchItem[]): BatchItem[] {
   const byId = new Map<string, BatchItem>();
   for (const r of requests) {
-    if (byId.has(r.id)) throw badRequest(`Batch request id '${r.id}' is used more than once.`);
+    if (byId.has(r.id)) throw invalid(`Batch request id '${r.id}' is used more than once.`);
     byId.set(r.id, r);
   }
   const ordered: BatchItem[] = [];
   const state = new Map<string, "visiting" | "done">();
   const visit = (r: BatchItem) => {
     if (state.get(r.id) === "done") return;
-    if (state.get(r.id) === "visiting") throw badRequest(`Batch request '${r.id}' has a circular dependsOn.`);
+    if (state.get(r.id) === "visiting") throw invalid(`Batch request '${r.id}' has a circular dependsOn.`);
     state.set(r.id, "visiting");
     for (const dep of r.dependsOn ?? []) {
       const target = byId.get(dep);
-      if (!target) throw badRequest(`Batch request '${r.id}' depends on unknown request '${dep}'.`);
+      if (!target) throw invalid(`Batch request '${r.id}' depends on unknown request '${dep}'.`);
       visit(target);
     }
     state.set(r.id, "done");
@@ -55,14 +55,13 @@ export function orderBatch(requests: BatchItem[]): BatchItem[] {
  * dot-segments are resolved, and a batch may not contain another batch (the limit of 20 would mean nothing).
  */
 export function innerUrl(origin: string, url: string): string {
-  if (/^[a-z][a-z0-9+.-]*:/i.test(url)) throw badRequest(`Batch request URLs must be relative: '${url}'.`);
+  if (/^[a-z][a-z0-9+.-]*:/i.test(url)) throw invalid(`Batch request URLs must be relative: '${url}'.`);
   const path = url.startsWith("/") ? url : `/${url}`;
   const resolved = new URL(path.startsWith("/v1.0/") ? path : `/v1.0${path}`, origin);
   if (resolved.origin !== origin || !resolved.pathname.startsWith("/v1.0/")) {
-    throw badRequest(`Batch request URL '${url}' is outside the /v1.0 API.`);
+    throw invalid(`Batch request URL '${url}' is outside the /v1.0 API.`);
   }
-  if (/^\/v1\.0\/\$batch\b/i.test(resolved.pathname))
-    throw badRequest("A $batch request cannot contain another $batch.");
+  if (/^\/v1\.0\/\$batch\b/i.test(resolved.pathname)) throw invalid("A $batch request cannot contain another $batch.");
   return resolved.toString();
 }
 
@@ -74,7 +73,7 @@ export async function runBatch(
   origin: string,
   send: (request: Request) => Promise<Response>,
   authorization: string,
-  refuse: (error: GraphError) => unknown,
+  refuse: (error: DomainError) => { status: number; body: unknown },
 ): Promise<BatchResponse[]> {
   const statuses = new Map<string, number>();
   const responses: BatchResponse[] = [];
@@ -88,13 +87,14 @@ export async function runBatch(
     try {
       url = innerUrl(origin, item.url);
     } catch (error) {
-      if (!(error instanceof GraphError)) throw error;
-      statuses.set(item.id, error.status);
+      if (!(error instanceof DomainError)) throw error;
+      const refused = refuse(error);
+      statuses.set(item.id, refused.status);
       responses.push({
         id: item.id,
-        status: error.status,
+        status: refused.status,
         headers: { "content-type": "application/json" },
-        body: refuse(error),
+        body: refused.body,
       });
       continue;
     }

@@ -1,5 +1,4 @@
-import { drizzle } from "drizzle-orm/d1";
-import * as schema from "../../db/schema/index.ts";
+/** The context every action runs in: who acts, for which tenant, at what time, with which bindings. */
 
 export const roles = [
   "GlobalAdministrator",
@@ -10,29 +9,39 @@ export const roles = [
 ] as const;
 export type Role = (typeof roles)[number];
 
-/** Who is acting: an API key holder, or seatflow itself (group processing, cron) as Entra's system actors. */
+/**
+ * Who is acting: an API key holder, an HR source (signed webhooks, SCIM), or seatflow itself — group processing,
+ * dynamic membership, the scheduler and the CLI act as system actors, as Entra's own services do.
+ */
 export type Actor =
   | { kind: "apiKey"; keyId: string; name: string; role: Role; operator: boolean }
+  | { kind: "hr"; sourceId: string; name: string }
   | { kind: "system"; name: string };
 
 export const groupLicensingActor: Actor = { kind: "system", name: "Microsoft Entra ID Group-Based Licensing" };
-
-export type Db = ReturnType<typeof makeDb>;
-export const makeDb = (d1: D1Database) => drizzle(d1, { schema });
+export const dynamicMembershipActor: Actor = { kind: "system", name: "Microsoft Entra ID Dynamic Membership" };
+export const schedulerActor: Actor = { kind: "system", name: "seatflow scheduler" };
+export const cliActor: Actor = { kind: "system", name: "seatflow CLI" };
 
 /** Everything an action needs to act for one tenant; built per request, queue message or cron run. */
 export type Ctx = {
   env: Env;
   d1: D1Database;
-  db: Db;
   tenantId: string;
   actor: Actor;
+  /** Fixed for the whole request, message or run: every row it writes carries the same time. */
   now: Date;
   requestId: string;
 };
 
-export function makeCtx(env: Env, tenantId: string, actor: Actor, requestId: string = crypto.randomUUID()): Ctx {
-  return { env, d1: env.DB, db: makeDb(env.DB), tenantId, actor, now: new Date(), requestId };
+export function makeCtx(
+  env: Env,
+  tenantId: string,
+  actor: Actor,
+  requestId: string = crypto.randomUUID(),
+  now: Date = new Date(),
+): Ctx {
+  return { env, d1: env.DB, tenantId, actor, now, requestId };
 }
 
 export type AppEnv = {

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
-import { badRequest, GraphError } from "./errors.ts";
+import { invalid, unsupported } from "./errors.ts";
+import { type FilterNode, ODataFilterError, parseODataFilter } from "./odata-filter.ts";
 
 /** The OData query options Graph's list endpoints accept. */
 export const listQuerySchema = z.object({
@@ -17,7 +18,7 @@ export function parseTop(raw: string | undefined, fallback = 100): number {
   if (raw === undefined) return fallback;
   const n = Number(raw);
   if (!/^\d+$/.test(raw) || n < 1 || n > 999) {
-    throw badRequest(`Invalid page size specified: '${raw}'. Must be between 1 and 999 inclusive.`);
+    throw invalid(`Invalid page size specified: '${raw}'. Must be between 1 and 999 inclusive.`);
   }
   return n;
 }
@@ -31,7 +32,7 @@ export function decodeSkipToken(token: string | undefined): string | undefined {
   try {
     return atob(token.replace(/-/g, "+").replace(/_/g, "/"));
   } catch {
-    throw badRequest("Invalid $skiptoken.");
+    throw invalid("Invalid $skiptoken.");
   }
 }
 
@@ -44,22 +45,21 @@ export function parseSelect(raw: string | undefined, known: readonly string[], t
   const byLower = new Map(known.map((k) => [k.toLowerCase(), k]));
   return fields.map((f) => {
     const name = byLower.get(f.toLowerCase());
-    if (!name) throw badRequest(`Could not find a property named '${f}' on type 'microsoft.graph.${typeName}'.`);
+    if (!name) throw invalid(`Could not find a property named '${f}' on type 'microsoft.graph.${typeName}'.`);
     return name;
   });
 }
 
 export function parseCount(raw: string | undefined): boolean {
   if (raw === undefined) return false;
-  if (raw !== "true" && raw !== "false") throw badRequest(`Invalid value '${raw}' for $count.`);
+  if (raw !== "true" && raw !== "false") throw invalid(`Invalid value '${raw}' for $count.`);
   return raw === "true";
 }
 
 /** Graph's advanced queries ($count, ne, not, endsWith, assignedLicenses/$count) need ConsistencyLevel: eventual. */
 export function requireEventualConsistency(header: string | undefined) {
   if (header?.toLowerCase() !== "eventual") {
-    throw new GraphError(
-      "Request_UnsupportedQuery",
+    throw unsupported(
       "Unsupported query. This query requires the ConsistencyLevel header set to 'eventual' and $count=true.",
     );
   }
@@ -85,4 +85,20 @@ export function project<T extends Record<string, unknown>>(
   for (const key of select) out[key] = object[key] ?? null;
   if (!("id" in out) && "id" in object) out.id = object.id;
   return out;
+}
+
+/**
+ * Parses `$filter` and compiles it with a resource's compiler; the parser's and compilers' errors become the domain's
+ * (Graph's Request_UnsupportedQuery where the filter is valid OData this service does not serve, else a 400).
+ */
+export function compileODataFilter<T>(raw: string | undefined, compile: (node: FilterNode) => T): T | undefined {
+  if (raw === undefined) return undefined;
+  try {
+    return compile(parseODataFilter(raw));
+  } catch (error) {
+    if (error instanceof ODataFilterError) {
+      throw error.code === "Request_UnsupportedQuery" ? unsupported(error.message) : invalid(error.message);
+    }
+    throw error;
+  }
 }

@@ -1,8 +1,8 @@
 import { createRoute, OpenAPIHono, type RouteConfig, z } from "@hono/zod-openapi";
-import { requireRoles } from "../middleware/auth.ts";
-import type { AppEnv, Role } from "./context.ts";
-import { badRequest } from "./errors.ts";
-import { can } from "./roles.ts";
+import type { MiddlewareHandler } from "hono";
+import { type Access, requireRole } from "./authorize.ts";
+import type { AppEnv } from "./context.ts";
+import { invalid } from "./errors.ts";
 
 export const GraphErrorSchema = z
   .object({
@@ -58,16 +58,28 @@ export const jsonResponse = <T extends z.ZodType>(schema: T, description: string
   content: { "application/json": { schema } },
 });
 
-/** A route contract: method, path, the roles it admits (enforced and documented) and its standard error answers. */
-export function defineRoute<const R extends Omit<RouteConfig, "middleware">>(roles: readonly Role[], route: R) {
-  // `can.operate` marks installation-wide routes: on top of the role, the key must belong to the operator tenant.
-  const operator = roles === can.operate;
+/** Who may call each route, by "METHOD /path" as declared: data the security matrix test reads back. */
+export const routeAccess = new Map<string, Access>();
+
+const allowOnly =
+  (access: Access): MiddlewareHandler<AppEnv> =>
+  async (c, next) => {
+    requireRole(c.get("ctx"), access);
+    await next();
+  };
+
+/**
+ * A route contract: method, path, who may call it (enforced here before the handler, documented, and recorded in
+ * routeAccess) and its standard error answers.
+ */
+export function defineRoute<const R extends Omit<RouteConfig, "middleware">>(access: Access, route: R) {
+  routeAccess.set(`${route.method.toUpperCase()} ${route.path}`, access);
+  const who = `${access.operator ? "Operator tenant only. " : ""}Roles: ${access.roles.join(", ")}.`;
   return createRoute({
     ...route,
-    description:
-      `${route.description ?? route.summary ?? ""}\n\n${operator ? "Operator tenant only. " : ""}Roles: ${roles.join(", ")}.`.trim(),
+    description: `${route.description ?? route.summary ?? ""}\n\n${who}`.trim(),
     security: [{ apiKey: [] }],
-    middleware: [requireRoles(roles, { operator })] as const,
+    middleware: [allowOnly(access)] as const,
     responses: { ...standardErrors, ...route.responses },
   });
 }
@@ -81,7 +93,9 @@ export const validationHook = (result: { success: boolean; error?: z.ZodError; t
     message: issue.message,
   }));
   const fields = details.map((d) => `${d.target}: ${d.message}`).join("; ");
-  throw badRequest(`Invalid request: ${fields}`, details);
+  throw invalid(`Invalid request: ${fields}`, {
+    fields: details.map((d) => ({ field: d.target, message: d.message })),
+  });
 };
 
 export const newRouter = () => new OpenAPIHono<AppEnv>({ defaultHook: validationHook });

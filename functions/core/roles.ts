@@ -1,16 +1,25 @@
+/** Who may do what (DESIGN §6), named once: every route and every verb declares one of these. */
+import type { Access } from "./authorize.ts";
 import type { Role } from "./context.ts";
 
-/** Who may do what (DESIGN §6), named once so every route declares one of these. */
+const only = (...roles: Role[]): Access => ({ roles });
+
 export const can = {
-  readDirectory: ["GlobalAdministrator", "LicenseAdministrator", "UserAdministrator", "GlobalReader", "HrIntegration"],
-  manageUsers: ["GlobalAdministrator", "UserAdministrator", "HrIntegration"],
-  assignLicenses: ["GlobalAdministrator", "LicenseAdministrator", "UserAdministrator"],
-  readLicensing: ["GlobalAdministrator", "LicenseAdministrator", "UserAdministrator", "GlobalReader"],
-  manageSubscriptions: ["GlobalAdministrator"],
-  manageCatalog: ["GlobalAdministrator"],
+  readDirectory: only(
+    "GlobalAdministrator",
+    "LicenseAdministrator",
+    "UserAdministrator",
+    "GlobalReader",
+    "HrIntegration",
+  ),
+  manageUsers: only("GlobalAdministrator", "UserAdministrator", "HrIntegration"),
+  assignLicenses: only("GlobalAdministrator", "LicenseAdministrator", "UserAdministrator"),
+  readLicensing: only("GlobalAdministrator", "LicenseAdministrator", "UserAdministrator", "GlobalReader"),
+  manageSubscriptions: only("GlobalAdministrator"),
+  manageCatalog: only("GlobalAdministrator"),
   /** Installation-wide changes (the shared product catalogue, new tenants): the operator tenant's admins only. */
-  operate: ["GlobalAdministrator"],
-  readAudit: ["GlobalAdministrator", "LicenseAdministrator", "UserAdministrator", "GlobalReader"],
-  manageTenancy: ["GlobalAdministrator"],
-  readTenancy: ["GlobalAdministrator", "GlobalReader"],
-} as const satisfies Record<string, readonly Role[]>;
+  operate: { roles: ["GlobalAdministrator"], operator: true },
+  readAudit: only("GlobalAdministrator", "LicenseAdministrator", "UserAdministrator", "GlobalReader"),
+  manageTenancy: only("GlobalAdministrator"),
+  readTenancy: only("GlobalAdministrator", "GlobalReader"),
+} as const satisfies Record<string, Access>;

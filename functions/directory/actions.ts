@@ -1,6 +1,6 @@
 import { type AuditEntry, auditStatement } from "../audit/store.ts";
 import type { Ctx } from "../core/context.ts";
-import { badRequest, notFound } from "../core/errors.ts";
+import { invalid, notFound } from "../core/errors.ts";
 import { newId } from "../core/ids.ts";
 import { enqueue } from "../jobs/queue.ts";
 import { changeUserLicensing } from "../licensing/actions.ts";
@@ -14,7 +14,7 @@ import {
   userWritableColumns,
 } from "./store.ts";
 
-const upnTaken = () => badRequest("Another object with the same value for property userPrincipalName already exists.");
+const upnTaken = () => invalid("Another object with the same value for property userPrincipalName already exists.");
 const isUniqueViolation = (error: unknown) => error instanceof Error && /UNIQUE constraint failed/i.test(error.message);
 
 const userTarget = (user: UserRow, modifiedProperties: AuditEntry["targets"][number]["modifiedProperties"] = []) => ({

@@ -1,6 +1,6 @@
 import { auditStatement, auditStatements, type ModifiedProperty, memberChangeStatements } from "../audit/store.ts";
 import type { Ctx } from "../core/context.ts";
-import { badRequest, notFound } from "../core/errors.ts";
+import { invalid, notFound } from "../core/errors.ts";
 import { newId } from "../core/ids.ts";
 import { enqueue } from "../jobs/queue.ts";
 import { createJobStatements } from "../licensing/group-jobs.ts";
@@ -27,7 +27,7 @@ export function checkRule(rule: string) {
   try {
     parseMembershipRule(rule);
   } catch (error) {
-    if (error instanceof MembershipRuleError) throw badRequest(`Invalid membershipRule: ${error.message}`);
+    if (error instanceof MembershipRuleError) throw invalid(`Invalid membershipRule: ${error.message}`);
     throw error;
   }
 }
@@ -61,7 +61,7 @@ async function resolveMembers(ctx: Ctx, urls: string[]): Promise<UserRow[]> {
     const id = idFromBindUrl(url);
     const user = await findUser(ctx.d1, ctx.tenantId, id);
     if (!user)
-      throw badRequest(`The source resource object or one of the objects being referenced do not exist: '${id}'.`);
+      throw invalid(`The source resource object or one of the objects being referenced do not exist: '${id}'.`);
     if (!users.some((u) => u.id === user.id)) users.push(user);
   }
   return users;
@@ -82,11 +82,11 @@ const isUniqueViolation = (error: unknown) =>
 export async function createGroup({ ctx, input }: { ctx: Ctx; input: CreateGroupInput }): Promise<GroupRow> {
   const groupTypes = [...new Set(input.groupTypes ?? [])];
   const dynamic = groupTypes.includes("DynamicMembership");
-  if (dynamic && !input.membershipRule) throw badRequest(groupMessages.ruleRequired);
-  if (!dynamic && input.membershipRule) throw badRequest(groupMessages.ruleWithoutDynamic);
+  if (dynamic && !input.membershipRule) throw invalid(groupMessages.ruleRequired);
+  if (!dynamic && input.membershipRule) throw invalid(groupMessages.ruleWithoutDynamic);
   if (input.membershipRule) checkRule(input.membershipRule);
   const bind = input["members@odata.bind"] ?? [];
-  if (dynamic && bind.length > 0) throw badRequest(groupMessages.dynamicMembers);
+  if (dynamic && bind.length > 0) throw invalid(groupMessages.dynamicMembers);
   const members = await resolveMembers(ctx, bind);
   const now = ctx.now.toISOString();
   const group: GroupRow = {
@@ -152,18 +152,18 @@ export async function updateGroup({ ctx, groupId, input }: { ctx: Ctx; groupId: 
   const groupTypes = input.groupTypes ? [...new Set(input.groupTypes)] : group.groupTypes;
   const dynamic = groupTypes.includes("DynamicMembership");
   const rule = input.membershipRule === undefined ? group.membershipRule : input.membershipRule;
-  if (dynamic && !rule) throw badRequest(groupMessages.ruleRequired);
-  if (!dynamic && input.membershipRule) throw badRequest(groupMessages.ruleWithoutDynamic);
+  if (dynamic && !rule) throw invalid(groupMessages.ruleRequired);
+  if (!dynamic && input.membershipRule) throw invalid(groupMessages.ruleWithoutDynamic);
   if (input.membershipRule) checkRule(input.membershipRule);
   const bind = input["members@odata.bind"] ?? [];
-  if (dynamic && bind.length > 0) throw badRequest(groupMessages.dynamicMembers);
+  if (dynamic && bind.length > 0) throw invalid(groupMessages.dynamicMembers);
   const members = await resolveMembers(ctx, bind);
   if (
     members.some((m) => m.userType === "Guest") &&
     (await groupHoldsLicenses(ctx, group.id)) &&
     !(await guestsAllowed(ctx))
   ) {
-    throw badRequest(groupMessages.guestInLicensedGroup);
+    throw invalid(groupMessages.guestInLicensedGroup);
   }
   const next: GroupRow = {
     ...group,
@@ -243,7 +243,7 @@ export async function updateGroup({ ctx, groupId, input }: { ctx: Ctx; groupId: 
       ),
     ]);
   } catch (error) {
-    if (isUniqueViolation(error)) throw badRequest(groupMessages.alreadyMember);
+    if (isUniqueViolation(error)) throw invalid(groupMessages.alreadyMember);
     throw error;
   }
   const jobs = [
@@ -266,7 +266,7 @@ export async function updateGroup({ ctx, groupId, input }: { ctx: Ctx; groupId: 
 export async function deleteGroup({ ctx, groupId }: { ctx: Ctx; groupId: string }) {
   const group = await findGroup(ctx.d1, ctx.tenantId, groupId);
   if (!group) throw notFound(groupId);
-  if (await groupHoldsLicenses(ctx, group.id)) throw badRequest(groupMessages.licensedDelete);
+  if (await groupHoldsLicenses(ctx, group.id)) throw invalid(groupMessages.licensedDelete);
   await ctx.d1.batch([
     ctx.d1
       .prepare("UPDATE groups SET deleted_at = ?3, updated_at = ?3 WHERE tenant_id = ?1 AND id = ?2")
@@ -284,18 +284,18 @@ export async function deleteGroup({ ctx, groupId }: { ctx: Ctx; groupId: string 
 export async function addGroupMember({ ctx, groupId, memberUrl }: { ctx: Ctx; groupId: string; memberUrl: string }) {
   const group = await findGroup(ctx.d1, ctx.tenantId, groupId);
   if (!group) throw notFound(groupId);
-  if (isDynamic(group)) throw badRequest(groupMessages.dynamicMembers);
+  if (isDynamic(group)) throw invalid(groupMessages.dynamicMembers);
   const [user] = await resolveMembers(ctx, [memberUrl]);
   const licensed = await groupHoldsLicenses(ctx, group.id);
   if (user!.userType === "Guest" && licensed && !(await guestsAllowed(ctx)))
-    throw badRequest(groupMessages.guestInLicensedGroup);
+    throw invalid(groupMessages.guestInLicensedGroup);
   try {
     await ctx.d1.batch([
       insertMembers(ctx, group.id, [user!]),
       ...memberChangeStatements(ctx, group, [{ user: user!, added: true }]),
     ]);
   } catch (error) {
-    if (isUniqueViolation(error)) throw badRequest(groupMessages.alreadyMember);
+    if (isUniqueViolation(error)) throw invalid(groupMessages.alreadyMember);
     throw error;
   }
   if (licensed)
@@ -305,7 +305,7 @@ export async function addGroupMember({ ctx, groupId, memberUrl }: { ctx: Ctx; gr
 export async function removeGroupMember({ ctx, groupId, userRef }: { ctx: Ctx; groupId: string; userRef: string }) {
   const group = await findGroup(ctx.d1, ctx.tenantId, groupId);
   if (!group) throw notFound(groupId);
-  if (isDynamic(group)) throw badRequest(groupMessages.dynamicMembers);
+  if (isDynamic(group)) throw invalid(groupMessages.dynamicMembers);
   const user = await findUser(ctx.d1, ctx.tenantId, userRef);
   if (!user) throw notFound(userRef);
   const member = await ctx.d1

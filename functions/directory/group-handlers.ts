@@ -1,6 +1,7 @@
 import type { Ctx } from "../core/context.ts";
-import { GraphError, notFound } from "../core/errors.ts";
+import { notFound } from "../core/errors.ts";
 import {
+  compileODataFilter,
   contextUrl,
   decodeSkipToken,
   nextLink,
@@ -10,7 +11,6 @@ import {
   project,
   requireEventualConsistency,
 } from "../core/odata.ts";
-import { ODataFilterError, parseODataFilter } from "../core/odata-filter.ts";
 import { newRouter } from "../core/openapi.ts";
 import { graphTime } from "../core/time.ts";
 import * as actions from "./group-actions.ts";
@@ -62,13 +62,8 @@ export async function presentGroups(ctx: Ctx, groups: GroupRow[], select: string
 }
 
 function groupFilter(raw: string | undefined, params: (string | number)[]) {
-  if (raw === undefined) return "";
-  try {
-    return ` AND ${compileGroupFilter(parseODataFilter(raw), params)}`;
-  } catch (error) {
-    if (error instanceof ODataFilterError) throw new GraphError("Request_BadRequest", error.message);
-    throw error;
-  }
+  const sql = compileODataFilter(raw, (node) => compileGroupFilter(node, params));
+  return sql === undefined ? "" : ` AND ${sql}`;
 }
 
 const page = <T extends { id: string }>(rows: T[], top: number) => {

@@ -1,7 +1,8 @@
 import type { Ctx } from "../core/context.ts";
-import { GraphError, notFound } from "../core/errors.ts";
+import { notFound, unsupported } from "../core/errors.ts";
 import { isGuid } from "../core/ids.ts";
 import {
+  compileODataFilter,
   contextUrl,
   decodeSkipToken,
   nextLink,
@@ -11,7 +12,6 @@ import {
   project,
   requireEventualConsistency,
 } from "../core/odata.ts";
-import { ODataFilterError, parseODataFilter } from "../core/odata-filter.ts";
 import { newRouter } from "../core/openapi.ts";
 import { licensingViewStatements, licensingViews, loadLicensingViews } from "../licensing/views.ts";
 import * as actions from "./actions.ts";
@@ -20,21 +20,6 @@ import { userDefaultSelect, userSelectable } from "./schemas.ts";
 import { toUserRow, type UserRow, userByRefQuery, userColumns } from "./store.ts";
 import { compileUserFilter } from "./user-filter.ts";
 import { graphUser, licensingFields } from "./views.ts";
-
-function compileFilter(raw: string | undefined) {
-  if (raw === undefined) return undefined;
-  try {
-    return compileUserFilter(parseODataFilter(raw));
-  } catch (error) {
-    if (error instanceof ODataFilterError) {
-      throw new GraphError(
-        error.code === "Request_UnsupportedQuery" ? "Request_UnsupportedQuery" : "Request_BadRequest",
-        error.message,
-      );
-    }
-    throw error;
-  }
-}
 
 const needsLicensing = (fields: readonly string[]) =>
   fields.some((f) => (licensingFields as readonly string[]).includes(f));
@@ -127,15 +112,12 @@ export const usersRouter = newRouter()
     const ctx = c.get("ctx");
     const query = c.req.valid("query");
     if (query.$orderby !== undefined || query.$search !== undefined) {
-      throw new GraphError(
-        "Request_UnsupportedQuery",
-        "$orderby and $search are not supported on users; results are ordered by id.",
-      );
+      throw unsupported("$orderby and $search are not supported on users; results are ordered by id.");
     }
     const top = parseTop(query.$top);
     const select = parseSelect(query.$select, userSelectable, "user");
     const count = parseCount(query.$count);
-    const filter = compileFilter(query.$filter);
+    const filter = compileODataFilter(query.$filter, compileUserFilter);
     if (count || filter?.advanced) requireEventualConsistency(c.req.header("ConsistencyLevel"));
     const after = decodeSkipToken(query.$skiptoken);
     const where = `u.tenant_id = ? AND u.deleted_at IS NULL${filter ? ` AND (${filter.sql})` : ""}`;

@@ -7,6 +7,7 @@
  * The signal is this isolate's own traffic: locally (wrangler dev) the queue consumer and the API share one isolate;
  * on Cloudflare they often do, and when they don't, D1's own queueing is what shields the API.
  */
+import { interactive, type RequestRate } from "../core/traffic.ts";
 
 /** Requests per second from which the API counts as in use (a client polling a job's state stays below it). */
 export const BUSY_REQUESTS_PER_SECOND = 20;
@@ -19,37 +20,6 @@ export const BUSY_PAGE_SIZE = 200;
 export const BUSY_SHARE = 0.05;
 /** Between pages when quiet: just enough to let a waiting request in. */
 export const QUIET_PAUSE_MS = 1;
-
-/** Requests over the last second, counted in ten buckets of a tenth of a second each. */
-export class RequestRate {
-  private static readonly BUCKET_MS = 100;
-  private readonly buckets = new Array<number>(10).fill(0);
-  private lastBucket = 0;
-
-  private advance(now: number): number {
-    const bucket = Math.floor(now / RequestRate.BUCKET_MS);
-    if (bucket - this.lastBucket >= this.buckets.length) this.buckets.fill(0);
-    else for (let b = this.lastBucket + 1; b <= bucket; b++) this.buckets[b % this.buckets.length] = 0;
-    this.lastBucket = Math.max(this.lastBucket, bucket);
-    return bucket;
-  }
-
-  note(now = Date.now()): void {
-    const bucket = this.advance(now);
-    this.buckets[bucket % this.buckets.length]!++;
-  }
-
-  perSecond(now = Date.now()): number {
-    this.advance(now);
-    return this.buckets.reduce((sum, n) => sum + n, 0);
-  }
-}
-
-/** This isolate's API traffic. */
-const interactive = new RequestRate();
-
-/** Counts one interactive request (called by the API's middleware). */
-export const noteInteractiveRequest = (): void => interactive.note();
 
 /** Decides each page's size and the pause after it. */
 export class Pacer {

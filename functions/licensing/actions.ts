@@ -1,6 +1,6 @@
 import { type UserLicenseChange, userLicenseChangeStatements } from "../audit/store.ts";
 import type { Ctx } from "../core/context.ts";
-import { badRequest, concurrencyViolation, notFound } from "../core/errors.ts";
+import { concurrencyViolation, notFound } from "../core/errors.ts";
 import { isGuardFailure } from "../core/sql.ts";
 import type { UserRow } from "../directory/store.ts";
 import { enqueue } from "../jobs/queue.ts";
@@ -196,8 +196,8 @@ export async function assignUserLicenses({
     extraSkuIds: [...request.addLicenses.map((a) => a.skuId), ...request.removeLicenses],
     intents: (snapshot) => planDirectChange(snapshot, request, role),
     accept: (result, snapshot) => {
-      const violation = firstDirectViolation(result.sources, snapshot.sources, request);
-      if (violation) throw badRequest(violation.message);
+      const refusal = firstDirectViolation(result.sources, snapshot.sources, request);
+      if (refusal) throw refusal;
     },
   });
   return user;

@@ -1,6 +1,6 @@
 import type { SkuPlans } from "../catalog/store.ts";
 import type { Role } from "../core/context.ts";
-import { badRequest, GraphError } from "../core/errors.ts";
+import { forbidden, invalid, LicensingRefused } from "../core/errors.ts";
 import { DIRECT, type SourceIntent, type SourceOutcome } from "./rules.ts";
 import type { GroupGrant, SkuHolding, SourceRow } from "./store.ts";
 
@@ -65,20 +65,20 @@ export function currentIntents(snapshot: Pick<Snapshot, "sources" | "grants">): 
 function checkHeldByTenant(snapshot: Snapshot, skuId: string) {
   const holding = snapshot.holdings.get(skuId);
   if (!snapshot.skus.has(skuId) || !holding || holding.companySubscriptions + holding.selfServiceSubscriptions === 0) {
-    throw badRequest(directMessages.invalidSku(skuId));
+    throw invalid(directMessages.invalidSku(skuId));
   }
-  if (holding.companySubscriptions === 0) throw badRequest(directMessages.selfService(skuId));
+  if (holding.companySubscriptions === 0) throw invalid(directMessages.selfService(skuId));
 }
 
 /** A SKU appears at most once, and never in both lists: the same for users and groups. */
 export function checkRequestShape(request: AssignLicenseRequest) {
   const seen = new Set<string>();
   for (const add of request.addLicenses) {
-    if (seen.has(add.skuId)) throw badRequest(directMessages.duplicate(add.skuId));
+    if (seen.has(add.skuId)) throw invalid(directMessages.duplicate(add.skuId));
     seen.add(add.skuId);
   }
   for (const skuId of request.removeLicenses) {
-    if (seen.has(skuId)) throw badRequest(directMessages.addAndRemove(skuId));
+    if (seen.has(skuId)) throw invalid(directMessages.addAndRemove(skuId));
   }
 }
 
@@ -93,19 +93,19 @@ export function planDirectChange(
 ): SourceIntent[] {
   checkRequestShape(request);
   if (snapshot.user.userType === "Guest" && request.addLicenses.length > 0 && role !== "GlobalAdministrator") {
-    throw new GraphError("Authorization_RequestDenied", directMessages.guest);
+    throw forbidden(directMessages.guest);
   }
   for (const add of request.addLicenses) {
     checkHeldByTenant(snapshot, add.skuId);
     const plans = new Set(snapshot.skus.get(add.skuId)!.servicePlans.map((p) => p.id));
     const unknown = add.disabledPlans.find((p) => !plans.has(p));
-    if (unknown) throw badRequest(directMessages.planNotInSku(unknown, add.skuId));
+    if (unknown) throw invalid(directMessages.planNotInSku(unknown, add.skuId));
   }
   for (const skuId of request.removeLicenses) {
     if (snapshot.sources.some((s) => s.skuId === skuId && s.sourceId === DIRECT)) continue;
-    if (snapshot.grants.some((g) => g.skuId === skuId)) throw badRequest(directMessages.inherited);
+    if (snapshot.grants.some((g) => g.skuId === skuId)) throw invalid(directMessages.inherited);
     checkHeldByTenant(snapshot, skuId);
-    throw badRequest(directMessages.notAssigned);
+    throw invalid(directMessages.notAssigned);
   }
 
   const replaced = new Set([...request.removeLicenses, ...request.addLicenses.map((a) => a.skuId)]);
@@ -134,7 +134,10 @@ export function firstDirectViolation(
 ) {
   const touched = new Set(request.addLicenses.map((a) => a.skuId));
   const failedBefore = new Set(before.filter((s) => s.sourceId === DIRECT && s.state === "Error").map((s) => s.skuId));
-  return outcomes.find(
+  const broken = outcomes.find(
     (o) => o.sourceId === DIRECT && o.state === "Error" && (touched.has(o.skuId) || !failedBefore.has(o.skuId)),
-  )?.violation;
+  );
+  return (
+    broken?.violation && new LicensingRefused(broken.violation.error, broken.violation.message, { skuId: broken.skuId })
+  );
 }

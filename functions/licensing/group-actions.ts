@@ -1,6 +1,6 @@
 import { auditStatement } from "../audit/store.ts";
 import type { Ctx } from "../core/context.ts";
-import { badRequest, notFound } from "../core/errors.ts";
+import { invalid, notFound } from "../core/errors.ts";
 import { newId } from "../core/ids.ts";
 import { groupMessages } from "../directory/group-actions.ts";
 import { findGroup, type GroupRow, loadGroupLicenses } from "../directory/group-store.ts";
@@ -17,10 +17,10 @@ export const groupLicenseMessages = {
 
 /** Validates a group license change against the catalogue, the tenant's subscriptions and the group's members. */
 async function checkGroupRequest(ctx: Ctx, group: GroupRow, request: AssignLicenseRequest, current: Set<string>) {
-  if (!group.securityEnabled) throw badRequest(groupLicenseMessages.notSecurityEnabled);
+  if (!group.securityEnabled) throw invalid(groupLicenseMessages.notSecurityEnabled);
   checkRequestShape(request);
   for (const skuId of request.removeLicenses) {
-    if (!current.has(skuId)) throw badRequest(groupLicenseMessages.notOnGroup(skuId));
+    if (!current.has(skuId)) throw invalid(groupLicenseMessages.notOnGroup(skuId));
   }
   if (request.addLicenses.length === 0) return;
   const skuIds = JSON.stringify(request.addLicenses.map((a) => a.skuId));
@@ -48,13 +48,13 @@ async function checkGroupRequest(ctx: Ctx, group: GroupRow, request: AssignLicen
   for (const add of request.addLicenses) {
     const holding = holdings?.results.find((h) => h.skuId === add.skuId);
     if (!holding || Number(holding.company) + Number(holding.selfService) === 0)
-      throw badRequest(directMessages.invalidSku(add.skuId));
-    if (Number(holding.company) === 0) throw badRequest(directMessages.selfService(add.skuId));
+      throw invalid(directMessages.invalidSku(add.skuId));
+    if (Number(holding.company) === 0) throw invalid(directMessages.selfService(add.skuId));
     const skuPlans = new Set((plans?.results ?? []).filter((p) => p.skuId === add.skuId).map((p) => String(p.planId)));
     const unknown = add.disabledPlans.find((p) => !skuPlans.has(p));
-    if (unknown) throw badRequest(directMessages.planNotInSku(unknown, add.skuId));
+    if (unknown) throw invalid(directMessages.planNotInSku(unknown, add.skuId));
   }
-  if (Number(guests?.results[0]?.n ?? 0) > 0) throw badRequest(groupMessages.guestInLicensedGroup);
+  if (Number(guests?.results[0]?.n ?? 0) > 0) throw invalid(groupMessages.guestInLicensedGroup);
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { type AppEnv, makeCtx, type Role } from "../core/context.ts";
-import { GraphError } from "../core/errors.ts";
+import { DomainError } from "../core/errors.ts";
 import { hashApiKey } from "../tenancy/keys.ts";
 
 type KeyRecord = { keyId: string; tenantId: string; role: Role; name: string; operator: boolean };
@@ -32,31 +32,10 @@ async function lookupKey(d1: D1Database, hash: string): Promise<KeyRecord | null
 export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
   const header = c.req.header("authorization") ?? "";
   const token = /^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim();
-  if (!token) throw new GraphError("InvalidAuthenticationToken", "Access token is empty.");
+  if (!token) throw new DomainError("unauthenticated", "Access token is empty.");
   const record = await lookupKey(c.env.DB, await hashApiKey(token));
-  if (!record) throw new GraphError("InvalidAuthenticationToken", "Access token validation failure. Invalid audience.");
+  if (!record) throw new DomainError("unauthenticated", "Access token validation failure. Invalid audience.");
   const { keyId, name, role, operator } = record;
   c.set("ctx", makeCtx(c.env, record.tenantId, { kind: "apiKey", keyId, name, role, operator }, c.get("requestId")));
   await next();
 };
-
-export const insufficientPrivileges = () =>
-  new GraphError("Authorization_RequestDenied", "Insufficient privileges to complete the operation.");
-
-/**
- * Every route names the roles it admits; anything else is a 403 before the handler runs. Installation-wide routes
- * also require the operator tenant.
- */
-export const requireRoles =
-  (allowed: readonly Role[], options: { operator?: boolean } = {}): MiddlewareHandler<AppEnv> =>
-  async (c, next) => {
-    const actor = c.get("ctx").actor;
-    if (actor.kind !== "apiKey" || !allowed.includes(actor.role)) throw insufficientPrivileges();
-    if (options.operator && !actor.operator) {
-      throw new GraphError(
-        "Authorization_RequestDenied",
-        "Only the operator tenant's administrators can make installation-wide changes.",
-      );
-    }
-    await next();
-  };

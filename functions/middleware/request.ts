@@ -1,8 +1,8 @@
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "../core/context.ts";
-import { GraphError } from "../core/errors.ts";
-import { noteInteractiveRequest } from "../jobs/pacing.ts";
+import { DomainError } from "../core/errors.ts";
+import { noteInteractiveRequest } from "../core/traffic.ts";
 
 /** Graph's request-id / client-request-id pair: echoed on every answer and in every error body. */
 export const requestIds: MiddlewareHandler<AppEnv> = async (c, next) => {
@@ -24,7 +24,7 @@ export const limitBody: MiddlewareHandler<AppEnv> = (c, next) => {
   return bodyLimit({
     maxSize,
     onError: () => {
-      throw new GraphError("Request_EntityTooLarge", `The request body is larger than the limit of ${maxSize} bytes.`);
+      throw new DomainError("tooLarge", `The request body is larger than the limit of ${maxSize} bytes.`);
     },
   })(c, next);
 };

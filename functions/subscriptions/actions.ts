@@ -1,6 +1,6 @@
 import { auditStatement } from "../audit/store.ts";
 import type { Ctx } from "../core/context.ts";
-import { badRequest, notFound } from "../core/errors.ts";
+import { invalid, notFound } from "../core/errors.ts";
 import { newId } from "../core/ids.ts";
 import { enqueue } from "../jobs/queue.ts";
 import { canMoveTo, type SubscriptionStatus } from "./rules.ts";
@@ -18,13 +18,12 @@ export type CreateSubscriptionInput = {
 };
 
 export async function createSubscription({ ctx, input }: { ctx: Ctx; input: CreateSubscriptionInput }) {
-  const sku = await findSkuByIdOrPartNumber(ctx.db, input);
+  const sku = await findSkuByIdOrPartNumber(ctx.d1, input);
   if (!sku) {
-    throw badRequest(`The product '${input.skuId ?? input.skuPartNumber}' is not in the product catalogue.`);
+    throw invalid(`The product '${input.skuId ?? input.skuPartNumber}' is not in the product catalogue.`);
   }
   const ownerType = input.ownerType ?? "Company";
-  if (ownerType === "User" && !input.ownerId)
-    throw badRequest("ownerId is required for a subscription owned by a user.");
+  if (ownerType === "User" && !input.ownerId) throw invalid("ownerId is required for a subscription owned by a user.");
   const row: SubscriptionRow = {
     id: newId(),
     tenantId: ctx.tenantId,
@@ -86,10 +85,10 @@ export type UpdateSubscriptionInput = {
 };
 
 export async function updateSubscription({ ctx, id, input }: { ctx: Ctx; id: string; input: UpdateSubscriptionInput }) {
-  const current = await findSubscription(ctx.db, ctx.tenantId, id);
+  const current = await findSubscription(ctx.d1, ctx.tenantId, id);
   if (!current) throw notFound(id);
   if (input.status && !canMoveTo(current.status, input.status)) {
-    throw badRequest(`A subscription cannot move from status ${current.status} to ${input.status}.`);
+    throw invalid(`A subscription cannot move from status ${current.status} to ${input.status}.`);
   }
   const next: SubscriptionRow = {
     ...current,
@@ -137,10 +136,9 @@ const healSku = (ctx: Ctx, skuId: string) =>
 
 /** Taking over a self-service purchase moves its seats into the admin's pool (spec §3.6). */
 export async function takeOverSubscription({ ctx, id }: { ctx: Ctx; id: string }) {
-  const current = await findSubscription(ctx.db, ctx.tenantId, id);
+  const current = await findSubscription(ctx.d1, ctx.tenantId, id);
   if (!current) throw notFound(id);
-  if (current.ownerType !== "User")
-    throw badRequest("Only a self-service (user-owned) subscription can be taken over.");
+  if (current.ownerType !== "User") throw invalid("Only a self-service (user-owned) subscription can be taken over.");
   await ctx.d1.batch([
     ctx.d1
       .prepare(

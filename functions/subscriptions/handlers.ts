@@ -22,7 +22,7 @@ const subscriptionCollection = async (ctx: Ctx, url: string) => ({
 });
 
 async function subscribedSkus(ctx: Ctx) {
-  const tenant = await findTenant(ctx.db, ctx.tenantId);
+  const tenant = await findTenant(ctx.d1, ctx.tenantId);
   return loadSubscribedSkus(ctx, tenant?.displayName ?? "");
 }
 

@@ -1,7 +1,5 @@
-import { and, eq } from "drizzle-orm";
-import { skus, subscriptions } from "../../db/schema/index.ts";
-import type { Db } from "../core/context.ts";
-import { badRequest } from "../core/errors.ts";
+import type { skus, subscriptions } from "../../db/schema/index.ts";
+import { invalid } from "../core/errors.ts";
 import { licensingChanged } from "../licensing/store.ts";
 
 export type SubscriptionRow = typeof subscriptions.$inferSelect;
@@ -29,38 +27,57 @@ export function refreshPoolStatements(d1: D1Database, tenantId: string, skuId: s
   ];
 }
 
-export async function findSubscription(db: Db, tenantId: string, id: string) {
-  return db
-    .select()
-    .from(subscriptions)
-    .where(and(eq(subscriptions.tenantId, tenantId), eq(subscriptions.id, id)))
-    .get();
+const subscriptionColumns = `s.id, s.tenant_id AS tenantId, s.sku_id AS skuId, s.commerce_subscription_id AS commerceSubscriptionId,
+  s.total_licenses AS totalLicenses, s.status, s.is_trial AS isTrial, s.owner_type AS ownerType, s.owner_id AS ownerId,
+  s.created_at AS createdAt, s.next_lifecycle_at AS nextLifecycleAt`;
+
+/** SQLite hands booleans back as 0/1. */
+const toSubscriptionRow = (raw: Record<string, unknown>): SubscriptionRow => ({
+  ...(raw as SubscriptionRow),
+  isTrial: raw.isTrial === 1 || raw.isTrial === true,
+});
+
+export async function findSubscription(d1: D1Database, tenantId: string, id: string) {
+  const row = await d1
+    .prepare(`SELECT ${subscriptionColumns} FROM subscriptions s WHERE s.tenant_id = ?1 AND s.id = ?2`)
+    .bind(tenantId, id)
+    .first<Record<string, unknown>>();
+  return row ? toSubscriptionRow(row) : undefined;
 }
 
-export async function listSubscriptions(db: Db, tenantId: string) {
-  return db
-    .select({ subscription: subscriptions, skuPartNumber: skus.skuPartNumber })
-    .from(subscriptions)
-    .innerJoin(skus, eq(skus.id, subscriptions.skuId))
-    .where(eq(subscriptions.tenantId, tenantId))
-    .orderBy(subscriptions.createdAt, subscriptions.id);
+export async function listSubscriptions(d1: D1Database, tenantId: string) {
+  const { results } = await d1
+    .prepare(
+      `SELECT ${subscriptionColumns}, k.sku_part_number AS skuPartNumber FROM subscriptions s JOIN skus k ON k.id = s.sku_id
+       WHERE s.tenant_id = ?1 ORDER BY s.created_at, s.id`,
+    )
+    .bind(tenantId)
+    .all<Record<string, unknown>>();
+  return results.map((raw) => ({ subscription: toSubscriptionRow(raw), skuPartNumber: String(raw.skuPartNumber) }));
 }
+
+export type SkuRow = typeof skus.$inferSelect;
+const skuColumns = "id, sku_part_number AS skuPartNumber, display_name AS displayName, applies_to AS appliesTo";
 
 export async function findSkuByIdOrPartNumber(
-  db: Db,
+  d1: D1Database,
   ref: { skuId?: string | undefined; skuPartNumber?: string | undefined },
-) {
-  if (ref.skuId) return db.select().from(skus).where(eq(skus.id, ref.skuId.toLowerCase())).get();
+): Promise<SkuRow | undefined> {
+  if (ref.skuId) {
+    const row = await d1
+      .prepare(`SELECT ${skuColumns} FROM skus WHERE id = ?1`)
+      .bind(ref.skuId.toLowerCase())
+      .first<SkuRow>();
+    return row ?? undefined;
+  }
   if (ref.skuPartNumber) {
-    const matches = await db
-      .select()
-      .from(skus)
-      .where(eq(skus.skuPartNumber, ref.skuPartNumber))
-      .orderBy(skus.id)
-      .limit(2);
+    const { results: matches } = await d1
+      .prepare(`SELECT ${skuColumns} FROM skus WHERE sku_part_number = ?1 ORDER BY id LIMIT 2`)
+      .bind(ref.skuPartNumber)
+      .all<SkuRow>();
     // Microsoft's list reuses a few String_Ids: never guess which product was meant.
     if (matches.length > 1) {
-      throw badRequest(
+      throw invalid(
         `skuPartNumber '${ref.skuPartNumber}' names more than one product (${matches.map((m) => m.id).join(", ")}): give skuId instead.`,
       );
     }

@@ -32,7 +32,7 @@ export function companySubscription(row: SubscriptionRow, skuPartNumber: string,
 }
 
 export async function loadCompanySubscriptions(ctx: Ctx) {
-  const rows = await listSubscriptions(ctx.db, ctx.tenantId);
+  const rows = await listSubscriptions(ctx.d1, ctx.tenantId);
   const plans = await loadSkuPlans(ctx.d1, [...new Set(rows.map((r) => r.subscription.skuId))]);
   return rows.map((r) => companySubscription(r.subscription, r.skuPartNumber, plans.get(r.subscription.skuId)));
 }
@@ -42,7 +42,7 @@ export async function loadCompanySubscriptions(ctx: Ctx) {
  * Self-service purchases are not the admin's pool until taken over, so they are left out here.
  */
 export async function loadSubscribedSkus(ctx: Ctx, tenantName: string) {
-  const rows = (await listSubscriptions(ctx.db, ctx.tenantId)).filter((r) => r.subscription.ownerType === "Company");
+  const rows = (await listSubscriptions(ctx.d1, ctx.tenantId)).filter((r) => r.subscription.ownerType === "Company");
   const skuIds = [...new Set(rows.map((r) => r.subscription.skuId))];
   const [plans, pools] = await Promise.all([
     loadSkuPlans(ctx.d1, skuIds),

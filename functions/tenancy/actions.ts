@@ -1,8 +1,7 @@
-import { and, eq, isNull } from "drizzle-orm";
-import { apiKeys, tenants } from "../../db/schema/index.ts";
+import type { tenants } from "../../db/schema/index.ts";
 import { auditStatement } from "../audit/store.ts";
 import { curatedPlanRules } from "../catalog/curated-rules.ts";
-import { type Ctx, type Db, makeDb, type Role } from "../core/context.ts";
+import type { Ctx, Role } from "../core/context.ts";
 import { notFound } from "../core/errors.ts";
 import { newId } from "../core/ids.ts";
 import { generateApiKey, hashApiKey } from "./keys.ts";
@@ -64,8 +63,7 @@ export async function issueApiKey(
   input: { tenantId: string; role: Role; name?: string; now?: Date },
   ctx?: Ctx,
 ): Promise<IssuedKey> {
-  const db = makeDb(d1);
-  const tenant = await db.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, input.tenantId)).get();
+  const tenant = await d1.prepare("SELECT id FROM tenants WHERE id = ?1").bind(input.tenantId).first();
   if (!tenant) throw notFound(input.tenantId);
   const key = generateApiKey();
   const issued: IssuedKey = {
@@ -94,26 +92,22 @@ export async function issueApiKey(
   return issued;
 }
 
-export async function listApiKeys(db: Db, tenantId: string) {
-  return db
-    .select({
-      id: apiKeys.id,
-      name: apiKeys.name,
-      role: apiKeys.role,
-      createdAt: apiKeys.createdAt,
-      revokedAt: apiKeys.revokedAt,
-    })
-    .from(apiKeys)
-    .where(eq(apiKeys.tenantId, tenantId))
-    .orderBy(apiKeys.createdAt);
+export async function listApiKeys(d1: D1Database, tenantId: string) {
+  const { results } = await d1
+    .prepare(
+      `SELECT id, name, role, created_at AS createdAt, revoked_at AS revokedAt FROM api_keys WHERE tenant_id = ?1
+       ORDER BY created_at`,
+    )
+    .bind(tenantId)
+    .all<{ id: string; name: string; role: Role; createdAt: string; revokedAt: string | null }>();
+  return results;
 }
 
 export async function revokeApiKey(ctx: Ctx, keyId: string) {
-  const row = await ctx.db
-    .select({ id: apiKeys.id, name: apiKeys.name })
-    .from(apiKeys)
-    .where(and(eq(apiKeys.tenantId, ctx.tenantId), eq(apiKeys.id, keyId), isNull(apiKeys.revokedAt)))
-    .get();
+  const row = await ctx.d1
+    .prepare("SELECT id, name FROM api_keys WHERE tenant_id = ?1 AND id = ?2 AND revoked_at IS NULL")
+    .bind(ctx.tenantId, keyId)
+    .first<{ id: string; name: string }>();
   if (!row) throw notFound(keyId);
   await ctx.d1.batch([
     ctx.d1
@@ -128,6 +122,18 @@ export async function revokeApiKey(ctx: Ctx, keyId: string) {
   ]);
 }
 
-export async function findTenant(db: Db, tenantId: string) {
-  return db.select().from(tenants).where(eq(tenants.id, tenantId)).get();
+export async function findTenant(d1: D1Database, tenantId: string): Promise<Tenant | undefined> {
+  const row = await d1
+    .prepare(
+      `SELECT id, display_name AS displayName, country, allow_guests_in_licensed_groups AS allowGuestsInLicensedGroups,
+         is_operator AS isOperator, licensing_version AS licensingVersion, created_at AS createdAt FROM tenants WHERE id = ?1`,
+    )
+    .bind(tenantId)
+    .first<Record<string, unknown>>();
+  if (!row) return undefined;
+  return {
+    ...(row as Tenant),
+    allowGuestsInLicensedGroups: row.allowGuestsInLicensedGroups === 1,
+    isOperator: row.isOperator === 1,
+  };
 }

@@ -64,7 +64,7 @@ const routes = {
 export const tenancyRouter = newRouter()
   .openapi(routes.organization, async (c) => {
     const ctx = c.get("ctx");
-    const tenant = await findTenant(ctx.db, ctx.tenantId);
+    const tenant = await findTenant(ctx.d1, ctx.tenantId);
     if (!tenant) throw notFound(ctx.tenantId);
     return c.json(
       {
@@ -95,7 +95,7 @@ export const tenancyRouter = newRouter()
   })
   .openapi(routes.listKeys, async (c) => {
     const ctx = c.get("ctx");
-    return c.json({ value: await listApiKeys(ctx.db, ctx.tenantId) }, 200);
+    return c.json({ value: await listApiKeys(ctx.d1, ctx.tenantId) }, 200);
   })
   .openapi(routes.createKey, async (c) => {
     const ctx = c.get("ctx");

@@ -1,9 +1,10 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { noteInteractiveRequest } from "../../functions/core/traffic.ts";
 import worker from "../../functions/index.ts";
 import { handleLicenseJobs } from "../../functions/jobs/consumer.ts";
-import { BUSY_REQUESTS_PER_SECOND, noteInteractiveRequest, Pacer } from "../../functions/jobs/pacing.ts";
+import { BUSY_REQUESTS_PER_SECOND, Pacer } from "../../functions/jobs/pacing.ts";
 import { QueryBudget, reconcileUsers, runJob } from "../../functions/licensing/group-jobs.ts";
 import { buy, newTenant, SKU } from "../helpers/api.ts";
 import { instrumentedD1, licensingState, seedMembers, seedUsers, stageGroupJob } from "../helpers/fixtures.ts";

@@ -1,12 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { newId } from "../../functions/core/ids.ts";
-import {
-  BUSY_PAGE_SIZE,
-  BUSY_REQUESTS_PER_SECOND,
-  BUSY_SHARE,
-  Pacer,
-  RequestRate,
-} from "../../functions/jobs/pacing.ts";
+import { RequestRate } from "../../functions/core/traffic.ts";
+import { BUSY_PAGE_SIZE, BUSY_REQUESTS_PER_SECOND, BUSY_SHARE, Pacer } from "../../functions/jobs/pacing.ts";
 
 describe("RequestRate", () => {
   it("counts the requests of the last second and forgets older ones", () => {
