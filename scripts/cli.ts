@@ -18,7 +18,7 @@ import path from "node:path";
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { importCatalog } from "../functions/catalog/actions.ts";
-import { type Role, roles } from "../functions/core/context.ts";
+import { cliActor, makeCtx, type Role, roles } from "../functions/core/context.ts";
 import { DomainError } from "../functions/core/errors.ts";
 import { createTenant, issueApiKey } from "../functions/tenancy/actions.ts";
 import { emit, openPlatform, type Platform, projectRoot, quietStdout } from "./platform.ts";
@@ -97,7 +97,10 @@ async function tenantCreate(args: string[]) {
   const e = await env();
   await ensureMigrated(e.DB);
   // --operator: this tenant's GlobalAdministrators may import the shared catalogue and create tenants over the API.
-  const tenant = await createTenant(e.DB, { displayName, country, operator: values.operator ?? false });
+  const { tenant } = await createTenant({
+    ctx: makeCtx(e, "", cliActor),
+    input: { displayName, country, operator: values.operator ?? false },
+  });
   log(`created tenant ${tenant.displayName} (${tenant.country})`);
   emit(tenant.id);
 }
@@ -128,10 +131,9 @@ async function keyCreate() {
     .bind(tenantId.toLowerCase())
     .first<{ id: string; displayName: string }>();
   if (!tenant) throw new Error(`unknown tenant '${tenantId}' (see: npm run -s tenant -- list)`);
-  const issued = await issueApiKey(e.DB, {
-    tenantId: tenant.id,
-    role: role as Role,
-    ...(values.name ? { name: values.name } : {}),
+  const issued = await issueApiKey({
+    ctx: makeCtx(e, tenant.id, cliActor),
+    input: { role: role as Role, ...(values.name ? { name: values.name } : {}) },
   });
   log(`issued ${issued.role} key ${issued.id} for ${tenant.displayName}; it is shown once, keep it`);
   emit(issued.key);
@@ -145,7 +147,7 @@ async function catalogImport(args: string[]) {
   });
   const e = await env();
   await ensureMigrated(e.DB);
-  const result = await importCatalog(e.DB, csv);
+  const result = await importCatalog({ ctx: makeCtx(e, "", cliActor), input: { csv } });
   emit(
     `rows ${result.rows}, products ${result.products}, service plans ${result.servicePlans}; added: ${result.added.skus} SKUs, ${result.added.servicePlans} service plans, ${result.added.skuServicePlans} SKU-plan links`,
   );

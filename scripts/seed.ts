@@ -27,10 +27,13 @@ export const seedActor: Actor = { kind: "system", name: "seatflow seed" };
 export const catalogCsvPath = path.join(projectRoot, "db/catalog/product-names-and-service-plan-identifiers.csv");
 
 /** Imports the shipped catalogue when the database has none (the import is idempotent anyway). */
-export async function ensureCatalog(d1: D1Database, log: (line: string) => void) {
-  const row = await d1.prepare("SELECT count(*) AS n FROM skus").first<{ n: number }>();
+export async function ensureCatalog(env: Env, log: (line: string) => void) {
+  const row = await env.DB.prepare("SELECT count(*) AS n FROM skus").first<{ n: number }>();
   if ((row?.n ?? 0) > 0) return;
-  const result = await importCatalog(d1, await readFile(catalogCsvPath, "utf8"));
+  const result = await importCatalog({
+    ctx: makeCtx(env, "", seedActor),
+    input: { csv: await readFile(catalogCsvPath, "utf8") },
+  });
   log(`catalogue imported: ${result.products} products, ${result.servicePlans} service plans`);
 }
 
@@ -179,7 +182,7 @@ export async function seedDemo(
   log: (line: string) => void,
 ): Promise<DemoKey & { seeded: boolean }> {
   const d1 = env.DB;
-  await ensureCatalog(d1, log);
+  await ensureCatalog(env, log);
   const tenants = await d1.prepare("SELECT count(*) AS n FROM tenants").first<{ n: number }>();
   if ((tenants?.n ?? 0) > 0) {
     const stored = await readDemoKey(persistRoot);
@@ -189,7 +192,10 @@ export async function seedDemo(
         (await d1.prepare("SELECT id FROM tenants WHERE id = ?1").bind(stored.tenantId).first<{ id: string }>())) ??
       (await d1.prepare("SELECT id FROM tenants ORDER BY created_at, id LIMIT 1").first<{ id: string }>());
     if (!tenant) throw new Error("tenants table is not empty but no tenant could be read");
-    const issued = await issueApiKey(d1, { tenantId: tenant.id, role: "GlobalAdministrator", name: "Demo admin key" });
+    const issued = await issueApiKey({
+      ctx: makeCtx(env, tenant.id, seedActor),
+      input: { role: "GlobalAdministrator", name: "Demo admin key" },
+    });
     const key = { tenantId: tenant.id, key: issued.key, createdAt: issued.createdAt };
     await writeDemoKey(persistRoot, key);
     log("the stored demo key no longer worked: issued a new GlobalAdministrator key");
@@ -197,12 +203,15 @@ export async function seedDemo(
   }
 
   // The demo tenant is the local installation's operator: its admin key may also import the catalogue and create tenants.
-  const tenant = await createTenant(d1, { displayName: "Contoso", country: "US", operator: true });
+  const { tenant } = await createTenant({
+    ctx: makeCtx(env, "", seedActor),
+    input: { displayName: "Contoso", country: "US", operator: true },
+  });
   const ctx = makeCtx(env, tenant.id, seedActor);
   const skuIds = new Map<string, string>();
   for (const input of demoSubscriptions) {
     const sub = await createSubscription({ ctx, input });
-    skuIds.set(sub.skuPartNumber, sub.skuId);
+    skuIds.set(sub.skuPartNumber, sub.subscription.skuId);
   }
   for (const u of demoUsers) {
     const user = await createUser({
@@ -232,7 +241,10 @@ export async function seedDemo(
       });
     }
   }
-  const issued = await issueApiKey(d1, { tenantId: tenant.id, role: "GlobalAdministrator", name: "Demo admin key" });
+  const issued = await issueApiKey({
+    ctx: makeCtx(env, tenant.id, seedActor),
+    input: { role: "GlobalAdministrator", name: "Demo admin key" },
+  });
   const key = { tenantId: tenant.id, key: issued.key, createdAt: issued.createdAt };
   await writeDemoKey(persistRoot, key);
   log(
@@ -245,8 +257,11 @@ export type BenchSeed = { tenantId: string; key: string; skuId: string; userIds:
 
 /** A tenant for `npm run bench`: a large E3 pool and `users` licensable users holding nothing yet. */
 export async function seedBench(env: Env, users: number, log: (line: string) => void): Promise<BenchSeed> {
-  await ensureCatalog(env.DB, log);
-  const tenant = await createTenant(env.DB, { displayName: "Bench", country: "US" });
+  await ensureCatalog(env, log);
+  const { tenant } = await createTenant({
+    ctx: makeCtx(env, "", seedActor),
+    input: { displayName: "Bench", country: "US" },
+  });
   const ctx = makeCtx(env, tenant.id, seedActor);
   const sub = await createSubscription({
     ctx,
@@ -268,9 +283,12 @@ export async function seedBench(env: Env, users: number, log: (line: string) => 
     });
     userIds.push(user.id);
   }
-  const issued = await issueApiKey(env.DB, { tenantId: tenant.id, role: "LicenseAdministrator", name: "bench" });
-  log(`seeded bench tenant ${tenant.id}: ${users} users, ENTERPRISEPACK x${sub.totalLicenses}`);
-  return { tenantId: tenant.id, key: issued.key, skuId: sub.skuId, userIds };
+  const issued = await issueApiKey({
+    ctx: makeCtx(env, tenant.id, seedActor),
+    input: { role: "LicenseAdministrator", name: "bench" },
+  });
+  log(`seeded bench tenant ${tenant.id}: ${users} users, ENTERPRISEPACK x${sub.subscription.totalLicenses}`);
+  return { tenantId: tenant.id, key: issued.key, skuId: sub.subscription.skuId, userIds };
 }
 
 export type BenchGroupsSeed = {
@@ -349,8 +367,11 @@ export async function seedBenchGroups(
   const d1 = env.DB;
   const t0 = Date.now();
   const since = () => `${((Date.now() - t0) / 1000).toFixed(1)}s`;
-  await ensureCatalog(d1, log);
-  const tenant = await createTenant(d1, { displayName: "Bench Groups", country: "US" });
+  await ensureCatalog(env, log);
+  const { tenant } = await createTenant({
+    ctx: makeCtx(env, "", seedActor),
+    input: { displayName: "Bench Groups", country: "US" },
+  });
   const ctx = makeCtx(env, tenant.id, seedActor);
   const ems = await createSubscription({ ctx, input: { skuPartNumber: "EMS", totalLicenses: users * 2 } });
   const e3 = await createSubscription({ ctx, input: { skuPartNumber: "ENTERPRISEPACK", totalLicenses: users * 2 } });
@@ -378,7 +399,7 @@ export async function seedBenchGroups(
   const licensed = await assignGroupLicenses({
     ctx,
     groupId: dynamic.id,
-    request: { addLicenses: [{ skuId: e3.skuId, disabledPlans: [] }], removeLicenses: [] },
+    request: { addLicenses: [{ skuId: e3.subscription.skuId, disabledPlans: [] }], removeLicenses: [] },
   });
   await drainJob(env, tenant.id, licensed.licenseJobId);
   log(`bench groups: tenant, subscriptions and groups ready (${since()})`);
@@ -386,18 +407,27 @@ export async function seedBenchGroups(
   log(`bench groups: ${users} users inserted (${since()})`);
   await bulkMembers(d1, tenant.id, group.id, userIds);
   log(`bench groups: ${users} members of the static group inserted (${since()})`);
-  const key = await issueApiKey(d1, { tenantId: tenant.id, role: "GlobalAdministrator", name: "bench groups" });
+  const key = await issueApiKey({
+    ctx: makeCtx(env, tenant.id, seedActor),
+    input: { role: "GlobalAdministrator", name: "bench groups" },
+  });
 
-  const readTenant = await createTenant(d1, { displayName: "Bench Readers", country: "US" });
+  const { tenant: readTenant } = await createTenant({
+    ctx: makeCtx(env, "", seedActor),
+    input: { displayName: "Bench Readers", country: "US" },
+  });
   const readUserIds = await bulkUsers(d1, readTenant.id, readers, "rbench", "Readers");
-  const readKey = await issueApiKey(d1, { tenantId: readTenant.id, role: "GlobalReader", name: "bench readers" });
+  const readKey = await issueApiKey({
+    ctx: makeCtx(env, readTenant.id, seedActor),
+    input: { role: "GlobalReader", name: "bench readers" },
+  });
   log(`bench groups: seeded tenant ${tenant.id} (${users} users) and reader tenant (${readers} users) in ${since()}`);
   return {
     tenantId: tenant.id,
     key: key.key,
     users,
-    emsSkuId: ems.skuId,
-    e3SkuId: e3.skuId,
+    emsSkuId: ems.subscription.skuId,
+    e3SkuId: e3.subscription.skuId,
     groupId: group.id,
     dynamicGroupId: dynamic.id,
     readTenantId: readTenant.id,

@@ -20,17 +20,41 @@ export type AuditEntry = {
   additionalDetails?: { key: string; value: string }[];
 };
 
-const initiatedBy = (actor: Actor) =>
-  actor.kind === "apiKey"
-    ? {
+/**
+ * The log of installation-wide changes (the shared catalogue, tenants created by the CLI): no tenant owns them, and
+ * the operator tenants' directoryAudits show them.
+ */
+export const INSTALLATION_LOG = "";
+
+const initiatedBy = (actor: Actor) => {
+  switch (actor.kind) {
+    case "apiKey":
+      return {
         app: {
           appId: actor.keyId,
           displayName: actor.name,
           servicePrincipalId: actor.keyId,
           servicePrincipalName: actor.role,
         },
-      }
-    : { app: { appId: null, displayName: actor.name, servicePrincipalId: null, servicePrincipalName: actor.name } };
+      };
+    case "hr":
+      return {
+        app: {
+          appId: actor.sourceId,
+          displayName: actor.name,
+          servicePrincipalId: actor.sourceId,
+          servicePrincipalName: "HrIntegration",
+        },
+      };
+    case "system":
+      return {
+        app: { appId: null, displayName: actor.name, servicePrincipalId: null, servicePrincipalName: actor.name },
+      };
+  }
+};
+
+/** Where an audit row goes: the acting tenant's own log unless a change is recorded elsewhere (see INSTALLATION_LOG). */
+export type AuditLog = { log?: string };
 
 /** A target with every field Graph shows, absent ones as null or empty. */
 const fullTarget = (t: AuditTarget) => ({
@@ -42,22 +66,28 @@ const fullTarget = (t: AuditTarget) => ({
 });
 
 /** An audit INSERT of single rows (SELECT) or one bulk row (VALUES): ?1 tenant, ?2 time, ?3 request id, ?4 actor; the caller's parameters from ?5. */
-function auditInsert(ctx: Ctx, select: string, ...params: unknown[]): D1PreparedStatement {
+function auditInsert(ctx: Ctx & AuditLog, select: string, ...params: unknown[]): D1PreparedStatement {
   return ctx.d1
     .prepare(
       `INSERT INTO audit_log (id, tenant_id, activity_date_time, activity_display_name, category, operation_type, result,
            result_reason, correlation_id, initiated_by, target_resources, additional_details, entries, entry_property, entry_values)
        ${select}`,
     )
-    .bind(ctx.tenantId, ctx.now.toISOString(), ctx.requestId, JSON.stringify(initiatedBy(ctx.actor)), ...params);
+    .bind(
+      ctx.log ?? ctx.tenantId,
+      ctx.now.toISOString(),
+      ctx.requestId,
+      JSON.stringify(initiatedBy(ctx.actor)),
+      ...params,
+    );
 }
 
 /** The audit row for a change; always part of the same batch as the change itself. */
-export function auditStatement(ctx: Ctx, entry: AuditEntry): D1PreparedStatement {
-  return auditStatements(ctx, [entry])[0]!;
+export function auditStatement(ctx: Ctx, entry: AuditEntry, where: AuditLog = {}): D1PreparedStatement {
+  return auditStatements(ctx, [entry], where)[0]!;
 }
 
-export function auditStatements(ctx: Ctx, entries: AuditEntry[]): D1PreparedStatement[] {
+export function auditStatements(ctx: Ctx, entries: AuditEntry[], where: AuditLog = {}): D1PreparedStatement[] {
   if (entries.length === 0) return [];
   // Rows travel as compact arrays with their JSON parts nested, not re-encoded as strings.
   const rows = entries.map((entry) => [
@@ -72,7 +102,7 @@ export function auditStatements(ctx: Ctx, entries: AuditEntry[]): D1PreparedStat
   ]);
   return [
     auditInsert(
-      ctx,
+      { ...ctx, ...where },
       `SELECT value ->> 0, ?1, ?2, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, ?3, ?4, value -> 6, value -> 7,
          NULL, NULL, NULL
        FROM json_each(?5)`,

@@ -1,19 +1,34 @@
-import { auditStatement } from "../audit/store.ts";
+/** The catalogue verbs: importing Microsoft's product list, and each tenant's service plan rules. */
+import { auditStatement, INSTALLATION_LOG } from "../audit/store.ts";
+import { requireRole } from "../core/authorize.ts";
 import type { Ctx } from "../core/context.ts";
 import { invalid, notFound } from "../core/errors.ts";
 import { newId } from "../core/ids.ts";
-import { licensingChanged } from "../licensing/store.ts";
+import { can } from "../core/roles.ts";
+import { licensingChanged } from "../tenancy/store.ts";
 import { parseCatalogCsv } from "./csv.ts";
-import { catalogCountsSql, catalogUpsertStatements } from "./store.ts";
-
-type Counts = { skus: number; servicePlans: number; skuServicePlans: number };
+import {
+  type CatalogCounts,
+  catalogCountsStatement,
+  catalogUpsertStatements,
+  deletePlanRuleStatement,
+  findPlanRule,
+  insertPlanRuleStatement,
+  knownServicePlans,
+  listPlanRules as listStoredPlanRules,
+  type PlanRuleKind,
+  type StoredPlanRule,
+} from "./store.ts";
 
 /**
  * Imports Microsoft's product/service-plan CSV. Idempotent (a re-import changes nothing) and additive: plans Microsoft
  * adds to a SKU appear, plans it drops stay, since users may hold them. One D1 batch, so a bad file changes nothing.
+ * The catalogue is shared by every tenant: an operator's import is recorded in the operator's log, the CLI's in the
+ * installation's.
  */
-export async function importCatalog(d1: D1Database, csv: string, ctx?: Ctx) {
-  const parsed = parseCatalogCsv(csv);
+export async function importCatalog({ ctx, input }: { ctx: Ctx; input: { csv: string } }) {
+  requireRole(ctx, can.operate);
+  const parsed = parseCatalogCsv(input.csv);
   if (parsed.problems.length > 0 && parsed.products.length === 0) {
     throw invalid(`The catalogue CSV could not be read: ${parsed.problems.slice(0, 5).join(" ")}`);
   }
@@ -22,26 +37,26 @@ export async function importCatalog(d1: D1Database, csv: string, ctx?: Ctx) {
       `The catalogue CSV has ${parsed.problems.length} bad row(s): ${parsed.problems.slice(0, 5).join(" ")}`,
     );
   }
-  const counts = d1.prepare(catalogCountsSql);
-  const results = await d1.batch<Counts>([
-    counts,
-    ...catalogUpsertStatements(d1, parsed.products),
-    counts,
-    licensingChanged(d1),
-    ...(ctx
-      ? [
-          auditStatement(ctx, {
-            activity: "Import product catalogue",
-            category: "DirectoryManagement",
-            operationType: "Update",
-            targets: [{ id: ctx.tenantId, type: "Directory", displayName: "Product catalogue" }],
-            additionalDetails: [{ key: "products", value: String(parsed.products.length) }],
-          }),
-        ]
-      : []),
+  const upserts = catalogUpsertStatements(ctx.d1, parsed.products);
+  const results = await ctx.d1.batch<CatalogCounts>([
+    catalogCountsStatement(ctx.d1),
+    ...upserts,
+    catalogCountsStatement(ctx.d1),
+    licensingChanged(ctx.d1),
+    auditStatement(
+      ctx,
+      {
+        activity: "Import product catalogue",
+        category: "DirectoryManagement",
+        operationType: "Update",
+        targets: [{ id: ctx.tenantId || "installation", type: "Directory", displayName: "Product catalogue" }],
+        additionalDetails: [{ key: "products", value: String(parsed.products.length) }],
+      },
+      ctx.actor.kind === "apiKey" ? {} : { log: INSTALLATION_LOG },
+    ),
   ]);
   const before = results[0]!.results[0]!;
-  const after = results[results.length - (ctx ? 3 : 2)]!.results[0]!;
+  const after = results[1 + upserts.length]!.results[0]!;
   return {
     rows: parsed.rows,
     products: parsed.products.length,
@@ -55,7 +70,7 @@ export async function importCatalog(d1: D1Database, csv: string, ctx?: Ctx) {
 }
 
 export type PlanRuleInput = {
-  kind: "exclusive" | "requires" | "prohibited_location";
+  kind: PlanRuleKind;
   servicePlanId: string;
   relatedServicePlanIds?: string[] | undefined;
   usageLocation?: string | null | undefined;
@@ -63,6 +78,7 @@ export type PlanRuleInput = {
 };
 
 export async function createPlanRule({ ctx, input }: { ctx: Ctx; input: PlanRuleInput }) {
+  requireRole(ctx, can.manageCatalog);
   const related = input.relatedServicePlanIds ?? [];
   if (input.kind === "prohibited_location" && !input.usageLocation) {
     throw invalid("A prohibited_location rule needs usageLocation.");
@@ -70,13 +86,10 @@ export async function createPlanRule({ ctx, input }: { ctx: Ctx; input: PlanRule
   if (input.kind !== "prohibited_location" && related.length === 0) {
     throw invalid(`A ${input.kind} rule needs relatedServicePlanIds.`);
   }
-  const known = await ctx.d1
-    .prepare("SELECT id FROM service_plans WHERE id IN (SELECT value FROM json_each(?1))")
-    .bind(JSON.stringify([input.servicePlanId, ...related]))
-    .all<{ id: string }>();
-  const missing = [input.servicePlanId, ...related].find((id) => !known.results.some((r) => r.id === id));
+  const known = await knownServicePlans(ctx.d1, [input.servicePlanId, ...related]);
+  const missing = [input.servicePlanId, ...related].find((id) => !known.has(id));
   if (missing) throw invalid(`Service plan ${missing} is not in the product catalogue.`);
-  const rule = {
+  const rule: StoredPlanRule = {
     id: newId(),
     kind: input.kind,
     servicePlanId: input.servicePlanId,
@@ -87,21 +100,7 @@ export async function createPlanRule({ ctx, input }: { ctx: Ctx; input: PlanRule
   };
   await ctx.d1.batch([
     licensingChanged(ctx.d1, ctx.tenantId),
-    ctx.d1
-      .prepare(
-        `INSERT INTO plan_rules (id, tenant_id, kind, service_plan_id, related_service_plan_ids, usage_location, description, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)`,
-      )
-      .bind(
-        rule.id,
-        ctx.tenantId,
-        rule.kind,
-        rule.servicePlanId,
-        JSON.stringify(rule.relatedServicePlanIds),
-        rule.usageLocation,
-        rule.description,
-        rule.createdAt,
-      ),
+    insertPlanRuleStatement(ctx.d1, ctx.tenantId, rule),
     auditStatement(ctx, {
       activity: "Add service plan rule",
       category: "Policy",
@@ -112,32 +111,23 @@ export async function createPlanRule({ ctx, input }: { ctx: Ctx; input: PlanRule
   return rule;
 }
 
-export async function deletePlanRule({ ctx, id }: { ctx: Ctx; id: string }) {
-  const rule = await ctx.d1
-    .prepare("SELECT kind, service_plan_id AS servicePlanId FROM plan_rules WHERE tenant_id = ?1 AND id = ?2")
-    .bind(ctx.tenantId, id)
-    .first<{ kind: string; servicePlanId: string }>();
-  if (!rule) throw notFound(id);
+export async function deletePlanRule({ ctx, input }: { ctx: Ctx; input: { id: string } }) {
+  requireRole(ctx, can.manageCatalog);
+  const rule = await findPlanRule(ctx.d1, ctx.tenantId, input.id);
+  if (!rule) throw notFound(input.id);
   await ctx.d1.batch([
     licensingChanged(ctx.d1, ctx.tenantId),
-    ctx.d1.prepare("DELETE FROM plan_rules WHERE tenant_id = ?1 AND id = ?2").bind(ctx.tenantId, id),
+    deletePlanRuleStatement(ctx.d1, ctx.tenantId, input.id),
     auditStatement(ctx, {
       activity: "Delete service plan rule",
       category: "Policy",
       operationType: "Delete",
-      targets: [{ id, type: "Other", displayName: `${rule.kind} ${rule.servicePlanId}` }],
+      targets: [{ id: input.id, type: "Other", displayName: `${rule.kind} ${rule.servicePlanId}` }],
     }),
   ]);
 }
 
-export async function listPlanRules(ctx: Ctx) {
-  const { results } = await ctx.d1
-    .prepare(
-      `SELECT id, kind, service_plan_id AS servicePlanId, related_service_plan_ids AS relatedServicePlanIds,
-         usage_location AS usageLocation, description, created_at AS createdAt
-       FROM plan_rules WHERE tenant_id = ?1 ORDER BY created_at, id`,
-    )
-    .bind(ctx.tenantId)
-    .all<Record<string, string>>();
-  return results.map((r) => ({ ...r, relatedServicePlanIds: JSON.parse(r.relatedServicePlanIds!) as string[] }));
+export async function listPlanRules({ ctx }: { ctx: Ctx }) {
+  requireRole(ctx, can.readLicensing);
+  return listStoredPlanRules(ctx.d1, ctx.tenantId);
 }

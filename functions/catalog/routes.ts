@@ -1,26 +1,7 @@
-import { isGuid } from "../core/ids.ts";
+/** The catalogue capability's route contracts. */
 import { defineRoute, GraphCollection, GraphObject, jsonBody, jsonResponse, z } from "../core/openapi.ts";
 import { can } from "../core/roles.ts";
-
-const planGuid = z
-  .string()
-  .refine(isGuid, "Must be a service plan GUID.")
-  .transform((v) => v.toLowerCase());
-
-export const PlanRuleSchema = z
-  .object({
-    kind: z.enum(["exclusive", "requires", "prohibited_location"]),
-    servicePlanId: planGuid,
-    relatedServicePlanIds: z.array(planGuid).max(50).optional(),
-    usageLocation: z
-      .string()
-      .regex(/^[A-Za-z]{2}$/, "usageLocation must be a two-letter country code.")
-      .nullable()
-      .optional(),
-    description: z.string().max(500).optional(),
-  })
-  .strict()
-  .openapi("PlanRule");
+import { PlanRuleIdParam, PlanRuleSchema } from "./schemas.ts";
 
 export const importCatalog = defineRoute(can.operate, {
   method: "post",
@@ -55,6 +36,6 @@ export const deletePlanRule = defineRoute(can.manageCatalog, {
   path: "/api/plan-rules/{id}",
   tags: ["Catalogue"],
   summary: "Remove a service plan rule",
-  request: { params: z.object({ id: z.string().min(1).max(64) }) },
+  request: { params: PlanRuleIdParam },
   responses: { 204: { description: "Removed" } },
 });

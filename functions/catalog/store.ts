@@ -1,3 +1,4 @@
+/** The product catalogue and the tenants' plan rules as stored: reads and write builders. */
 import { chunk } from "../core/sql.ts";
 import type { CatalogProduct } from "./csv.ts";
 
@@ -55,21 +56,24 @@ export function catalogUpsertStatements(d1: D1Database, products: CatalogProduct
   return statements;
 }
 
-export const catalogCountsSql = `SELECT (SELECT count(*) FROM skus) AS skus, (SELECT count(*) FROM service_plans) AS servicePlans,
-  (SELECT count(*) FROM sku_service_plans) AS skuServicePlans`;
+export type CatalogCounts = { skus: number; servicePlans: number; skuServicePlans: number };
+
+export const catalogCountsStatement = (d1: D1Database) =>
+  d1.prepare(`SELECT (SELECT count(*) FROM skus) AS skus, (SELECT count(*) FROM service_plans) AS servicePlans,
+    (SELECT count(*) FROM sku_service_plans) AS skuServicePlans`);
+
+/**
+ * The one statement shape that reads SKUs with their plans in catalogue order; `skuIds` is SQL yielding the SKU ids
+ * (a JSON list, a tenant's pools, a user's licenses), so every read of SKU plans shares it.
+ */
+export const skuPlansSql = (skuIds: string) =>
+  `SELECT s.id AS skuId, s.sku_part_number AS skuPartNumber, s.display_name AS displayName, p.id AS planId, p.name AS planName
+   FROM skus s LEFT JOIN sku_service_plans sp ON sp.sku_id = s.id LEFT JOIN service_plans p ON p.id = sp.service_plan_id
+   WHERE s.id IN (${skuIds}) ORDER BY s.id, sp.position`;
 
 /** The plans of the given SKUs, in catalogue order. */
-export function skuPlansQuery(d1: D1Database, skuIds: string[]): D1PreparedStatement {
-  return d1
-    .prepare(
-      `SELECT s.id AS skuId, s.sku_part_number AS skuPartNumber, s.display_name AS displayName,
-              p.id AS planId, p.name AS planName
-       FROM skus s LEFT JOIN sku_service_plans sp ON sp.sku_id = s.id LEFT JOIN service_plans p ON p.id = sp.service_plan_id
-       WHERE s.id IN (SELECT value FROM json_each(?1))
-       ORDER BY s.id, sp.position`,
-    )
-    .bind(JSON.stringify(skuIds));
-}
+export const skuPlansQuery = (d1: D1Database, skuIds: string[]): D1PreparedStatement =>
+  d1.prepare(skuPlansSql("SELECT value FROM json_each(?1)")).bind(JSON.stringify(skuIds));
 
 export type SkuPlanRow = {
   skuId: string;
@@ -79,7 +83,7 @@ export type SkuPlanRow = {
   planName: string | null;
 };
 
-export function toSkuPlans(rows: SkuPlanRow[]): Map<string, SkuPlans> {
+export function toSkuPlans(rows: readonly SkuPlanRow[]): Map<string, SkuPlans> {
   const out = new Map<string, SkuPlans>();
   for (const row of rows) {
     let sku = out.get(row.skuId);
@@ -97,3 +101,71 @@ export async function loadSkuPlans(d1: D1Database, skuIds: string[]): Promise<Ma
   const { results } = await skuPlansQuery(d1, skuIds).all<SkuPlanRow>();
   return toSkuPlans(results);
 }
+
+/** Which of these plan ids the catalogue knows. */
+export async function knownServicePlans(d1: D1Database, planIds: string[]): Promise<Set<string>> {
+  const { results } = await d1
+    .prepare("SELECT id FROM service_plans WHERE id IN (SELECT value FROM json_each(?1))")
+    .bind(JSON.stringify(planIds))
+    .all<{ id: string }>();
+  return new Set(results.map((r) => r.id));
+}
+
+// ---- plan rules (per tenant) ----
+
+export type PlanRuleKind = "exclusive" | "requires" | "prohibited_location";
+
+export type StoredPlanRule = {
+  id: string;
+  kind: PlanRuleKind;
+  servicePlanId: string;
+  relatedServicePlanIds: string[];
+  usageLocation: string | null;
+  description: string;
+  createdAt: string;
+};
+
+/** The one statement shape that reads a tenant's plan rules; `tenant` is SQL naming the tenant id. */
+export const planRulesSql = (tenant: string) =>
+  `SELECT id, kind, service_plan_id AS servicePlanId, related_service_plan_ids AS relatedServicePlanIds,
+     usage_location AS usageLocation, description, created_at AS createdAt
+   FROM plan_rules WHERE tenant_id = ${tenant} ORDER BY created_at, id`;
+
+/** Plan rule rows as read (their related plans as JSON text). */
+export const toPlanRules = (rows: readonly Record<string, unknown>[]): StoredPlanRule[] =>
+  rows.map((r) => ({
+    ...(r as StoredPlanRule),
+    relatedServicePlanIds: JSON.parse(String(r.relatedServicePlanIds)) as string[],
+  }));
+
+export async function listPlanRules(d1: D1Database, tenantId: string): Promise<StoredPlanRule[]> {
+  const { results } = await d1.prepare(planRulesSql("?1")).bind(tenantId).all<Record<string, unknown>>();
+  return toPlanRules(results);
+}
+
+export async function findPlanRule(d1: D1Database, tenantId: string, id: string) {
+  return d1
+    .prepare("SELECT kind, service_plan_id AS servicePlanId FROM plan_rules WHERE tenant_id = ?1 AND id = ?2")
+    .bind(tenantId, id)
+    .first<{ kind: string; servicePlanId: string }>();
+}
+
+export const insertPlanRuleStatement = (d1: D1Database, tenantId: string, rule: StoredPlanRule) =>
+  d1
+    .prepare(
+      `INSERT INTO plan_rules (id, tenant_id, kind, service_plan_id, related_service_plan_ids, usage_location, description, created_at)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)`,
+    )
+    .bind(
+      rule.id,
+      tenantId,
+      rule.kind,
+      rule.servicePlanId,
+      JSON.stringify(rule.relatedServicePlanIds),
+      rule.usageLocation,
+      rule.description,
+      rule.createdAt,
+    );
+
+export const deletePlanRuleStatement = (d1: D1Database, tenantId: string, id: string) =>
+  d1.prepare("DELETE FROM plan_rules WHERE tenant_id = ?1 AND id = ?2").bind(tenantId, id);

@@ -2,7 +2,7 @@
  * Graph's rendering of failures, for /v1.0 and /api: the error envelope, the code and status each domain error kind
  * travels with, and the app-level handlers that answer with them (SCIM and the admin UI install their own).
  */
-import type { Context, Env as HonoEnv, Hono } from "hono";
+import type { Context, Hono, Env as HonoEnv } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { DomainError, type ErrorKind } from "./errors.ts";

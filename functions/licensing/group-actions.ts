@@ -5,9 +5,9 @@ import { newId } from "../core/ids.ts";
 import { groupMessages } from "../directory/group-actions.ts";
 import { findGroup, type GroupRow, loadGroupLicenses } from "../directory/group-store.ts";
 import { enqueue } from "../jobs/queue.ts";
+import { licensingChanged } from "../tenancy/store.ts";
 import { type AssignLicenseRequest, checkRequestShape, directMessages } from "./direct.ts";
 import { createJobStatements } from "./group-jobs.ts";
-import { licensingChanged } from "./store.ts";
 
 export const groupLicenseMessages = {
   notSecurityEnabled:

@@ -67,12 +67,6 @@ export type UserLicensingSnapshot = {
   licensingVersion: number;
 };
 
-/** Marks that what licensing decisions read (seats, rules, catalogue) changed; part of the batch that changes it. */
-export const licensingChanged = (d1: D1Database, tenantId?: string): D1PreparedStatement =>
-  tenantId
-    ? d1.prepare("UPDATE tenants SET licensing_version = licensing_version + 1 WHERE id = ?1").bind(tenantId)
-    : d1.prepare("UPDATE tenants SET licensing_version = licensing_version + 1");
-
 const parseList = (json: string): string[] => JSON.parse(json) as string[];
 
 /**

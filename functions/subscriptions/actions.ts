@@ -1,10 +1,25 @@
+/** The subscriptions verbs: buying seats, changing them, moving through the lifecycle, taking over self-service. */
 import { auditStatement } from "../audit/store.ts";
+import { loadSkuPlans, type SkuPlans } from "../catalog/store.ts";
+import { requireRole } from "../core/authorize.ts";
 import type { Ctx } from "../core/context.ts";
 import { invalid, notFound } from "../core/errors.ts";
 import { newId } from "../core/ids.ts";
+import { can } from "../core/roles.ts";
 import { enqueue } from "../jobs/queue.ts";
+import { findTenant } from "../tenancy/store.ts";
 import { canMoveTo, type SubscriptionStatus } from "./rules.ts";
-import { findSkuByIdOrPartNumber, findSubscription, refreshPoolStatements, type SubscriptionRow } from "./store.ts";
+import {
+  consumedUnits,
+  findSkuByIdOrPartNumber,
+  findSubscription,
+  insertSubscriptionStatement,
+  listSubscriptions as listStoredSubscriptions,
+  refreshPoolStatements,
+  type SubscriptionRow,
+  updateSubscriptionStatement,
+} from "./store.ts";
+import type { SubscriptionListing } from "./views.ts";
 
 export type CreateSubscriptionInput = {
   skuId?: string | undefined;
@@ -17,7 +32,16 @@ export type CreateSubscriptionInput = {
   nextLifecycleDateTime?: string | null | undefined;
 };
 
+/** A subscription with its SKU's catalogue entry, as the API shows it. */
+export type SubscriptionWithSku = { subscription: SubscriptionRow; skuPartNumber: string; sku: SkuPlans | undefined };
+
+async function withSku(ctx: Ctx, row: SubscriptionRow): Promise<SubscriptionWithSku> {
+  const sku = (await loadSkuPlans(ctx.d1, [row.skuId])).get(row.skuId);
+  return { subscription: row, skuPartNumber: sku?.skuPartNumber ?? "", sku };
+}
+
 export async function createSubscription({ ctx, input }: { ctx: Ctx; input: CreateSubscriptionInput }) {
+  requireRole(ctx, can.manageSubscriptions);
   const sku = await findSkuByIdOrPartNumber(ctx.d1, input);
   if (!sku) {
     throw invalid(`The product '${input.skuId ?? input.skuPartNumber}' is not in the product catalogue.`);
@@ -38,24 +62,7 @@ export async function createSubscription({ ctx, input }: { ctx: Ctx; input: Crea
     nextLifecycleAt: input.nextLifecycleDateTime ?? null,
   };
   await ctx.d1.batch([
-    ctx.d1
-      .prepare(
-        `INSERT INTO subscriptions (id, tenant_id, sku_id, commerce_subscription_id, total_licenses, status, is_trial, owner_type,
-           owner_id, created_at, next_lifecycle_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)`,
-      )
-      .bind(
-        row.id,
-        row.tenantId,
-        row.skuId,
-        row.commerceSubscriptionId,
-        row.totalLicenses,
-        row.status,
-        row.isTrial ? 1 : 0,
-        row.ownerType,
-        row.ownerId,
-        row.createdAt,
-        row.nextLifecycleAt,
-      ),
+    insertSubscriptionStatement(ctx.d1, row),
     ...refreshPoolStatements(ctx.d1, ctx.tenantId, sku.id),
     auditStatement(ctx, {
       activity: "Add subscription",
@@ -75,18 +82,20 @@ export async function createSubscription({ ctx, input }: { ctx: Ctx; input: Crea
     }),
   ]);
   await healSku(ctx, sku.id);
-  return { ...row, skuPartNumber: sku.skuPartNumber };
+  return withSku(ctx, row);
 }
 
 export type UpdateSubscriptionInput = {
+  id: string;
   totalLicenses?: number | undefined;
   status?: SubscriptionStatus | undefined;
   nextLifecycleDateTime?: string | null | undefined;
 };
 
-export async function updateSubscription({ ctx, id, input }: { ctx: Ctx; id: string; input: UpdateSubscriptionInput }) {
-  const current = await findSubscription(ctx.d1, ctx.tenantId, id);
-  if (!current) throw notFound(id);
+export async function updateSubscription({ ctx, input }: { ctx: Ctx; input: UpdateSubscriptionInput }) {
+  requireRole(ctx, can.manageSubscriptions);
+  const current = await findSubscription(ctx.d1, ctx.tenantId, input.id);
+  if (!current) throw notFound(input.id);
   if (input.status && !canMoveTo(current.status, input.status)) {
     throw invalid(`A subscription cannot move from status ${current.status} to ${input.status}.`);
   }
@@ -97,12 +106,7 @@ export async function updateSubscription({ ctx, id, input }: { ctx: Ctx; id: str
     nextLifecycleAt: input.nextLifecycleDateTime === undefined ? current.nextLifecycleAt : input.nextLifecycleDateTime,
   };
   await ctx.d1.batch([
-    ctx.d1
-      .prepare(
-        `UPDATE subscriptions SET total_licenses = ?1, status = ?2, next_lifecycle_at = ?3
-         WHERE tenant_id = ?4 AND id = ?5`,
-      )
-      .bind(next.totalLicenses, next.status, next.nextLifecycleAt, ctx.tenantId, id),
+    updateSubscriptionStatement(ctx.d1, next),
     ...refreshPoolStatements(ctx.d1, ctx.tenantId, current.skuId),
     auditStatement(ctx, {
       activity: "Update subscription",
@@ -110,7 +114,7 @@ export async function updateSubscription({ ctx, id, input }: { ctx: Ctx; id: str
       operationType: "Update",
       targets: [
         {
-          id,
+          id: current.id,
           type: "Other",
           modifiedProperties: [
             {
@@ -127,7 +131,7 @@ export async function updateSubscription({ ctx, id, input }: { ctx: Ctx; id: str
   if (next.totalLicenses > current.totalLicenses || (next.status === "Enabled" && current.status !== "Enabled")) {
     await healSku(ctx, current.skuId);
   }
-  return next;
+  return withSku(ctx, next);
 }
 
 /** Seats were added: members waiting in CountViolation for this SKU are reprocessed, oldest first (rule 9). */
@@ -135,16 +139,14 @@ const healSku = (ctx: Ctx, skuId: string) =>
   enqueue(ctx, [{ kind: "healSeats", tenantId: ctx.tenantId, skuIds: [skuId] }]);
 
 /** Taking over a self-service purchase moves its seats into the admin's pool (spec §3.6). */
-export async function takeOverSubscription({ ctx, id }: { ctx: Ctx; id: string }) {
-  const current = await findSubscription(ctx.d1, ctx.tenantId, id);
-  if (!current) throw notFound(id);
+export async function takeOverSubscription({ ctx, input }: { ctx: Ctx; input: { id: string } }) {
+  requireRole(ctx, can.manageSubscriptions);
+  const current = await findSubscription(ctx.d1, ctx.tenantId, input.id);
+  if (!current) throw notFound(input.id);
   if (current.ownerType !== "User") throw invalid("Only a self-service (user-owned) subscription can be taken over.");
+  const next: SubscriptionRow = { ...current, ownerType: "Company", ownerId: null };
   await ctx.d1.batch([
-    ctx.d1
-      .prepare(
-        "UPDATE subscriptions SET owner_type = 'Company', owner_id = NULL WHERE tenant_id = ?1 AND id = ?2 AND owner_type = 'User'",
-      )
-      .bind(ctx.tenantId, id),
+    updateSubscriptionStatement(ctx.d1, next),
     ...refreshPoolStatements(ctx.d1, ctx.tenantId, current.skuId),
     auditStatement(ctx, {
       activity: "Take over self-service subscription",
@@ -152,7 +154,7 @@ export async function takeOverSubscription({ ctx, id }: { ctx: Ctx; id: string }
       operationType: "Update",
       targets: [
         {
-          id,
+          id: current.id,
           type: "Other",
           modifiedProperties: [
             { displayName: "OwnerType", oldValue: "User", newValue: "Company" },
@@ -163,5 +165,24 @@ export async function takeOverSubscription({ ctx, id }: { ctx: Ctx; id: string }
     }),
   ]);
   await healSku(ctx, current.skuId);
-  return { ...current, ownerType: "Company" as const, ownerId: null };
+  return withSku(ctx, next);
+}
+
+/** Every subscription of the tenant with its SKU's plans. */
+export async function listSubscriptions({ ctx }: { ctx: Ctx }): Promise<SubscriptionListing> {
+  requireRole(ctx, can.readLicensing);
+  const rows = await listStoredSubscriptions(ctx.d1, ctx.tenantId);
+  const plans = await loadSkuPlans(ctx.d1, [...new Set(rows.map((r) => r.subscription.skuId))]);
+  return { rows, plans };
+}
+
+/** The tenant's pools: its subscriptions, their plans and the seats consumed per SKU. */
+export async function listLicensePools({ ctx }: { ctx: Ctx }) {
+  requireRole(ctx, can.readLicensing);
+  const [listing, consumed, tenant] = await Promise.all([
+    listSubscriptions({ ctx }),
+    consumedUnits(ctx.d1, ctx.tenantId),
+    findTenant(ctx.d1, ctx.tenantId),
+  ]);
+  return { listing, consumed, tenant: { id: ctx.tenantId, displayName: tenant?.displayName ?? "" } };
 }

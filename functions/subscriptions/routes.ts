@@ -1,3 +1,4 @@
+/** The subscriptions capability's route contracts. */
 import { defineRoute, GraphCollection, GraphObject, jsonBody, jsonResponse } from "../core/openapi.ts";
 import { can } from "../core/roles.ts";
 import { CreateSubscriptionSchema, IdParam, UpdateSubscriptionSchema } from "./schemas.ts";

@@ -1,3 +1,4 @@
+/** The subscription lifecycle and seat arithmetic: pure rules (spec §3.6-3.7). */
 export const subscriptionStatuses = ["Enabled", "Warning", "Suspended", "LockedOut", "Deleted"] as const;
 export type SubscriptionStatus = (typeof subscriptionStatuses)[number];
 

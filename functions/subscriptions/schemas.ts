@@ -1,3 +1,4 @@
+/** The subscriptions capability's wire shapes. */
 import { z } from "@hono/zod-openapi";
 import { isGuid } from "../core/ids.ts";
 import { subscriptionStatuses } from "./rules.ts";

@@ -1,6 +1,7 @@
+/** Subscriptions and seat pools as stored: reads and the write builders of the subscriptions capability. */
 import type { skus, subscriptions } from "../../db/schema/index.ts";
 import { invalid } from "../core/errors.ts";
-import { licensingChanged } from "../licensing/store.ts";
+import { licensingChanged } from "../tenancy/store.ts";
 
 export type SubscriptionRow = typeof subscriptions.$inferSelect;
 
@@ -84,4 +85,41 @@ export async function findSkuByIdOrPartNumber(
     return matches[0];
   }
   return undefined;
+}
+
+export const insertSubscriptionStatement = (d1: D1Database, row: SubscriptionRow) =>
+  d1
+    .prepare(
+      `INSERT INTO subscriptions (id, tenant_id, sku_id, commerce_subscription_id, total_licenses, status, is_trial, owner_type,
+         owner_id, created_at, next_lifecycle_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)`,
+    )
+    .bind(
+      row.id,
+      row.tenantId,
+      row.skuId,
+      row.commerceSubscriptionId,
+      row.totalLicenses,
+      row.status,
+      row.isTrial ? 1 : 0,
+      row.ownerType,
+      row.ownerId,
+      row.createdAt,
+      row.nextLifecycleAt,
+    );
+
+export const updateSubscriptionStatement = (d1: D1Database, row: SubscriptionRow) =>
+  d1
+    .prepare(
+      `UPDATE subscriptions SET total_licenses = ?1, status = ?2, next_lifecycle_at = ?3, owner_type = ?4, owner_id = ?5
+       WHERE tenant_id = ?6 AND id = ?7`,
+    )
+    .bind(row.totalLicenses, row.status, row.nextLifecycleAt, row.ownerType, row.ownerId, row.tenantId, row.id);
+
+/** Consumed seats per SKU of the tenant's pools. */
+export async function consumedUnits(d1: D1Database, tenantId: string): Promise<Map<string, number>> {
+  const { results } = await d1
+    .prepare("SELECT sku_id AS skuId, consumed_units AS consumed FROM seat_pools WHERE tenant_id = ?1")
+    .bind(tenantId)
+    .all<{ skuId: string; consumed: number }>();
+  return new Map(results.map((p) => [p.skuId, p.consumed]));
 }

@@ -1,20 +1,61 @@
-import type { tenants } from "../../db/schema/index.ts";
+/** The tenancy verbs: tenants and their API keys. Every entry point (API, CLI, seed, tests) changes them through these. */
 import { auditStatement } from "../audit/store.ts";
 import { curatedPlanRules } from "../catalog/curated-rules.ts";
+import { requireRole } from "../core/authorize.ts";
 import type { Ctx, Role } from "../core/context.ts";
 import { notFound } from "../core/errors.ts";
 import { newId } from "../core/ids.ts";
+import { can } from "../core/roles.ts";
 import { generateApiKey, hashApiKey } from "./keys.ts";
+import {
+  type ApiKeyRow,
+  findLiveApiKey,
+  findTenant,
+  insertApiKeyStatement,
+  insertTenantStatements,
+  listApiKeys as listStoredApiKeys,
+  revokeApiKeyStatement,
+  type Tenant,
+} from "./store.ts";
 
-export type Tenant = typeof tenants.$inferSelect;
+export type { Tenant } from "./store.ts";
 
-/** Creates a tenant with the curated plan rules; used by the CLI, the API and the demo seed. */
-export async function createTenant(
-  d1: D1Database,
-  input: { displayName: string; country: string; operator?: boolean; now?: Date },
-  ctx?: Ctx,
-) {
-  const now = (input.now ?? new Date()).toISOString();
+export type IssuedKey = { id: string; key: string; role: Role; name: string; tenantId: string; createdAt: string };
+
+/** A new key's secret (shown once) and the statement that stores its hash. */
+async function newKey(ctx: Ctx, tenantId: string, role: Role, name: string) {
+  const key = generateApiKey();
+  const issued: IssuedKey = { id: newId(), key, role, name, tenantId, createdAt: ctx.now.toISOString() };
+  const insert = insertApiKeyStatement(ctx.d1, { ...issued, keyHash: await hashApiKey(key) });
+  const audit = auditStatement(
+    ctx,
+    {
+      activity: "Add API key",
+      category: "ApplicationManagement",
+      operationType: "Add",
+      targets: [{ id: issued.id, displayName: issued.name, type: "Other" }],
+      additionalDetails: [{ key: "role", value: issued.role }],
+    },
+    { log: tenantId },
+  );
+  return { issued, statements: [insert, audit] };
+}
+
+export type CreateTenantInput = {
+  displayName: string;
+  country: string;
+  /** The operator's own tenant: its GlobalAdministrators run the installation (CLI only). */
+  operator?: boolean | undefined;
+  /** Issue the tenant's first GlobalAdministrator key in the same batch. */
+  withAdminKey?: boolean | undefined;
+};
+
+/**
+ * Creates a tenant with the curated plan rules (and, if asked, its first GlobalAdministrator key) in one batch. An
+ * operator's API call is recorded in the operator's log; the CLI's and the seed's in the new tenant's own.
+ */
+export async function createTenant({ ctx, input }: { ctx: Ctx; input: CreateTenantInput }) {
+  requireRole(ctx, can.operate);
   const tenant: Tenant = {
     id: newId(),
     displayName: input.displayName,
@@ -22,97 +63,47 @@ export async function createTenant(
     allowGuestsInLicensedGroups: false,
     isOperator: input.operator ?? false,
     licensingVersion: 0,
-    createdAt: now,
+    createdAt: ctx.now.toISOString(),
   };
   const rules = curatedPlanRules.map((r) => ({ ...r, id: newId() }));
-  await d1.batch([
-    d1
-      .prepare(
-        `INSERT INTO tenants (id, display_name, country, allow_guests_in_licensed_groups, is_operator, created_at)
-         VALUES (?1, ?2, ?3, 0, ?4, ?5)`,
-      )
-      .bind(tenant.id, tenant.displayName, tenant.country, tenant.isOperator ? 1 : 0, now),
-    d1
-      .prepare(
-        `INSERT INTO plan_rules (id, tenant_id, kind, service_plan_id, related_service_plan_ids, usage_location, description, created_at)
-         SELECT value ->> '$.id', ?1, value ->> '$.kind', value ->> '$.servicePlanId', json(value -> '$.relatedServicePlanIds'),
-           value ->> '$.usageLocation', value ->> '$.description', ?2
-         FROM json_each(?3)`,
-      )
-      .bind(tenant.id, now, JSON.stringify(rules)),
-    // Recorded in the creating (operator) tenant's log when created through the API.
-    ...(ctx
-      ? [
-          auditStatement(ctx, {
-            activity: "Add tenant",
-            category: "DirectoryManagement",
-            operationType: "Add",
-            targets: [{ id: tenant.id, displayName: tenant.displayName, type: "Directory" }],
-          }),
-        ]
-      : []),
+  const key = input.withAdminKey ? await newKey(ctx, tenant.id, "GlobalAdministrator", "Initial admin key") : null;
+  await ctx.d1.batch([
+    ...insertTenantStatements(ctx.d1, tenant, rules),
+    auditStatement(
+      ctx,
+      {
+        activity: "Add tenant",
+        category: "DirectoryManagement",
+        operationType: "Add",
+        targets: [{ id: tenant.id, displayName: tenant.displayName, type: "Directory" }],
+      },
+      { log: ctx.actor.kind === "apiKey" ? ctx.tenantId : tenant.id },
+    ),
+    ...(key?.statements ?? []),
   ]);
-  return tenant;
+  return { tenant, adminKey: key?.issued };
 }
 
-export type IssuedKey = { id: string; key: string; role: Role; name: string; tenantId: string; createdAt: string };
-
-/** Issues an API key; the secret is returned once and only its hash is kept. */
-export async function issueApiKey(
-  d1: D1Database,
-  input: { tenantId: string; role: Role; name?: string; now?: Date },
-  ctx?: Ctx,
-): Promise<IssuedKey> {
-  const tenant = await d1.prepare("SELECT id FROM tenants WHERE id = ?1").bind(input.tenantId).first();
-  if (!tenant) throw notFound(input.tenantId);
-  const key = generateApiKey();
-  const issued: IssuedKey = {
-    id: newId(),
-    key,
-    role: input.role,
-    name: input.name ?? `${input.role} key`,
-    tenantId: input.tenantId,
-    createdAt: (input.now ?? new Date()).toISOString(),
-  };
-  const insert = d1
-    .prepare("INSERT INTO api_keys (id, tenant_id, key_hash, role, name, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
-    .bind(issued.id, issued.tenantId, await hashApiKey(key), issued.role, issued.name, issued.createdAt);
-  const audit = ctx
-    ? [
-        auditStatement(ctx, {
-          activity: "Add API key",
-          category: "ApplicationManagement",
-          operationType: "Add",
-          targets: [{ id: issued.id, displayName: issued.name, type: "Other" }],
-          additionalDetails: [{ key: "role", value: issued.role }],
-        }),
-      ]
-    : [];
-  await d1.batch([insert, ...audit]);
+/** Issues an API key for the context's tenant; the secret is returned once and only its hash is kept. */
+export async function issueApiKey({ ctx, input }: { ctx: Ctx; input: { role: Role; name?: string | undefined } }) {
+  requireRole(ctx, can.manageTenancy);
+  if (!(await findTenant(ctx.d1, ctx.tenantId))) throw notFound(ctx.tenantId);
+  const { issued, statements } = await newKey(ctx, ctx.tenantId, input.role, input.name ?? `${input.role} key`);
+  await ctx.d1.batch(statements);
   return issued;
 }
 
-export async function listApiKeys(d1: D1Database, tenantId: string) {
-  const { results } = await d1
-    .prepare(
-      `SELECT id, name, role, created_at AS createdAt, revoked_at AS revokedAt FROM api_keys WHERE tenant_id = ?1
-       ORDER BY created_at`,
-    )
-    .bind(tenantId)
-    .all<{ id: string; name: string; role: Role; createdAt: string; revokedAt: string | null }>();
-  return results;
+export async function listApiKeys({ ctx }: { ctx: Ctx }): Promise<ApiKeyRow[]> {
+  requireRole(ctx, can.manageTenancy);
+  return listStoredApiKeys(ctx.d1, ctx.tenantId);
 }
 
-export async function revokeApiKey(ctx: Ctx, keyId: string) {
-  const row = await ctx.d1
-    .prepare("SELECT id, name FROM api_keys WHERE tenant_id = ?1 AND id = ?2 AND revoked_at IS NULL")
-    .bind(ctx.tenantId, keyId)
-    .first<{ id: string; name: string }>();
-  if (!row) throw notFound(keyId);
+export async function revokeApiKey({ ctx, input }: { ctx: Ctx; input: { keyId: string } }) {
+  requireRole(ctx, can.manageTenancy);
+  const row = await findLiveApiKey(ctx.d1, ctx.tenantId, input.keyId);
+  if (!row) throw notFound(input.keyId);
   await ctx.d1.batch([
-    ctx.d1
-      .prepare("UPDATE api_keys SET revoked_at = ?1 WHERE tenant_id = ?2 AND id = ?3")
-      .bind(ctx.now.toISOString(), ctx.tenantId, keyId),
+    revokeApiKeyStatement(ctx.d1, ctx.tenantId, input.keyId, ctx.now.toISOString()),
     auditStatement(ctx, {
       activity: "Delete API key",
       category: "ApplicationManagement",
@@ -122,18 +113,10 @@ export async function revokeApiKey(ctx: Ctx, keyId: string) {
   ]);
 }
 
-export async function findTenant(d1: D1Database, tenantId: string): Promise<Tenant | undefined> {
-  const row = await d1
-    .prepare(
-      `SELECT id, display_name AS displayName, country, allow_guests_in_licensed_groups AS allowGuestsInLicensedGroups,
-         is_operator AS isOperator, licensing_version AS licensingVersion, created_at AS createdAt FROM tenants WHERE id = ?1`,
-    )
-    .bind(tenantId)
-    .first<Record<string, unknown>>();
-  if (!row) return undefined;
-  return {
-    ...(row as Tenant),
-    allowGuestsInLicensedGroups: row.allowGuestsInLicensedGroups === 1,
-    isOperator: row.isOperator === 1,
-  };
+/** The caller's tenant (Graph's organization). */
+export async function getOrganization({ ctx }: { ctx: Ctx }): Promise<Tenant> {
+  requireRole(ctx, can.readDirectory);
+  const tenant = await findTenant(ctx.d1, ctx.tenantId);
+  if (!tenant) throw notFound(ctx.tenantId);
+  return tenant;
 }

@@ -247,10 +247,13 @@ describe("POST /v1.0/$batch", () => {
 });
 
 describe("GET /v1.0/auditLogs/directoryAudits", () => {
+  // A tenant's log also records its own setup (its creation and the fixture's keys, by the fixtures' system actor);
+  // these tests look at what happened after.
+  const afterSetup = (r: any) => r.initiatedBy?.app?.displayName !== "test fixtures";
   const audits = async (api: Client, query = "") => {
     const res = await api.get(`/v1.0/auditLogs/directoryAudits${query}`);
     expect(res.status).toBe(200);
-    return res.body.value as any[];
+    return (res.body.value as any[]).filter(afterSetup);
   };
   const activity = (name: string) => `?$filter=${encodeURIComponent(`activityDisplayName eq '${name}'`)}`;
 
@@ -378,14 +381,15 @@ describe("GET /v1.0/auditLogs/directoryAudits", () => {
 
     const walked: string[] = [];
     let path: string | undefined = "/v1.0/auditLogs/directoryAudits?$top=1";
+    let pages = 0;
     while (path) {
       const res: ApiResponse = await t.admin.get(path);
       expect(res.status).toBe(200);
       expect(res.body.value.length).toBeLessThanOrEqual(1);
-      walked.push(...res.body.value.map((r: any) => r.id));
+      walked.push(...res.body.value.filter(afterSetup).map((r: any) => r.id));
       const next: string | undefined = res.body["@odata.nextLink"];
       path = next ? next.slice(new URL(next).origin.length) : undefined;
-      if (walked.length > 20) throw new Error("paging does not terminate");
+      if (++pages > 40) throw new Error("paging does not terminate");
     }
     expect(walked).toEqual(all.map((r) => r.id));
     expect(new Set(walked).size).toBe(walked.length);
@@ -426,7 +430,7 @@ describe("GET /v1.0/auditLogs/directoryAudits", () => {
     while (path) {
       const res: ApiResponse = await t.admin.get(path);
       expect(res.status).toBe(200);
-      walked.push(...res.body.value.map((r: any) => r.id));
+      walked.push(...res.body.value.filter(afterSetup).map((r: any) => r.id));
       const next: string | undefined = res.body["@odata.nextLink"];
       path = next ? next.slice(new URL(next).origin.length) : undefined;
       if (walked.length > all.length) throw new Error("paging does not terminate");

@@ -1,5 +1,5 @@
 import { env, exports } from "cloudflare:workers";
-import type { Role } from "../../functions/core/context.ts";
+import { makeCtx, type Role } from "../../functions/core/context.ts";
 import { createTenant, issueApiKey } from "../../functions/tenancy/actions.ts";
 
 export const BASE = "http://seatflow.test";
@@ -60,15 +60,21 @@ const allRoles: Role[] = [
   "HrIntegration",
 ];
 
+/** The context test fixtures act in: a system actor, as the CLI and the seed do. */
+export const systemCtx = (tenantId = "") => makeCtx(env, tenantId, { kind: "system", name: "test fixtures" });
+
 /** A fresh tenant per test keeps tests independent while they share one database. */
 export async function newTenant(
   country = "US",
   displayName = "Contoso",
   options: { operator?: boolean } = {},
 ): Promise<TestTenant> {
-  const tenant = await createTenant(env.DB, { displayName, country, operator: options.operator ?? false });
+  const { tenant } = await createTenant({
+    ctx: systemCtx(),
+    input: { displayName, country, operator: options.operator ?? false },
+  });
   const keys = {} as Record<Role, string>;
-  for (const role of allRoles) keys[role] = (await issueApiKey(env.DB, { tenantId: tenant.id, role })).key;
+  for (const role of allRoles) keys[role] = (await issueApiKey({ ctx: systemCtx(tenant.id), input: { role } })).key;
   return { id: tenant.id, keys, as: (role) => client(keys[role]), admin: client(keys.GlobalAdministrator) };
 }
 

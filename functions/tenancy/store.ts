@@ -1,0 +1,123 @@
+/** Tenants and API keys as stored: the reads and the write builders of the tenancy capability. */
+import type { tenants } from "../../db/schema/index.ts";
+import type { Role } from "../core/context.ts";
+
+export type Tenant = typeof tenants.$inferSelect;
+
+const tenantColumns = `id, display_name AS displayName, country, allow_guests_in_licensed_groups AS allowGuestsInLicensedGroups,
+  is_operator AS isOperator, licensing_version AS licensingVersion, created_at AS createdAt`;
+
+/** SQLite hands booleans back as 0/1. */
+const toTenant = (row: Record<string, unknown>): Tenant => ({
+  ...(row as Tenant),
+  allowGuestsInLicensedGroups: row.allowGuestsInLicensedGroups === 1 || row.allowGuestsInLicensedGroups === true,
+  isOperator: row.isOperator === 1 || row.isOperator === true,
+});
+
+export async function findTenant(d1: D1Database, tenantId: string): Promise<Tenant | undefined> {
+  const row = await d1
+    .prepare(`SELECT ${tenantColumns} FROM tenants WHERE id = ?1`)
+    .bind(tenantId)
+    .first<Record<string, unknown>>();
+  return row ? toTenant(row) : undefined;
+}
+
+export async function listTenants(d1: D1Database): Promise<Tenant[]> {
+  const { results } = await d1
+    .prepare(`SELECT ${tenantColumns} FROM tenants ORDER BY created_at, id`)
+    .all<Record<string, unknown>>();
+  return results.map(toTenant);
+}
+
+/** A tenant with the plan rules it starts from (the curated ones; each tenant edits its own copy). */
+export function insertTenantStatements(
+  d1: D1Database,
+  tenant: Tenant,
+  rules: readonly {
+    id: string;
+    kind: string;
+    servicePlanId: string;
+    relatedServicePlanIds: string[];
+    usageLocation: string | null;
+    description: string;
+  }[],
+): D1PreparedStatement[] {
+  return [
+    d1
+      .prepare(
+        `INSERT INTO tenants (id, display_name, country, allow_guests_in_licensed_groups, is_operator, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)`,
+      )
+      .bind(
+        tenant.id,
+        tenant.displayName,
+        tenant.country,
+        tenant.allowGuestsInLicensedGroups ? 1 : 0,
+        tenant.isOperator ? 1 : 0,
+        tenant.createdAt,
+      ),
+    d1
+      .prepare(
+        `INSERT INTO plan_rules (id, tenant_id, kind, service_plan_id, related_service_plan_ids, usage_location, description, created_at)
+         SELECT value ->> '$.id', ?1, value ->> '$.kind', value ->> '$.servicePlanId', json(value -> '$.relatedServicePlanIds'),
+           value ->> '$.usageLocation', value ->> '$.description', ?2
+         FROM json_each(?3)`,
+      )
+      .bind(tenant.id, tenant.createdAt, JSON.stringify(rules)),
+  ];
+}
+
+/**
+ * Marks that what licensing decisions read (seats, rules, catalogue) changed: part of the batch that changes it, so a
+ * licensing write decided on the old view fails its guard and is decided again. Without a tenant: every tenant (the
+ * shared catalogue changed).
+ */
+export const licensingChanged = (d1: D1Database, tenantId?: string): D1PreparedStatement =>
+  tenantId
+    ? d1.prepare("UPDATE tenants SET licensing_version = licensing_version + 1 WHERE id = ?1").bind(tenantId)
+    : d1.prepare("UPDATE tenants SET licensing_version = licensing_version + 1");
+
+export type ApiKeyRecord = { keyId: string; tenantId: string; role: Role; name: string; operator: boolean };
+
+/** The live key with this hash, with what authentication needs of its tenant. */
+export async function findApiKeyByHash(d1: D1Database, hash: string): Promise<ApiKeyRecord | null> {
+  const row = await d1
+    .prepare(
+      `SELECT k.id AS keyId, k.tenant_id AS tenantId, k.role, k.name, t.is_operator AS operator
+       FROM api_keys k JOIN tenants t ON t.id = k.tenant_id WHERE k.key_hash = ?1 AND k.revoked_at IS NULL`,
+    )
+    .bind(hash)
+    .first<Omit<ApiKeyRecord, "operator"> & { operator: number }>();
+  return row ? { ...row, operator: row.operator === 1 } : null;
+}
+
+export type ApiKeyRow = { id: string; name: string; role: Role; createdAt: string; revokedAt: string | null };
+
+export async function listApiKeys(d1: D1Database, tenantId: string): Promise<ApiKeyRow[]> {
+  const { results } = await d1
+    .prepare(
+      `SELECT id, name, role, created_at AS createdAt, revoked_at AS revokedAt FROM api_keys WHERE tenant_id = ?1
+       ORDER BY created_at, id`,
+    )
+    .bind(tenantId)
+    .all<ApiKeyRow>();
+  return results;
+}
+
+export async function findLiveApiKey(d1: D1Database, tenantId: string, keyId: string) {
+  return d1
+    .prepare("SELECT id, name FROM api_keys WHERE tenant_id = ?1 AND id = ?2 AND revoked_at IS NULL")
+    .bind(tenantId, keyId)
+    .first<{ id: string; name: string }>();
+}
+
+export const insertApiKeyStatement = (
+  d1: D1Database,
+  key: { id: string; tenantId: string; keyHash: string; role: Role; name: string; createdAt: string },
+) =>
+  d1
+    .prepare("INSERT INTO api_keys (id, tenant_id, key_hash, role, name, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+    .bind(key.id, key.tenantId, key.keyHash, key.role, key.name, key.createdAt);
+
+export const revokeApiKeyStatement = (d1: D1Database, tenantId: string, keyId: string, at: string) =>
+  d1.prepare("UPDATE api_keys SET revoked_at = ?1 WHERE tenant_id = ?2 AND id = ?3").bind(at, tenantId, keyId);
