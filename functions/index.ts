@@ -1,11 +1,12 @@
+/** The Worker: HTTP (the API), the license-jobs queue, and the cron triggers. */
 import { app } from "./app.ts";
-import { handleLicenseJobs } from "./jobs/consumer.ts";
-import { sweep } from "./jobs/sweep.ts";
+import { handleLicenseJobs } from "./queue.ts";
+import { runScheduled } from "./scheduled.ts";
 
 export default {
   fetch: app.fetch,
   queue: (batch, env) => handleLicenseJobs(batch, env),
   scheduled: (controller, env, ctx) => {
-    ctx.waitUntil(sweep(env, controller.scheduledTime));
+    ctx.waitUntil(runScheduled(controller, env));
   },
 } satisfies ExportedHandler<Env>;

@@ -20,7 +20,8 @@ import { parseArgs } from "node:util";
 import { importCatalog } from "../functions/catalog/actions.ts";
 import { cliActor, makeCtx, type Role, roles } from "../functions/core/context.ts";
 import { DomainError } from "../functions/core/errors.ts";
-import { createTenant, issueApiKey } from "../functions/tenancy/actions.ts";
+import { createTenant } from "../functions/lifecycle/tenants.ts";
+import { issueApiKey } from "../functions/tenancy/actions.ts";
 import { emit, openPlatform, type Platform, projectRoot, quietStdout } from "./platform.ts";
 import { seedBench, seedBenchGroups, seedDemo } from "./seed.ts";
 

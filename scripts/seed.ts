@@ -14,11 +14,13 @@ import { createUser } from "../functions/directory/actions.ts";
 import { createGroup } from "../functions/directory/group-actions.ts";
 import { CreateGroupSchema } from "../functions/directory/group-schemas.ts";
 import { CreateUserSchema } from "../functions/directory/schemas.ts";
+import { QueryBudget, runJob } from "../functions/jobs/runner.ts";
 import { assignUserLicenses } from "../functions/licensing/actions.ts";
 import { assignGroupLicenses } from "../functions/licensing/group-actions.ts";
-import { QueryBudget, runJob } from "../functions/licensing/group-jobs.ts";
+import { createTenant } from "../functions/lifecycle/tenants.ts";
+import { jobKinds } from "../functions/queue.ts";
 import { createSubscription } from "../functions/subscriptions/actions.ts";
-import { createTenant, issueApiKey } from "../functions/tenancy/actions.ts";
+import { issueApiKey } from "../functions/tenancy/actions.ts";
 import { hashApiKey } from "../functions/tenancy/keys.ts";
 import { projectRoot } from "./platform.ts";
 
@@ -233,8 +235,8 @@ export async function seedDemo(
     if (u.licenses.length > 0) {
       await assignUserLicenses({
         ctx,
-        userRef: user.id,
-        request: {
+        input: {
+          userRef: user.id,
           addLicenses: u.licenses.map((part) => ({ skuId: skuIds.get(part)!, disabledPlans: [] })),
           removeLicenses: [],
         },
@@ -348,7 +350,7 @@ async function bulkMembers(d1: D1Database, tenantId: string, groupId: string, us
 /** Runs a group job to its end in this process, with the consumer's own code (the CLI's queue has no consumer). */
 async function drainJob(env: Env, tenantId: string, jobId: string) {
   const ctx = makeCtx(env, tenantId, groupLicensingActor);
-  for (let i = 0; i < 1000; i++) if ((await runJob(ctx, jobId, new QueryBudget())) !== "continue") return;
+  for (let i = 0; i < 1000; i++) if ((await runJob(ctx, jobId, jobKinds, new QueryBudget())) !== "continue") return;
   throw new Error(`job ${jobId} did not finish`);
 }
 
@@ -398,8 +400,11 @@ export async function seedBenchGroups(
   if (dynamic.ruleJobId) await drainJob(env, tenant.id, dynamic.ruleJobId);
   const licensed = await assignGroupLicenses({
     ctx,
-    groupId: dynamic.id,
-    request: { addLicenses: [{ skuId: e3.subscription.skuId, disabledPlans: [] }], removeLicenses: [] },
+    input: {
+      groupId: dynamic.id,
+      addLicenses: [{ skuId: e3.subscription.skuId, disabledPlans: [] }],
+      removeLicenses: [],
+    },
   });
   await drainJob(env, tenant.id, licensed.licenseJobId);
   log(`bench groups: tenant, subscriptions and groups ready (${since()})`);

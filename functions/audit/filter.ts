@@ -1,3 +1,6 @@
+/** Compiles directoryAudits' $filter into SQL over audit_log (and a bulk row's entries). */
+
+import type { CompiledFilter } from "../core/odata.ts";
 import {
   type FilterLiteral,
   type FilterNode,
@@ -82,4 +85,10 @@ export function compileAuditFilter(node: FilterNode, params: (string | number)[]
     default:
       throw unsupportedFilterClause(node.kind === "in" ? node.path.join("/") : "?", "DirectoryAudit");
   }
+}
+
+/** The compiled filter in the shape every resource's compiler gives (core/odata.ts compileODataFilter). */
+export function auditFilterQuery(node: FilterNode): CompiledFilter {
+  const params: (string | number)[] = [];
+  return { sql: compileAuditFilter(node, params), params };
 }

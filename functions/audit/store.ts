@@ -1,6 +1,9 @@
+/** The audit log as stored: the rows every change writes in its own batch, and directoryAudits' read. */
 import type { Actor, Ctx } from "../core/context.ts";
 import { newId } from "../core/ids.ts";
+import type { CompiledFilter } from "../core/odata.ts";
 import { Distinct } from "../core/sql.ts";
+import { AUDIT_ID } from "./filter.ts";
 
 export type ModifiedProperty = { displayName: string; oldValue: string | null; newValue: string | null };
 export type AuditTarget = {
@@ -225,4 +228,44 @@ export function targetResourcesOf(row: StoredAudit): unknown[] {
       ? []
       : [{ displayName: row.entryProperty, oldValue: values[oldIndex!] ?? null, newValue: values[newIndex!] ?? null }];
   return [fullTarget({ id, displayName, type: "User", userPrincipalName, modifiedProperties }), ...targets];
+}
+
+export type AuditRow = Record<string, string> & StoredAudit;
+
+export type AuditListQuery = {
+  /** A compiled $filter over `audit_log a` (with `e`, a bulk row's entry): SQL and its parameters. */
+  filter?: CompiledFilter | undefined;
+  top: number;
+  /** The keyset cursor: time and id of the last entry shown. */
+  before?: { time: string; id: string } | undefined;
+  /** Also the installation's own log (operators see installation-wide changes). */
+  withInstallation?: boolean;
+};
+
+/**
+ * A page of the tenant's directoryAudits, newest first (top + 1 entries). A bulk row's entries share its time and their
+ * ids extend the row's, so the index gives rows in time order and only a bulk row's own entries are sorted.
+ */
+export async function listAudits(ctx: Pick<Ctx, "d1" | "tenantId">, query: AuditListQuery): Promise<AuditRow[]> {
+  const params: (string | number | null)[] = [ctx.tenantId];
+  let where = query.withInstallation ? `a.tenant_id IN (?, '${INSTALLATION_LOG}')` : "a.tenant_id = ?";
+  if (query.filter) {
+    where += ` AND ${query.filter.sql}`;
+    params.push(...query.filter.params);
+  }
+  if (query.before) {
+    where += ` AND (a.activity_date_time < ? OR (a.activity_date_time = ? AND ${AUDIT_ID} < ?))`;
+    params.push(query.before.time, query.before.time, query.before.id);
+  }
+  const { results } = await ctx.d1
+    .prepare(
+      `SELECT ${AUDIT_ID} AS id, a.category, a.correlation_id AS correlationId, a.result, a.result_reason AS resultReason,
+         a.activity_display_name AS activityDisplayName, a.activity_date_time AS activityDateTime, a.operation_type AS operationType,
+         a.initiated_by AS initiatedBy, a.target_resources AS targetResources, a.additional_details AS additionalDetails,
+         e.value AS entry, a.entry_property AS entryProperty, a.entry_values AS entryValues
+       FROM audit_log a LEFT JOIN json_each(a.entries) e WHERE ${where} ORDER BY a.activity_date_time DESC, id DESC LIMIT ?`,
+    )
+    .bind(...params, query.top + 1)
+    .all<AuditRow>();
+  return results;
 }

@@ -125,11 +125,14 @@ export type StoredPlanRule = {
   createdAt: string;
 };
 
-/** The one statement shape that reads a tenant's plan rules; `tenant` is SQL naming the tenant id. */
+/**
+ * The one statement shape that reads a tenant's plan rules; `tenant` is SQL naming the tenant id. In storage order:
+ * the licensing rules report the first rule a unit breaks, so every path must see the rules in the same order.
+ */
 export const planRulesSql = (tenant: string) =>
   `SELECT id, kind, service_plan_id AS servicePlanId, related_service_plan_ids AS relatedServicePlanIds,
      usage_location AS usageLocation, description, created_at AS createdAt
-   FROM plan_rules WHERE tenant_id = ${tenant} ORDER BY created_at, id`;
+   FROM plan_rules WHERE tenant_id = ${tenant}`;
 
 /** Plan rule rows as read (their related plans as JSON text). */
 export const toPlanRules = (rows: readonly Record<string, unknown>[]): StoredPlanRule[] =>
@@ -139,7 +142,10 @@ export const toPlanRules = (rows: readonly Record<string, unknown>[]): StoredPla
   }));
 
 export async function listPlanRules(d1: D1Database, tenantId: string): Promise<StoredPlanRule[]> {
-  const { results } = await d1.prepare(planRulesSql("?1")).bind(tenantId).all<Record<string, unknown>>();
+  const { results } = await d1
+    .prepare(`${planRulesSql("?1")} ORDER BY created_at, id`)
+    .bind(tenantId)
+    .all<Record<string, unknown>>();
   return toPlanRules(results);
 }
 

@@ -88,7 +88,14 @@ export function graphFailure(error: DomainError): GraphFailure {
     code,
     message: error.message,
     ...(error.fields?.length
-      ? { details: error.fields.map((f) => ({ code: "InvalidValue", target: f.field, message: f.message })) }
+      ? {
+          details: error.fields.map((f) => ({
+            // Graph names a taken unique value an ObjectConflict, any other bad field an InvalidValue.
+            code: error.kind === "uniqueness" ? "ObjectConflict" : "InvalidValue",
+            target: f.field,
+            message: f.message,
+          })),
+        }
       : {}),
     headers,
   };

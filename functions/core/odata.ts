@@ -78,7 +78,7 @@ export const contextUrl = (requestUrl: string, fragment: string) =>
 /** Projects a Graph object onto $select (id always included, as Graph does). */
 export function project<T extends Record<string, unknown>>(
   object: T,
-  select: string[] | undefined,
+  select: readonly string[] | undefined,
 ): Record<string, unknown> {
   if (!select) return object;
   const out: Record<string, unknown> = {};
@@ -87,11 +87,18 @@ export function project<T extends Record<string, unknown>>(
   return out;
 }
 
+/** A `$filter` compiled to SQL: a boolean expression over the resource's table, its parameters, and whether Graph
+ * serves it only as an advanced query (ConsistencyLevel: eventual). */
+export type CompiledFilter = { sql: string; params: (string | number | null)[]; advanced?: boolean };
+
 /**
  * Parses `$filter` and compiles it with a resource's compiler; the parser's and compilers' errors become the domain's
  * (Graph's Request_UnsupportedQuery where the filter is valid OData this service does not serve, else a 400).
  */
-export function compileODataFilter<T>(raw: string | undefined, compile: (node: FilterNode) => T): T | undefined {
+export function compileODataFilter(
+  raw: string | undefined,
+  compile: (node: FilterNode) => CompiledFilter,
+): CompiledFilter | undefined {
   if (raw === undefined) return undefined;
   try {
     return compile(parseODataFilter(raw));
@@ -101,4 +108,18 @@ export function compileODataFilter<T>(raw: string | undefined, compile: (node: F
     }
     throw error;
   }
+}
+
+/**
+ * One keyset page from the `top + 1` rows a read returned: the rows to show and, when there were more, the next
+ * page's link (the request URL with the last shown key as $skiptoken).
+ */
+export function keysetPage<T>(rows: readonly T[], top: number, requestUrl: string, keyOf: (row: T) => string) {
+  const more = rows.length > top;
+  const shown = more ? rows.slice(0, top) : [...rows];
+  const last = shown[shown.length - 1];
+  return {
+    shown,
+    nextLink: more && last !== undefined ? { "@odata.nextLink": nextLink(requestUrl, keyOf(last)) } : {},
+  };
 }

@@ -43,3 +43,11 @@ const guardedColumns = /NOT NULL constraint failed: (users\.license_version|seat
 
 export const isGuardFailure = (error: unknown): boolean =>
   error instanceof Error && (/malformed JSON/i.test(error.message) || guardedColumns.test(error.message));
+
+/**
+ * What one bound value of a page's writes may hold. D1 refuses any value over 2,000,000 bytes, and a page's writes
+ * bind its users' licensing as JSON lists (the guard's fingerprints, new sources and licenses, audit entries and
+ * their values). By usersThatFit's upper bound, a page of 2,000 users with four licensing rows each (sources, group
+ * grants, licenses held) comes to 1,400,000; users with more make a shorter page, never a batch D1 refuses.
+ */
+export const PAGE_VALUE_BYTES = 1_500_000;

@@ -1,23 +1,49 @@
+/** The user verbs: create and update users, and read them. Deleting a user is a lifecycle verb (it frees licenses). */
 import { type AuditEntry, auditStatement } from "../audit/store.ts";
+import { requireRole } from "../core/authorize.ts";
 import type { Ctx } from "../core/context.ts";
-import { invalid, notFound } from "../core/errors.ts";
+import { notFound, uniqueness } from "../core/errors.ts";
 import { newId } from "../core/ids.ts";
+import { can } from "../core/roles.ts";
 import { enqueue } from "../jobs/queue.ts";
-import { changeUserLicensing } from "../licensing/actions.ts";
-import type { CreateUserInput, UpdateUserInput } from "./schemas.ts";
 import {
   findUser,
   insertUserStatement,
+  listUsers as listStoredUsers,
+  type UserListQuery,
   type UserRow,
-  type UserWritable,
   updateUserStatement,
-  userWritableColumns,
 } from "./store.ts";
+import { keyOf, type WritableUserField, writableUserFields } from "./user-fields.ts";
 
-const upnTaken = () => invalid("Another object with the same value for property userPrincipalName already exists.");
+/** The properties a user is created with (Graph's create body, as validated). */
+export type CreateUserInput = {
+  accountEnabled: boolean;
+  displayName: string;
+  mailNickname: string;
+  userPrincipalName: string;
+  givenName?: string | null | undefined;
+  surname?: string | null | undefined;
+  mail?: string | null | undefined;
+  usageLocation?: string | null | undefined;
+  userType?: "Member" | "Guest" | undefined;
+  department?: string | null | undefined;
+  country?: string | null | undefined;
+  jobTitle?: string | null | undefined;
+  companyName?: string | null | undefined;
+  employeeId?: string | null | undefined;
+};
+
+export type UserChanges = Partial<Record<WritableUserField, unknown>>;
+
+const upnTaken = () =>
+  uniqueness("userPrincipalName", "Another object with the same value for property userPrincipalName already exists.");
 const isUniqueViolation = (error: unknown) => error instanceof Error && /UNIQUE constraint failed/i.test(error.message);
 
-const userTarget = (user: UserRow, modifiedProperties: AuditEntry["targets"][number]["modifiedProperties"] = []) => ({
+export const userTarget = (
+  user: Pick<UserRow, "id" | "displayName" | "userPrincipalName">,
+  modifiedProperties: AuditEntry["targets"][number]["modifiedProperties"] = [],
+) => ({
   id: user.id,
   displayName: user.displayName,
   userPrincipalName: user.userPrincipalName,
@@ -27,6 +53,7 @@ const userTarget = (user: UserRow, modifiedProperties: AuditEntry["targets"][num
 
 /** Users arrive with no license: nothing is assigned implicitly except through groups (rule 12). */
 export async function createUser({ ctx, input }: { ctx: Ctx; input: CreateUserInput }): Promise<UserRow> {
+  requireRole(ctx, can.manageUsers);
   const now = ctx.now.toISOString();
   const user: UserRow = {
     seq: 0, // given by the insert below
@@ -70,19 +97,21 @@ export async function createUser({ ctx, input }: { ctx: Ctx; input: CreateUserIn
   return user;
 }
 
-export async function updateUser({ ctx, userRef, input }: { ctx: Ctx; userRef: string; input: UpdateUserInput }) {
-  const user = await findUser(ctx.d1, ctx.tenantId, userRef);
-  if (!user) throw notFound(userRef);
-  const changes: Partial<Record<UserWritable, unknown>> = {};
-  for (const field of Object.keys(userWritableColumns) as UserWritable[]) {
-    if (!(field in input)) continue;
-    let value = (input as Record<string, unknown>)[field];
-    if (field === "userPrincipalName" && typeof value === "string") value = value.toLowerCase();
-    if (value !== user[field]) changes[field] = value ?? null;
+export async function updateUser({ ctx, input }: { ctx: Ctx; input: { userRef: string; changes: UserChanges } }) {
+  requireRole(ctx, can.manageUsers);
+  const user = await findUser(ctx.d1, ctx.tenantId, input.userRef);
+  if (!user) throw notFound(input.userRef);
+  const changes: UserChanges = {};
+  for (const field of writableUserFields) {
+    const name = field.graph as WritableUserField;
+    if (!(name in input.changes)) continue;
+    let value = input.changes[name];
+    if (name === "userPrincipalName" && typeof value === "string") value = value.toLowerCase();
+    if (value !== user[keyOf(field) as keyof UserRow]) changes[name] = value ?? null;
   }
   const modified = Object.entries(changes).map(([field, value]) => ({
     displayName: field,
-    oldValue: JSON.stringify(user[field as UserWritable]),
+    oldValue: JSON.stringify(user[field as keyof UserRow]),
     newValue: JSON.stringify(value),
   }));
   const updated = { ...user, ...changes, updatedAt: ctx.now.toISOString() } as UserRow;
@@ -106,22 +135,16 @@ export async function updateUser({ ctx, userRef, input }: { ctx: Ctx; userRef: s
   return updated;
 }
 
-/** Soft delete: the user's seats are free the moment this returns (spec §4, "user deletion"). */
-export async function deleteUser({ ctx, userRef }: { ctx: Ctx; userRef: string }) {
-  await changeUserLicensing(ctx, userRef, {
-    extraSkuIds: [],
-    intents: () => [],
-    alsoWrite: (snapshot) => [
-      ctx.d1
-        .prepare("UPDATE users SET deleted_at = ?1, updated_at = ?1 WHERE tenant_id = ?2 AND id = ?3")
-        .bind(ctx.now.toISOString(), ctx.tenantId, snapshot.user.id),
-      ctx.d1.prepare("DELETE FROM group_members WHERE user_seq = ?1").bind(snapshot.user.seq),
-      auditStatement(ctx, {
-        activity: "Delete user",
-        category: "UserManagement",
-        operationType: "Delete",
-        targets: [userTarget(snapshot.user)],
-      }),
-    ],
-  });
+/** One live user, by id or userPrincipalName. */
+export async function getUser({ ctx, input }: { ctx: Ctx; input: { userRef: string } }): Promise<UserRow> {
+  requireRole(ctx, can.readDirectory);
+  const user = await findUser(ctx.d1, ctx.tenantId, input.userRef);
+  if (!user) throw notFound(input.userRef);
+  return user;
+}
+
+/** A page of the tenant's users (filtered, within a selection), in id order; top + 1 rows tell whether there is more. */
+export async function listUsers({ ctx, input }: { ctx: Ctx; input: UserListQuery }) {
+  requireRole(ctx, can.readDirectory);
+  return listStoredUsers(ctx, input);
 }

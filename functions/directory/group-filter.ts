@@ -1,3 +1,4 @@
+import type { CompiledFilter } from "../core/odata.ts";
 import {
   type FilterLiteral,
   type FilterNode,
@@ -87,4 +88,10 @@ export function compileGroupFilter(node: FilterNode, params: (string | number)[]
     default:
       throw unsupportedFilterClause(node.path.join("/"), RESOURCE);
   }
+}
+
+/** The compiled filter in the shape every resource's compiler gives (core/odata.ts compileODataFilter). */
+export function groupFilterQuery(node: FilterNode): CompiledFilter {
+  const params: (string | number)[] = [];
+  return { sql: compileGroupFilter(node, params), params };
 }

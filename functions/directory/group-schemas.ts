@@ -1,3 +1,4 @@
+/** The groups' wire shapes. */
 import { z } from "@hono/zod-openapi";
 
 const bindUrl = z
@@ -26,7 +27,6 @@ const groupFields = {
 };
 
 export const CreateGroupSchema = z.object(groupFields).strict().openapi("CreateGroup");
-export type CreateGroupInput = z.infer<typeof CreateGroupSchema>;
 
 export const UpdateGroupSchema = z
   .object({
@@ -38,7 +38,6 @@ export const UpdateGroupSchema = z
   })
   .strict()
   .openapi("UpdateGroup");
-export type UpdateGroupInput = z.infer<typeof UpdateGroupSchema>;
 
 export const AddMemberSchema = z.object({ "@odata.id": bindUrl }).strict().openapi("MemberReference");
 

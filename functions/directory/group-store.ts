@@ -1,4 +1,7 @@
+/** Groups as stored: the directory's group reads and write builders. */
+import type { Ctx } from "../core/context.ts";
 import { isGuid } from "../core/ids.ts";
+import type { CompiledFilter } from "../core/odata.ts";
 
 export type GroupRow = {
   /** The group's compact key in group_members and license_sources (groups.seq); never shown by the API. */
@@ -18,6 +21,8 @@ export type GroupRow = {
   ruleJobId: string | null;
   /** State of the latest dynamic-rule evaluation job, if any. */
   ruleJobState?: string | null;
+  /** Whether the group hands out licenses (group-based licensing): a licensed group can't be deleted or take guests. */
+  licensed?: boolean;
   createdAt: string;
   updatedAt: string;
 };
@@ -26,16 +31,16 @@ export const groupColumns = `g.seq, g.id, g.tenant_id AS tenantId, g.display_nam
   g.mail_enabled AS mailEnabled, g.security_enabled AS securityEnabled, g.group_types AS groupTypes, g.membership_rule AS membershipRule,
   g.membership_rule_processing_state AS membershipRuleProcessingState, g.license_processing_state AS licenseProcessingState,
   g.license_job_id AS licenseJobId, g.rule_job_id AS ruleJobId, g.created_at AS createdAt, g.updated_at AS updatedAt,
-  (SELECT j.state FROM license_jobs j WHERE j.id = g.rule_job_id) AS ruleJobState`;
+  (SELECT j.state FROM license_jobs j WHERE j.id = g.rule_job_id) AS ruleJobState,
+  EXISTS (SELECT 1 FROM group_licenses gl WHERE gl.group_id = g.id) AS licensed`;
 
 export const toGroupRow = (raw: Record<string, unknown>): GroupRow => ({
   ...(raw as GroupRow),
   mailEnabled: raw.mailEnabled === 1 || raw.mailEnabled === true,
   securityEnabled: raw.securityEnabled === 1 || raw.securityEnabled === true,
+  licensed: raw.licensed === 1 || raw.licensed === true,
   groupTypes: JSON.parse(String(raw.groupTypes ?? "[]")) as string[],
 });
-
-export const isDynamic = (group: Pick<GroupRow, "groupTypes">) => group.groupTypes.includes("DynamicMembership");
 
 export async function findGroup(d1: D1Database, tenantId: string, id: string): Promise<GroupRow | undefined> {
   if (!isGuid(id)) return undefined;
@@ -46,22 +51,136 @@ export async function findGroup(d1: D1Database, tenantId: string, id: string): P
   return row ? toGroupRow(row) : undefined;
 }
 
-export type GroupLicense = { skuId: string; disabledPlans: string[]; assignedAt: string };
-
-export async function loadGroupLicenses(d1: D1Database, tenantId: string, groupIds: string[]) {
-  const out = new Map<string, GroupLicense[]>(groupIds.map((id) => [id, []]));
-  if (groupIds.length === 0) return out;
+/** The tenant's dynamic groups whose rules are being processed. */
+export async function activeDynamicGroups(d1: D1Database, tenantId: string): Promise<GroupRow[]> {
   const { results } = await d1
     .prepare(
-      `SELECT group_id AS groupId, sku_id AS skuId, disabled_plans AS disabledPlans, assigned_at AS assignedAt FROM group_licenses
-       WHERE tenant_id = ?1 AND group_id IN (SELECT value FROM json_each(?2)) ORDER BY assigned_at, sku_id`,
+      `SELECT ${groupColumns} FROM groups g WHERE g.tenant_id = ?1 AND g.deleted_at IS NULL
+         AND g.membership_rule IS NOT NULL AND g.membership_rule_processing_state = 'On'`,
     )
-    .bind(tenantId, JSON.stringify(groupIds))
-    .all<Record<string, string>>();
-  for (const r of results) {
-    out
-      .get(r.groupId!)
-      ?.push({ skuId: r.skuId!, disabledPlans: JSON.parse(r.disabledPlans!), assignedAt: r.assignedAt! });
-  }
-  return out;
+    .bind(tenantId)
+    .all<Record<string, unknown>>();
+  return results.map(toGroupRow).filter((g) => g.groupTypes.includes("DynamicMembership"));
+}
+
+export type GroupListQuery = {
+  filter?: CompiledFilter | undefined;
+  top: number;
+  after?: string | undefined;
+  count?: boolean;
+};
+
+/** A page of live groups in id order (top + 1 rows), and the count if asked. */
+export async function listGroups(ctx: Pick<Ctx, "d1" | "tenantId">, query: GroupListQuery) {
+  const params: unknown[] = [ctx.tenantId, ...(query.filter?.params ?? [])];
+  const where = `g.tenant_id = ?1 AND g.deleted_at IS NULL${query.filter ? ` AND (${query.filter.sql})` : ""}`;
+  const n = params.length;
+  const [rows, counted] = await ctx.d1.batch<Record<string, unknown>>([
+    ctx.d1
+      .prepare(
+        `SELECT ${groupColumns} FROM groups g WHERE ${where}${query.after !== undefined ? ` AND g.id > ?${n + 2}` : ""}
+         ORDER BY g.id LIMIT ?${n + 1}`,
+      )
+      .bind(...params, query.top + 1, ...(query.after !== undefined ? [query.after] : [])),
+    ...(query.count ? [ctx.d1.prepare(`SELECT count(*) AS n FROM groups g WHERE ${where}`).bind(...params)] : []),
+  ]);
+  return {
+    rows: (rows?.results ?? []).map(toGroupRow),
+    count: query.count ? Number(counted?.results[0]?.n ?? 0) : undefined,
+  };
+}
+
+/** A page of the groups a user is a direct member of, in id order (top + 1 rows). */
+export async function listMemberOf(
+  d1: D1Database,
+  userSeq: number,
+  query: { top: number; after?: string | undefined },
+) {
+  const { results } = await d1
+    .prepare(
+      `SELECT ${groupColumns} FROM group_members gm JOIN groups g ON g.seq = gm.group_seq AND g.deleted_at IS NULL
+       WHERE gm.user_seq = ?1 AND g.id > ?2 ORDER BY g.id LIMIT ?3`,
+    )
+    .bind(userSeq, query.after ?? "", query.top + 1)
+    .all<Record<string, unknown>>();
+  return results.map(toGroupRow);
+}
+
+export function insertGroupStatement(d1: D1Database, group: GroupRow): D1PreparedStatement {
+  return d1
+    .prepare(
+      `INSERT INTO groups (id, tenant_id, display_name, description, mail_nickname, mail_enabled, security_enabled, group_types,
+         membership_rule, membership_rule_processing_state, rule_job_id, created_at, updated_at)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) RETURNING seq`,
+    )
+    .bind(
+      group.id,
+      group.tenantId,
+      group.displayName,
+      group.description,
+      group.mailNickname,
+      group.mailEnabled ? 1 : 0,
+      group.securityEnabled ? 1 : 0,
+      JSON.stringify(group.groupTypes),
+      group.membershipRule,
+      group.membershipRuleProcessingState,
+      group.ruleJobId,
+      group.createdAt,
+      group.updatedAt,
+    );
+}
+
+export function updateGroupStatement(d1: D1Database, group: GroupRow): D1PreparedStatement {
+  return d1
+    .prepare(
+      `UPDATE groups SET display_name = ?3, description = ?4, mail_nickname = ?5, mail_enabled = ?6, security_enabled = ?7,
+         group_types = ?8, membership_rule = ?9, membership_rule_processing_state = ?10, rule_job_id = ?11, updated_at = ?12
+       WHERE tenant_id = ?1 AND id = ?2`,
+    )
+    .bind(
+      group.tenantId,
+      group.id,
+      group.displayName,
+      group.description,
+      group.mailNickname,
+      group.mailEnabled ? 1 : 0,
+      group.securityEnabled ? 1 : 0,
+      JSON.stringify(group.groupTypes),
+      group.membershipRule,
+      group.membershipRuleProcessingState,
+      group.ruleJobId,
+      group.updatedAt,
+    );
+}
+
+/** Soft-deletes the group and drops its memberships. */
+export const deleteGroupStatements = (ctx: Ctx, group: Pick<GroupRow, "id" | "seq">): D1PreparedStatement[] => [
+  ctx.d1
+    .prepare("UPDATE groups SET deleted_at = ?3, updated_at = ?3 WHERE tenant_id = ?1 AND id = ?2")
+    .bind(ctx.tenantId, group.id, ctx.now.toISOString()),
+  ctx.d1.prepare("DELETE FROM group_members WHERE group_seq = ?1").bind(group.seq),
+];
+
+export const removeMemberStatement = (d1: D1Database, groupSeq: number, userSeq: number) =>
+  d1.prepare("DELETE FROM group_members WHERE group_seq = ?1 AND user_seq = ?2").bind(groupSeq, userSeq);
+
+/** Whether the user holds a license source from the group (their licenses must be weighed again when they leave it). */
+export async function hasSourceFrom(d1: D1Database, userSeq: number, groupSeq: number): Promise<boolean> {
+  const row = await d1
+    .prepare("SELECT 1 AS x FROM license_sources WHERE user_seq = ?1 AND source_seq = ?2 LIMIT 1")
+    .bind(userSeq, groupSeq)
+    .first();
+  return row !== null;
+}
+
+/** How many guests are direct members of the group. */
+export async function guestMemberCount(d1: D1Database, tenantId: string, groupSeq: number): Promise<number> {
+  const row = await d1
+    .prepare(
+      `SELECT count(*) AS n FROM users u WHERE u.tenant_id = ?1 AND u.user_type = 'Guest' AND u.deleted_at IS NULL
+         AND EXISTS (SELECT 1 FROM group_members gm WHERE gm.group_seq = ?2 AND gm.user_seq = u.seq)`,
+    )
+    .bind(tenantId, groupSeq)
+    .first<{ n: number }>();
+  return Number(row?.n ?? 0);
 }

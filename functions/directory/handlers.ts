@@ -1,110 +1,64 @@
+/** The users routes: parse OData → verb or store read → presenter → Graph-shaped answer. */
 import type { Ctx } from "../core/context.ts";
-import { notFound, unsupported } from "../core/errors.ts";
-import { isGuid } from "../core/ids.ts";
+import { unsupported } from "../core/errors.ts";
 import {
   compileODataFilter,
   contextUrl,
   decodeSkipToken,
-  nextLink,
+  keysetPage,
   parseCount,
   parseSelect,
   parseTop,
-  project,
   requireEventualConsistency,
 } from "../core/odata.ts";
 import { newRouter } from "../core/openapi.ts";
-import { licensingViewStatements, licensingViews, loadLicensingViews } from "../licensing/views.ts";
+import * as licensing from "../licensing/actions.ts";
+import { userLicensingProperties } from "../licensing/views.ts";
+import * as lifecycle from "../lifecycle/actions.ts";
 import * as actions from "./actions.ts";
 import * as routes from "./routes.ts";
-import { userDefaultSelect, userSelectable } from "./schemas.ts";
-import { toUserRow, type UserRow, userByRefQuery, userColumns } from "./store.ts";
+import type { UserRow, UserSelector } from "./store.ts";
+import { userDefaultSelect, userSelectable } from "./user-fields.ts";
 import { compileUserFilter } from "./user-filter.ts";
-import { graphUser, licensingFields } from "./views.ts";
+import { needsLicensing, presentUsers } from "./views.ts";
 
-const needsLicensing = (fields: readonly string[]) =>
-  fields.some((f) => (licensingFields as readonly string[]).includes(f));
-
-/** Shapes users for the wire, reading licensing only when $select asks for it (or using what the caller read). */
-export async function presentUsers(
-  d1: D1Database,
-  tenantId: string,
-  users: UserRow[],
-  select: string[] | undefined,
-  preloaded?: Awaited<ReturnType<typeof loadLicensingViews>>,
-) {
-  const fields = select ?? userDefaultSelect;
-  const licensing =
-    preloaded ??
-    (needsLicensing(fields)
-      ? await loadLicensingViews(
-          d1,
-          tenantId,
-          users.map((u) => u.id),
-          fields.includes("assignedPlans"),
-        )
-      : undefined);
-  return users.map((user) => {
-    const view = licensing?.views.get(user.id);
-    return project(graphUser(user, view && licensing ? { view, skus: licensing.skus } : undefined), fields);
+/** Users for the wire, reading their licensing only when $select asks for it. */
+export async function presentWithLicensing(ctx: Ctx, users: UserRow[], select: string[] | undefined) {
+  if (!needsLicensing(select)) return presentUsers(users, select);
+  const withPlans = (select ?? userDefaultSelect).includes("assignedPlans");
+  const { views, skus } = await licensing.licensingViewsOf({
+    ctx,
+    input: { userIds: users.map((u) => u.id), withPlans },
+  });
+  return presentUsers(users, select, (id) => {
+    const view = views.get(id);
+    return view && userLicensingProperties(view, skus);
   });
 }
 
 /**
- * A page of users as directoryObjects (group members, members with license errors): `where` filters `users u`
- * with ?1 the tenant and its own parameters after; keyset paging on the user id.
+ * A page of users as directoryObjects (group members, members with license errors): the selected users, keyset-paged
+ * on the user id.
  */
 export async function directoryUserPage(
   ctx: Ctx,
   requestUrl: string,
   query: { $top?: string | undefined; $skiptoken?: string | undefined; $select?: string | undefined },
-  where: string,
-  params: unknown[],
+  within: UserSelector,
 ) {
   const top = parseTop(query.$top);
   const select = parseSelect(query.$select, userSelectable, "user");
-  const after = decodeSkipToken(query.$skiptoken) ?? "";
-  const n = params.length + 2;
-  const { results } = await ctx.d1
-    .prepare(
-      `SELECT ${userColumns} FROM users u WHERE u.tenant_id = ?1 AND u.deleted_at IS NULL AND (${where}) AND u.id > ?${n}
-       ORDER BY u.id LIMIT ?${n + 1}`,
-    )
-    .bind(ctx.tenantId, ...params, after, top + 1)
-    .all<Record<string, unknown>>();
-  const users = results.map(toUserRow);
-  const more = users.length > top;
-  const shown = more ? users.slice(0, top) : users;
-  const value = await presentUsers(ctx.d1, ctx.tenantId, shown, select);
+  const { rows } = await actions.listUsers({
+    ctx,
+    input: { within, top, after: decodeSkipToken(query.$skiptoken) ?? "" },
+  });
+  const page = keysetPage(rows, top, requestUrl, (u) => u.id);
+  const value = await presentWithLicensing(ctx, page.shown, select);
   return {
     "@odata.context": contextUrl(requestUrl, "directoryObjects"),
-    ...(more ? { "@odata.nextLink": nextLink(requestUrl, shown[shown.length - 1]!.id) } : {}),
+    ...page.nextLink,
     value: value.map((u) => ({ "@odata.type": "#microsoft.graph.user", ...u })),
   };
-}
-
-/** One user and, when $select asks for it, their licensing: one D1 round trip. */
-async function readUser(d1: D1Database, tenantId: string, ref: string, select: string[] | undefined) {
-  const fields = select ?? userDefaultSelect;
-  const withLicensing = needsLicensing(fields);
-  const selector = {
-    sql: `SELECT seq FROM users WHERE tenant_id = ?1 AND deleted_at IS NULL AND ${isGuid(ref) ? "id" : "user_principal_name"} = ?2`,
-    params: [ref.toLowerCase()],
-  };
-  const [userResult, ...licensingResults] = await d1.batch<Record<string, unknown>>([
-    userByRefQuery(d1, tenantId, ref),
-    ...(withLicensing ? licensingViewStatements(d1, tenantId, selector, fields.includes("assignedPlans")) : []),
-  ]);
-  const raw = userResult?.results[0];
-  if (!raw) return undefined;
-  const user = toUserRow(raw);
-  const [body] = await presentUsers(
-    d1,
-    tenantId,
-    [user],
-    select,
-    withLicensing ? licensingViews([user.id], licensingResults) : undefined,
-  );
-  return body;
 }
 
 export const usersRouter = newRouter()
@@ -119,24 +73,17 @@ export const usersRouter = newRouter()
     const count = parseCount(query.$count);
     const filter = compileODataFilter(query.$filter, compileUserFilter);
     if (count || filter?.advanced) requireEventualConsistency(c.req.header("ConsistencyLevel"));
-    const after = decodeSkipToken(query.$skiptoken);
-    const where = `u.tenant_id = ? AND u.deleted_at IS NULL${filter ? ` AND (${filter.sql})` : ""}`;
-    const params = [ctx.tenantId, ...(filter?.params ?? [])];
-    const page = ctx.d1
-      .prepare(`SELECT ${userColumns} FROM users u WHERE ${where}${after ? " AND u.id > ?" : ""} ORDER BY u.id LIMIT ?`)
-      .bind(...params, ...(after ? [after] : []), top + 1);
-    const [rows, counted] = await ctx.d1.batch<Record<string, unknown>>(
-      count ? [page, ctx.d1.prepare(`SELECT count(*) AS n FROM users u WHERE ${where}`).bind(...params)] : [page],
-    );
-    const users = (rows?.results ?? []).map(toUserRow);
-    const more = users.length > top;
-    const shown = more ? users.slice(0, top) : users;
+    const listed = await actions.listUsers({
+      ctx,
+      input: { filter, top, after: decodeSkipToken(query.$skiptoken), count },
+    });
+    const page = keysetPage(listed.rows, top, c.req.url, (u) => u.id);
     return c.json(
       {
         "@odata.context": contextUrl(c.req.url, select ? `users(${select.join(",")})` : "users"),
-        ...(count ? { "@odata.count": Number(counted?.results[0]?.n ?? 0) } : {}),
-        ...(more ? { "@odata.nextLink": nextLink(c.req.url, shown[shown.length - 1]!.id) } : {}),
-        value: await presentUsers(ctx.d1, ctx.tenantId, shown, select),
+        ...(count ? { "@odata.count": listed.count } : {}),
+        ...page.nextLink,
+        value: await presentWithLicensing(ctx, page.shown, select),
       },
       200,
     );
@@ -145,24 +92,32 @@ export const usersRouter = newRouter()
     const ctx = c.get("ctx");
     const { id } = c.req.valid("param");
     const select = parseSelect(c.req.valid("query").$select, userSelectable, "user");
-    const body = await readUser(ctx.d1, ctx.tenantId, id, select);
-    if (!body) throw notFound(id);
+    const wanted = needsLicensing(select)
+      ? { withPlans: (select ?? userDefaultSelect).includes("assignedPlans") }
+      : null;
+    const read = await licensing.readUser({ ctx, input: { userRef: id, licensing: wanted } });
+    const view = read.licensing?.views.get(read.user.id);
+    const [body] = presentUsers(
+      [read.user],
+      select,
+      () => view && read.licensing && userLicensingProperties(view, read.licensing.skus),
+    );
     return c.json({ "@odata.context": contextUrl(c.req.url, "users/$entity"), ...body }, 200);
   })
   .openapi(routes.createUser, async (c) => {
-    const ctx = c.get("ctx");
-    const user = await actions.createUser({ ctx, input: c.req.valid("json") });
-    const [body] = await presentUsers(ctx.d1, ctx.tenantId, [user], undefined);
+    const user = await actions.createUser({ ctx: c.get("ctx"), input: c.req.valid("json") });
+    const [body] = presentUsers([user], undefined);
     c.header("Location", `${new URL(c.req.url).origin}/v1.0/users/${user.id}`);
     return c.json({ "@odata.context": contextUrl(c.req.url, "users/$entity"), ...body }, 201);
   })
   .openapi(routes.updateUser, async (c) => {
-    const ctx = c.get("ctx");
-    await actions.updateUser({ ctx, userRef: c.req.valid("param").id, input: c.req.valid("json") });
+    await actions.updateUser({
+      ctx: c.get("ctx"),
+      input: { userRef: c.req.valid("param").id, changes: c.req.valid("json") },
+    });
     return c.body(null, 204);
   })
   .openapi(routes.deleteUser, async (c) => {
-    const ctx = c.get("ctx");
-    await actions.deleteUser({ ctx, userRef: c.req.valid("param").id });
+    await lifecycle.deleteUser({ ctx: c.get("ctx"), input: { userRef: c.req.valid("param").id } });
     return c.body(null, 204);
   });

@@ -3,25 +3,12 @@
  * Pure: no I/O, no clock. Parsed ASTs are plain data so they can be cached or compared.
  */
 import type { UserRow } from "./store.ts";
+import { keyOf, userFields } from "./user-fields.ts";
 
-/** The user attributes a rule may read (Entra names them user.<property>). */
-export type RuleUser = Pick<
-  UserRow,
-  | "id"
-  | "userPrincipalName"
-  | "displayName"
-  | "mailNickname"
-  | "givenName"
-  | "surname"
-  | "mail"
-  | "usageLocation"
-  | "accountEnabled"
-  | "department"
-  | "country"
-  | "jobTitle"
-  | "companyName"
-  | "employeeId"
-> & { userType: string };
+type RuleFields = Extract<(typeof userFields)[number], { rule: string }>;
+
+/** The user attributes a rule may read (Entra names them user.<property>; user-fields.ts lists them). */
+export type RuleUser = Pick<UserRow, Exclude<RuleFields["graph"], "userType"> | "id"> & { userType: string };
 
 export type RuleProperty = keyof RuleUser;
 export type StringRuleProperty = Exclude<RuleProperty, "accountEnabled">;
@@ -66,23 +53,9 @@ export const MAX_NESTING_DEPTH = 32;
 export const MAX_PATTERN_LENGTH = 256;
 
 /** Entra's rule property names (case-sensitive) → RuleUser keys. */
-const ENTRA_PROPERTIES: Readonly<Record<string, RuleProperty>> = {
-  "user.objectId": "id",
-  "user.userPrincipalName": "userPrincipalName",
-  "user.displayName": "displayName",
-  "user.mailNickname": "mailNickname",
-  "user.givenName": "givenName",
-  "user.surname": "surname",
-  "user.mail": "mail",
-  "user.usageLocation": "usageLocation",
-  "user.userType": "userType",
-  "user.accountEnabled": "accountEnabled",
-  "user.department": "department",
-  "user.country": "country",
-  "user.jobTitle": "jobTitle",
-  "user.companyName": "companyName",
-  "user.employeeId": "employeeId",
-};
+const ENTRA_PROPERTIES: Readonly<Record<string, RuleProperty>> = Object.fromEntries(
+  userFields.filter((f): f is RuleFields => "rule" in f).map((f) => [f.rule, keyOf(f) as RuleProperty]),
+);
 
 const ENTRA_NAME_OF: Readonly<Record<RuleProperty, string>> = Object.fromEntries(
   Object.entries(ENTRA_PROPERTIES).map(([entra, key]) => [key, entra]),

@@ -1,4 +1,6 @@
+/** The users' wire shapes. */
 import { z } from "@hono/zod-openapi";
+import type { WritableUserField } from "./user-fields.ts";
 
 const usageLocation = z
   .string()
@@ -24,6 +26,7 @@ const passwordProfile = z
   .strict()
   .optional();
 
+/** A validator for every writable property (user-fields.ts says which), plus what Graph SDKs send besides. */
 const userFields = {
   "@odata.type": z.literal("#microsoft.graph.user").optional(),
   accountEnabled: z.boolean(),
@@ -44,10 +47,9 @@ const userFields = {
   jobTitle: optionalText(128),
   companyName: optionalText(64),
   employeeId: optionalText(16),
-};
+} satisfies Record<WritableUserField, z.ZodType> & Record<string, z.ZodType>;
 
 export const CreateUserSchema = z.object(userFields).strict().openapi("CreateUser");
-export type CreateUserInput = z.infer<typeof CreateUserSchema>;
 
 export const UpdateUserSchema = z
   .object({
@@ -68,45 +70,3 @@ export const UserRefParam = z.object({
     .max(256)
     .openapi({ param: { name: "id", in: "path" }, description: "User id or userPrincipalName" }),
 });
-
-export const userSelectable = [
-  "id",
-  "displayName",
-  "givenName",
-  "surname",
-  "mail",
-  "mailNickname",
-  "userPrincipalName",
-  "jobTitle",
-  "department",
-  "companyName",
-  "country",
-  "employeeId",
-  "usageLocation",
-  "userType",
-  "accountEnabled",
-  "createdDateTime",
-  "deletedDateTime",
-  "businessPhones",
-  "mobilePhone",
-  "officeLocation",
-  "preferredLanguage",
-  "assignedLicenses",
-  "assignedPlans",
-  "licenseAssignmentStates",
-] as const;
-
-/** What GET /users returns without $select, as Graph does. */
-export const userDefaultSelect = [
-  "businessPhones",
-  "displayName",
-  "givenName",
-  "jobTitle",
-  "mail",
-  "mobilePhone",
-  "officeLocation",
-  "preferredLanguage",
-  "surname",
-  "userPrincipalName",
-  "id",
-];

@@ -1,4 +1,9 @@
+/** Users and group memberships as stored: the directory's reads and write builders. */
+import { memberChangeStatements } from "../audit/store.ts";
+import type { Ctx } from "../core/context.ts";
 import { isGuid } from "../core/ids.ts";
+import type { CompiledFilter } from "../core/odata.ts";
+import { keyOf, userFields, type WritableUserField, writableUserFields } from "./user-fields.ts";
 
 /** A user as stored (snake_case columns aliased to the domain's names). */
 export type UserRow = {
@@ -26,13 +31,19 @@ export type UserRow = {
   licenseVersion: number;
 };
 
-export const userColumns = `u.seq, u.id, u.tenant_id AS tenantId, u.user_principal_name AS userPrincipalName, u.display_name AS displayName,
-  u.mail_nickname AS mailNickname, u.given_name AS givenName, u.surname, u.mail, u.usage_location AS usageLocation,
-  u.user_type AS userType, u.account_enabled AS accountEnabled, u.department, u.country, u.job_title AS jobTitle,
-  u.company_name AS companyName, u.employee_id AS employeeId, u.created_at AS createdAt, u.updated_at AS updatedAt,
-  u.deleted_at AS deletedAt, u.license_version AS licenseVersion`;
+const stored = userFields.filter((f): f is Extract<(typeof userFields)[number], { column: string }> => "column" in f);
+const alias = (column: string, key: string) => (column === key ? `u.${column}` : `u.${column} AS ${key}`);
 
-const userColumnList = userColumns.split(",").map((c) => c.trim());
+/** Every column of a user, aliased to its UserRow key: the storage-only ones, then the Graph properties'. */
+const userColumnList = [
+  "u.seq",
+  "u.tenant_id AS tenantId",
+  ...stored.map((f) => alias(f.column, keyOf(f))),
+  "u.updated_at AS updatedAt",
+  "u.license_version AS licenseVersion",
+];
+export const userColumns = userColumnList.join(", ");
+
 /** The name a userColumns entry is read as. */
 export const aliasOf = (column: string) =>
   column.includes(" AS ") ? column.split(" AS ")[1]! : column.slice("u.".length);
@@ -49,12 +60,15 @@ export const toUserRow = (raw: Record<string, unknown>): UserRow => ({
   accountEnabled: raw.accountEnabled === 1 || raw.accountEnabled === true,
 });
 
+/** SQL for the seq of a live user addressed by id or userPrincipalName (case-insensitive), as in Graph: ?1 tenant, ?2 ref. */
+export const userSeqByRefSql = (ref: string) =>
+  `SELECT seq FROM users WHERE tenant_id = ?1 AND deleted_at IS NULL AND ${isGuid(ref) ? "id" : "user_principal_name"} = ?2`;
+
 /** Users are addressed by id or userPrincipalName (case-insensitive), as in Graph. */
 export function userByRefQuery(d1: D1Database, tenantId: string, ref: string): D1PreparedStatement {
-  const byId = isGuid(ref);
   return d1
     .prepare(
-      `SELECT ${userColumns} FROM users u WHERE u.tenant_id = ?1 AND u.deleted_at IS NULL AND ${byId ? "u.id = ?2" : "u.user_principal_name = ?2"}`,
+      `SELECT ${userColumns} FROM users u WHERE u.tenant_id = ?1 AND u.deleted_at IS NULL AND ${isGuid(ref) ? "u.id = ?2" : "u.user_principal_name = ?2"}`,
     )
     .bind(tenantId, ref.toLowerCase());
 }
@@ -64,30 +78,29 @@ export async function findUser(d1: D1Database, tenantId: string, ref: string): P
   return row ? toUserRow(row) : undefined;
 }
 
-export const userWritableColumns = {
-  userPrincipalName: "user_principal_name",
-  displayName: "display_name",
-  mailNickname: "mail_nickname",
-  givenName: "given_name",
-  surname: "surname",
-  mail: "mail",
-  usageLocation: "usage_location",
-  userType: "user_type",
-  accountEnabled: "account_enabled",
-  department: "department",
-  country: "country",
-  jobTitle: "job_title",
-  companyName: "company_name",
-  employeeId: "employee_id",
-} as const;
-export type UserWritable = keyof typeof userWritableColumns;
+/** The users with these ids (those of the tenant, alive, in no particular order). */
+export async function findUsers(d1: D1Database, tenantId: string, ids: readonly string[]): Promise<UserRow[]> {
+  const { results } = await d1
+    .prepare(
+      `SELECT ${userColumns} FROM json_each(?2) AS j CROSS JOIN users u ON u.id = j.value
+       WHERE u.tenant_id = ?1 AND u.deleted_at IS NULL`,
+    )
+    .bind(tenantId, JSON.stringify(ids))
+    .all<Record<string, unknown>>();
+  return results.map(toUserRow);
+}
 
 const toDb = (value: unknown) => (typeof value === "boolean" ? (value ? 1 : 0) : (value ?? null));
 
 export function insertUserStatement(d1: D1Database, user: UserRow): D1PreparedStatement {
-  const fields = Object.keys(userWritableColumns) as UserWritable[];
-  const columns = ["id", "tenant_id", ...fields.map((f) => userWritableColumns[f]), "created_at", "updated_at"];
-  const values = [user.id, user.tenantId, ...fields.map((f) => toDb(user[f])), user.createdAt, user.updatedAt];
+  const columns = ["id", "tenant_id", ...writableUserFields.map((f) => f.column), "created_at", "updated_at"];
+  const values = [
+    user.id,
+    user.tenantId,
+    ...writableUserFields.map((f) => toDb(user[keyOf(f) as keyof UserRow])),
+    user.createdAt,
+    user.updatedAt,
+  ];
   return d1
     .prepare(
       `INSERT INTO users (${columns.join(", ")}) VALUES (${columns.map((_, i) => `?${i + 1}`).join(", ")}) RETURNING seq`,
@@ -95,21 +108,158 @@ export function insertUserStatement(d1: D1Database, user: UserRow): D1PreparedSt
     .bind(...values);
 }
 
+const columnOf = new Map<string, string>(writableUserFields.map((f) => [f.graph, f.column]));
+
 /**
  * Updates the given fields and bumps licenseVersion: licensing reads the user's attributes (usage location, type),
  * so a licensing write decided on the old ones must fail its guard and decide again.
  */
 export function updateUserStatement(
   d1: D1Database,
-  user: UserRow,
-  changes: Partial<Record<UserWritable, unknown>>,
+  user: Pick<UserRow, "tenantId" | "id">,
+  changes: Partial<Record<WritableUserField, unknown>>,
   now: string,
 ): D1PreparedStatement {
-  const fields = Object.keys(changes) as UserWritable[];
-  const sets = fields.map((f, i) => `${userWritableColumns[f]} = ?${i + 4}`);
+  const fields = Object.keys(changes) as WritableUserField[];
+  const sets = fields.map((f, i) => `${columnOf.get(f)} = ?${i + 4}`);
   return d1
     .prepare(
       `UPDATE users SET updated_at = ?3, license_version = license_version + 1${sets.length ? `, ${sets.join(", ")}` : ""} WHERE tenant_id = ?1 AND id = ?2 AND deleted_at IS NULL`,
     )
     .bind(user.tenantId, user.id, now, ...fields.map((f) => toDb(changes[f])));
 }
+
+/** Marks the user deleted (soft delete) and drops their group memberships. */
+export const deleteUserStatements = (ctx: Ctx, user: Pick<UserRow, "id" | "seq">): D1PreparedStatement[] => [
+  ctx.d1
+    .prepare("UPDATE users SET deleted_at = ?1, updated_at = ?1 WHERE tenant_id = ?2 AND id = ?3")
+    .bind(ctx.now.toISOString(), ctx.tenantId, user.id),
+  ctx.d1.prepare("DELETE FROM group_members WHERE user_seq = ?1").bind(user.seq),
+];
+
+// ---- listing -------------------------------------------------------------------------------------------------
+
+/** Which users a listing reads: SQL yielding their seqs, with ?1 the tenant and its own parameters after. */
+export type UserSelector = { sql: string; params: unknown[] };
+
+export type UserListQuery = {
+  /** A compiled $filter over `users u`: a boolean SQL expression and its parameters. */
+  filter?: CompiledFilter | undefined;
+  /** Only these users (a group's members, members with license errors). */
+  within?: UserSelector | undefined;
+  top: number;
+  /** The keyset cursor: the last id of the previous page. */
+  after?: string | undefined;
+  count?: boolean;
+};
+
+/** A page of live users in id order (top + 1 rows, so the caller knows whether there is more), and the count if asked. */
+export async function listUsers(ctx: Pick<Ctx, "d1" | "tenantId">, query: UserListQuery) {
+  const params: unknown[] = [ctx.tenantId];
+  let where = "u.tenant_id = ?1 AND u.deleted_at IS NULL";
+  if (query.within) {
+    // The selector numbers its own parameters from ?2.
+    where += ` AND u.seq IN (${query.within.sql})`;
+    params.push(...query.within.params);
+  }
+  if (query.filter) {
+    where += ` AND (${query.filter.sql})`;
+    params.push(...query.filter.params);
+  }
+  const n = params.length;
+  const page = ctx.d1
+    .prepare(
+      `SELECT ${userColumns} FROM users u WHERE ${where}${query.after !== undefined ? ` AND u.id > ?${n + 2}` : ""}
+       ORDER BY u.id LIMIT ?${n + 1}`,
+    )
+    .bind(...params, query.top + 1, ...(query.after !== undefined ? [query.after] : []));
+  const [rows, counted] = await ctx.d1.batch<Record<string, unknown>>(
+    query.count ? [page, ctx.d1.prepare(`SELECT count(*) AS n FROM users u WHERE ${where}`).bind(...params)] : [page],
+  );
+  return {
+    rows: (rows?.results ?? []).map(toUserRow),
+    count: query.count ? Number(counted?.results[0]?.n ?? 0) : undefined,
+  };
+}
+
+// ---- membership --------------------------------------------------------------------------------------------
+
+/** Adds users to a group by the group's id (a group created in the same batch has no seq known yet). */
+export const insertMembersStatement = (ctx: Ctx, groupId: string, users: readonly Pick<UserRow, "seq">[]) =>
+  ctx.d1
+    .prepare(
+      `INSERT INTO group_members (group_seq, user_seq, added_at)
+       SELECT (SELECT seq FROM groups WHERE tenant_id = ?1 AND id = ?2), value, ?3 FROM json_each(?4)`,
+    )
+    .bind(ctx.tenantId, groupId, ctx.now.toISOString(), JSON.stringify(users.map((u) => u.seq)));
+
+export async function isMember(d1: D1Database, groupSeq: number, userSeq: number): Promise<boolean> {
+  const row = await d1
+    .prepare("SELECT 1 AS x FROM group_members WHERE group_seq = ?1 AND user_seq = ?2")
+    .bind(groupSeq, userSeq)
+    .first();
+  return row !== null;
+}
+
+export type MemberUser = { seq: number; id: string; displayName: string; userPrincipalName: string };
+
+/**
+ * Set-based membership changes of one group with their audit rows, by seq: a rule's page moves thousands of members,
+ * the API one. Adding an existing member is a no-op here (a rule re-evaluated twice); the API refuses it earlier.
+ */
+export function membershipWrites(
+  ctx: Ctx,
+  group: { seq: number; id: string; displayName: string },
+  adds: readonly MemberUser[],
+  removes: readonly MemberUser[],
+): D1PreparedStatement[] {
+  const statements: D1PreparedStatement[] = [];
+  if (adds.length) {
+    statements.push(
+      ctx.d1
+        .prepare(
+          `INSERT INTO group_members (group_seq, user_seq, added_at) SELECT ?1, value, ?2 FROM json_each(?3) WHERE true
+           ON CONFLICT DO NOTHING`,
+        )
+        .bind(group.seq, ctx.now.toISOString(), JSON.stringify(adds.map((u) => u.seq))),
+    );
+  }
+  if (removes.length) {
+    statements.push(
+      ctx.d1
+        .prepare("DELETE FROM group_members WHERE group_seq = ?1 AND user_seq IN (SELECT value FROM json_each(?2))")
+        .bind(group.seq, JSON.stringify(removes.map((u) => u.seq))),
+    );
+  }
+  statements.push(
+    ...memberChangeStatements(ctx, group, [
+      ...adds.map((user) => ({ user, added: true })),
+      ...removes.map((user) => ({ user, added: false })),
+    ]),
+  );
+  return statements;
+}
+
+/** The seqs of the groups a user is a direct member of (for dynamic rules and licensing). */
+export const memberOfSql = (userSeq: string) => `SELECT group_seq FROM group_members WHERE user_seq = ${userSeq}`;
+
+/** The users with these ids and the seqs of the groups each is a direct member of (one read, for dynamic rules). */
+export async function usersWithGroups(d1: D1Database, tenantId: string, ids: readonly string[]) {
+  const { results } = await d1
+    .prepare(
+      `SELECT ${userColumns}, (SELECT json_group_array(group_seq) FROM group_members gm WHERE gm.user_seq = u.seq) AS groupSeqs
+       FROM users u WHERE u.tenant_id = ?1 AND u.deleted_at IS NULL AND u.id IN (SELECT value FROM json_each(?2))`,
+    )
+    .bind(tenantId, JSON.stringify(ids))
+    .all<Record<string, unknown>>();
+  return results.map((raw) => ({
+    user: toUserRow(raw),
+    groupSeqs: new Set(JSON.parse(String(raw.groupSeqs)) as number[]),
+  }));
+}
+
+/** The direct members of a group, as a user selection. */
+export const membersOf = (groupSeq: number): UserSelector => ({
+  sql: "SELECT user_seq FROM group_members WHERE group_seq = ?2",
+  params: [groupSeq],
+});

@@ -1,7 +1,8 @@
-import { skuOfPool } from "../licensing/seqs.ts";
-// Compiles a parsed `$filter` into a SQLite predicate over `users u` for GET /v1.0/users.
-// Every literal is bound as a parameter; the SQL text depends only on the filter's shape.
-
+/**
+ * Compiles a parsed `$filter` into a SQLite predicate over `users u` for GET /v1.0/users. Every literal is bound as a
+ * parameter; the SQL text depends only on the filter's shape.
+ */
+import { skuOfPool } from "../../db/seqs.ts";
 import {
   type ComparisonOperator,
   type FilterFunctionName,
@@ -16,6 +17,7 @@ import {
   ODataFilterError,
   unsupportedFilterClause,
 } from "../core/odata-filter.ts";
+import { userFields } from "./user-fields.ts";
 
 export type SqlParam = string | number | null;
 
@@ -38,26 +40,12 @@ interface UserProperty {
 }
 
 const USER_PROPERTIES: ReadonlyMap<string, UserProperty> = new Map(
-  (
-    [
-      ["id", "id", "string"],
-      ["userPrincipalName", "user_principal_name", "string"],
-      ["displayName", "display_name", "string"],
-      ["mailNickname", "mail_nickname", "string"],
-      ["givenName", "given_name", "string"],
-      ["surname", "surname", "string"],
-      ["mail", "mail", "string"],
-      ["usageLocation", "usage_location", "string"],
-      ["userType", "user_type", "string"],
-      ["department", "department", "string"],
-      ["country", "country", "string"],
-      ["jobTitle", "job_title", "string"],
-      ["companyName", "company_name", "string"],
-      ["employeeId", "employee_id", "string"],
-      ["accountEnabled", "account_enabled", "boolean"],
-      ["createdDateTime", "created_at", "datetime"],
-    ] as const
-  ).map(([name, column, type]) => [name.toLowerCase(), { name, column: `u.${column}`, type }]),
+  userFields
+    .filter((f): f is Extract<(typeof userFields)[number], { filter: true }> => "filter" in f)
+    .map((f) => [
+      f.graph.toLowerCase(),
+      { name: f.graph, column: `u.${f.column}`, type: f.kind === "guid" ? "string" : f.kind },
+    ]),
 );
 
 const EDM_TYPE: Record<PropertyType, string> = {

@@ -1,45 +1,44 @@
-import type { SkuPlans } from "../catalog/store.ts";
+/** The users' presenters: Graph's user resource, whole or projected onto $select. */
+import { project } from "../core/odata.ts";
 import { graphTime } from "../core/time.ts";
-import {
-  assignedLicenses,
-  assignedPlans,
-  licenseAssignmentStates,
-  type UserLicensingView,
-} from "../licensing/views.ts";
 import type { UserRow } from "./store.ts";
+import { keyOf, licensingUserFields, userDefaultSelect, userFields } from "./user-fields.ts";
 
-export const licensingFields = ["assignedLicenses", "assignedPlans", "licenseAssignmentStates"] as const;
+/** What licensing supplies of a user (read only when $select asks for it). */
+export type UserLicensingProperties = {
+  assignedLicenses: unknown[];
+  assignedPlans: unknown[];
+  licenseAssignmentStates: unknown[];
+};
 
-/** Graph's user resource, whole; handlers project it onto $select or the default property set. */
-export function graphUser(user: UserRow, licensing?: { view: UserLicensingView; skus: ReadonlyMap<string, SkuPlans> }) {
-  return {
-    id: user.id,
-    businessPhones: [],
-    displayName: user.displayName,
-    givenName: user.givenName,
-    jobTitle: user.jobTitle,
-    mail: user.mail,
-    mobilePhone: null,
-    officeLocation: null,
-    preferredLanguage: null,
-    surname: user.surname,
-    userPrincipalName: user.userPrincipalName,
-    mailNickname: user.mailNickname,
-    department: user.department,
-    companyName: user.companyName,
-    country: user.country,
-    employeeId: user.employeeId,
-    usageLocation: user.usageLocation,
-    userType: user.userType,
-    accountEnabled: user.accountEnabled,
-    createdDateTime: graphTime(user.createdAt),
-    deletedDateTime: user.deletedAt ? graphTime(user.deletedAt) : null,
-    ...(licensing
-      ? {
-          assignedLicenses: assignedLicenses(licensing.view),
-          assignedPlans: assignedPlans(licensing.view, licensing.skus),
-          licenseAssignmentStates: licenseAssignmentStates(licensing.view),
-        }
-      : {}),
-  };
+/** Whether these properties need the user's licensing. */
+export const needsLicensing = (fields: readonly string[] | undefined) =>
+  (fields ?? userDefaultSelect).some((f) => licensingUserFields.includes(f));
+
+/** Graph's user resource, whole; the stored properties from the row, the rest as Graph shows them when unset. */
+export function graphUser(user: UserRow, licensing?: UserLicensingProperties): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const field of userFields) {
+    if (field.kind === "licensing") {
+      if (licensing) out[field.graph] = licensing[field.graph as keyof UserLicensingProperties];
+      continue;
+    }
+    if (!("column" in field)) {
+      out[field.graph] = field.kind === "stringList" ? [] : null;
+      continue;
+    }
+    const value = user[keyOf(field) as keyof UserRow] ?? null;
+    out[field.graph] = field.kind === "datetime" && typeof value === "string" ? graphTime(value) : value;
+  }
+  return out;
+}
+
+/** Users for the wire: each projected onto $select (or Graph's default set), with their licensing when given. */
+export function presentUsers(
+  users: readonly UserRow[],
+  select: readonly string[] | undefined,
+  licensingOf?: (userId: string) => UserLicensingProperties | undefined,
+) {
+  const fields = select ?? userDefaultSelect;
+  return users.map((user) => project(graphUser(user, licensingOf?.(user.id)), fields));
 }

@@ -1,13 +1,23 @@
-import { type UserLicenseChange, userLicenseChangeStatements } from "../audit/store.ts";
+/**
+ * The single-user licensing verbs (assignLicense, reprocess) and the one write path they share with every change that
+ * moves one user's licenses (a deleted user's, an HR leaver's): read or remember, decide purely, write once, guarded.
+ */
+import { userLicenseChangeStatements } from "../audit/store.ts";
+import { requireRole, roleOf } from "../core/authorize.ts";
 import type { Ctx } from "../core/context.ts";
 import { concurrencyViolation, notFound } from "../core/errors.ts";
+import { can } from "../core/roles.ts";
 import { isGuardFailure } from "../core/sql.ts";
 import type { UserRow } from "../directory/store.ts";
 import { enqueue } from "../jobs/queue.ts";
-import { type AssignLicenseRequest, currentIntents, firstDirectViolation, planDirectChange } from "./direct.ts";
-import { type HeldLicense, type ReconcileResult, reconcileUser, type SourceIntent } from "./rules.ts";
+import { type AssignLicenseRequest, currentIntents, firstDirectViolation, planDirectChange } from "./direct-rules.ts";
+import { changeUserLicenseAudit } from "./license-audit.ts";
+import { type ReconcileResult, reconcileUser, type SourceIntent } from "./rules.ts";
 import {
+  loadGroupLicenses,
+  loadLicensingViews,
   readUserLicensing,
+  readUserWithLicensing,
   seatWaiters,
   toSourceRow,
   type UserLicensingSnapshot,
@@ -42,48 +52,6 @@ export function reconcileSnapshot(ctx: Ctx, snapshot: UserLicensingSnapshot, int
     rules: snapshot.rules,
     now: ctx.now.toISOString(),
   });
-}
-
-/** What the audit needs to know of a user's state before a change. */
-export type LicensingBefore = Pick<UserLicensingSnapshot, "held" | "sources" | "skus"> & {
-  user: Pick<UserRow, "id" | "displayName" | "userPrincipalName">;
-};
-
-// A group job describes the licenses of thousands of users a page, nearly all the same few: each license's JSON is
-// built once per isolate (it was the costliest single function of planning a page), and a user's list is those joined.
-const licenseDescriptions = new Map<string, string>();
-const LICENSE_DESCRIPTIONS_KEPT = 10_000;
-
-function describeLicense(skuId: string, skuPartNumber: string | null, disabledPlans: readonly string[]): string {
-  const key = `${skuId}|${skuPartNumber}|${disabledPlans.join(",")}`;
-  let text = licenseDescriptions.get(key);
-  if (text === undefined) {
-    if (licenseDescriptions.size >= LICENSE_DESCRIPTIONS_KEPT) licenseDescriptions.clear();
-    text = JSON.stringify({ skuId, skuPartNumber, disabledPlans });
-    licenseDescriptions.set(key, text);
-  }
-  return text;
-}
-
-/** The licenses as JSON text, by skuId: what JSON.stringify of their descriptions gives, built from the memo. */
-const describeLicenses = (licenses: ReadonlyMap<string, HeldLicense>, snapshot: LicensingBefore) =>
-  `[${[...licenses]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([skuId, l]) => describeLicense(skuId, snapshot.skus.get(skuId)?.skuPartNumber ?? null, l.disabledPlans))
-    .join(",")}]`;
-
-const describeSources = (sources: readonly { skuId: string; sourceId: string; state: string; error: string }[]) =>
-  JSON.stringify([...sources].map((s) => `${s.skuId}:${s.sourceId}:${s.state}:${s.error}`).sort());
-
-/** The audit of a licensing change, or nothing when neither the licenses nor the sources' states moved. */
-export function changeUserLicenseAudit(
-  snapshot: LicensingBefore,
-  result: ReconcileResult,
-): UserLicenseChange | undefined {
-  const oldValue = describeLicenses(snapshot.held, snapshot);
-  const newValue = describeLicenses(result.licenses, snapshot);
-  if (oldValue === newValue && describeSources(snapshot.sources) === describeSources(result.sources)) return undefined;
-  return { user: snapshot.user, oldValue, newValue };
 }
 
 /**
@@ -184,15 +152,15 @@ export async function changeUserLicensing(ctx: Ctx, userRef: string, change: Lic
 /** POST /users/{id}/assignLicense: add and remove direct licenses in one atomic change (a swap has no gap). */
 export async function assignUserLicenses({
   ctx,
-  userRef,
-  request,
+  input,
 }: {
   ctx: Ctx;
-  userRef: string;
-  request: AssignLicenseRequest;
+  input: AssignLicenseRequest & { userRef: string };
 }): Promise<UserRow> {
-  const role = ctx.actor.kind === "apiKey" ? ctx.actor.role : undefined;
-  const { user } = await changeUserLicensing(ctx, userRef, {
+  requireRole(ctx, can.assignLicenses);
+  const role = roleOf(ctx.actor);
+  const request = { addLicenses: input.addLicenses, removeLicenses: input.removeLicenses };
+  const { user } = await changeUserLicensing(ctx, input.userRef, {
     extraSkuIds: [...request.addLicenses.map((a) => a.skuId), ...request.removeLicenses],
     intents: (snapshot) => planDirectChange(snapshot, request, role),
     accept: (result, snapshot) => {
@@ -204,10 +172,43 @@ export async function assignUserLicenses({
 }
 
 /** POST /users/{id}/reprocessLicenseAssignment: weigh every source again; errors that remain stay recorded. */
-export async function reprocessUserLicenses({ ctx, userRef }: { ctx: Ctx; userRef: string }): Promise<UserRow> {
-  const { user } = await changeUserLicensing(ctx, userRef, {
+export async function reprocessUserLicenses({
+  ctx,
+  input,
+}: {
+  ctx: Ctx;
+  input: { userRef: string };
+}): Promise<UserRow> {
+  requireRole(ctx, can.assignLicenses);
+  const { user } = await changeUserLicensing(ctx, input.userRef, {
     extraSkuIds: [],
     intents: (snapshot) => currentIntents(snapshot),
   });
   return user;
+}
+
+/** The licensing views of these users (their licenses, sources and, if asked, their SKUs' plans). */
+export async function licensingViewsOf({ ctx, input }: { ctx: Ctx; input: { userIds: string[]; withPlans: boolean } }) {
+  requireRole(ctx, can.readDirectory);
+  return loadLicensingViews(ctx.d1, ctx.tenantId, input.userIds, input.withPlans);
+}
+
+/** One user by id or userPrincipalName and, when asked, their licensing views: one D1 round trip. */
+export async function readUser({
+  ctx,
+  input,
+}: {
+  ctx: Ctx;
+  input: { userRef: string; licensing: { withPlans: boolean } | null };
+}) {
+  requireRole(ctx, can.readDirectory);
+  const read = await readUserWithLicensing(ctx, input.userRef, input.licensing);
+  if (!read) throw notFound(input.userRef);
+  return read;
+}
+
+/** The licenses each of these groups hands out. */
+export async function groupLicensesOf({ ctx, input }: { ctx: Ctx; input: { groupIds: string[] } }) {
+  requireRole(ctx, can.readDirectory);
+  return loadGroupLicenses(ctx.d1, ctx.tenantId, input.groupIds);
 }

@@ -1,10 +1,28 @@
-import { type SkuPlanRow, type SkuPlans, toSkuPlans } from "../catalog/store.ts";
+/**
+ * Licensing as stored: a user's licensing read in one batch, its guarded writes, the set-based row writes every path
+ * shares, the groups' licenses, and the reads behind the licensing views.
+ */
+import { poolSeqOf, skuOfPool, sourceOfSeq, sourceSeqOf } from "../../db/seqs.ts";
+import {
+  planRulesSql,
+  type SkuPlanRow,
+  type SkuPlans,
+  skuPlansSql,
+  toPlanRules,
+  toSkuPlans,
+} from "../catalog/store.ts";
 import type { Ctx } from "../core/context.ts";
 import { isGuid } from "../core/ids.ts";
 import { Distinct, guardedValue } from "../core/sql.ts";
-import { toUserRow, type UserRow, userColumns } from "../directory/store.ts";
+import {
+  toUserRow,
+  type UserRow,
+  type UserSelector,
+  userByRefQuery,
+  userColumns,
+  userSeqByRefSql,
+} from "../directory/store.ts";
 import type { HeldLicense, PlanRule, ReconcileResult, SourceOutcome } from "./rules.ts";
-import { poolSeqOf, skuOfPool, sourceOfSeq, sourceSeqOf } from "./seqs.ts";
 
 /** A license_sources row: an outcome as stored (the violation's message is not kept, its error code is). */
 export type SourceRow = Omit<SourceOutcome, "violation">;
@@ -117,15 +135,8 @@ export async function readUserLicensing(
          sum(owner_type = 'User' AND status <> 'Deleted') AS selfServiceSubscriptions
        FROM subscriptions, args WHERE tenant_id = args.tenant AND sku_id IN (SELECT sku_id FROM involved) GROUP BY sku_id`,
       ),
-      bind(
-        `SELECT s.id AS skuId, s.sku_part_number AS skuPartNumber, s.display_name AS displayName, p.id AS planId, p.name AS planName
-       FROM skus s LEFT JOIN sku_service_plans sp ON sp.sku_id = s.id LEFT JOIN service_plans p ON p.id = sp.service_plan_id
-       WHERE s.id IN (SELECT sku_id FROM involved) ORDER BY s.id, sp.position`,
-      ),
-      bind(
-        `SELECT kind, service_plan_id AS servicePlanId, related_service_plan_ids AS relatedServicePlanIds, usage_location AS usageLocation
-       FROM plan_rules, args WHERE tenant_id = args.tenant`,
-      ),
+      bind(skuPlansSql("SELECT sku_id FROM involved")),
+      bind(planRulesSql("(SELECT tenant FROM args)")),
     ]);
   const userRow = userRows?.results[0];
   if (!userRow) return undefined;
@@ -178,10 +189,7 @@ export async function readUserLicensing(
     ),
     skus: toSkuPlans((skuRows?.results ?? []) as SkuPlanRow[]),
     licensingVersion: Number(tenantRows?.results[0]?.licensingVersion ?? 0),
-    rules: (ruleRows?.results ?? []).map((r) => ({
-      ...(r as PlanRule),
-      relatedServicePlanIds: parseList(String(r.relatedServicePlanIds)),
-    })),
+    rules: toPlanRules(ruleRows?.results ?? []),
   };
 }
 
@@ -372,4 +380,193 @@ export function licensingRowWrites(ctx: Ctx, changes: readonly UserChange[]): D1
     );
   }
   return statements;
+}
+
+// ---- the reads behind the licensing views -------------------------------------------------------------------
+
+export type UserLicensingView = {
+  licenses: { skuId: string; disabledPlans: string[]; assignedAt: string }[];
+  sources: {
+    skuId: string;
+    sourceId: string;
+    disabledPlans: string[];
+    state: string;
+    error: string;
+    lastUpdatedAt: string;
+  }[];
+};
+
+export const usersById = (userIds: string[]): UserSelector => ({
+  sql: "SELECT seq FROM users WHERE tenant_id = ?1 AND id IN (SELECT value FROM json_each(?2))",
+  params: [JSON.stringify(userIds)],
+});
+
+/** The statements that read the selected users' licenses, sources and (if asked) their SKUs' plans. */
+export function licensingViewStatements(d1: D1Database, tenantId: string, users: UserSelector, withPlans: boolean) {
+  const bind = (sql: string) => d1.prepare(sql).bind(tenantId, ...users.params);
+  return [
+    bind(
+      `SELECT u.id AS userId, p.sku_id AS skuId, ul.disabled_plans AS disabledPlans, ul.assigned_at AS assignedAt
+       FROM user_licenses ul JOIN users u ON u.seq = ul.user_seq JOIN seat_pools p ON p.seq = ul.pool_seq
+       WHERE ul.user_seq IN (${users.sql}) ORDER BY ul.user_seq, ul.assigned_at, skuId`,
+    ),
+    bind(
+      `SELECT u.id AS userId, p.sku_id AS skuId, ${sourceOfSeq("ls.source_seq")} AS sourceId, ls.disabled_plans AS disabledPlans,
+         ls.state, ls.error, ls.last_updated_at AS lastUpdatedAt
+       FROM license_sources ls JOIN users u ON u.seq = ls.user_seq JOIN seat_pools p ON p.seq = ls.pool_seq
+       WHERE ls.user_seq IN (${users.sql}) ORDER BY ls.user_seq, skuId, sourceId`,
+    ),
+    ...(withPlans
+      ? [
+          bind(
+            skuPlansSql(
+              `SELECT p.sku_id FROM user_licenses ul JOIN seat_pools p ON p.seq = ul.pool_seq WHERE ul.user_seq IN (${users.sql})`,
+            ),
+          ),
+        ]
+      : []),
+  ];
+}
+
+/** Turns the results of licensingViewStatements into one view per user. */
+export function licensingViews(userIds: string[], results: D1Result<Record<string, unknown>>[]) {
+  const [licenses, sources, plans] = results as D1Result<Record<string, string>>[];
+  const views = new Map<string, UserLicensingView>(userIds.map((id) => [id, { licenses: [], sources: [] }]));
+  for (const r of licenses?.results ?? []) {
+    views
+      .get(r.userId!)
+      ?.licenses.push({ skuId: r.skuId!, disabledPlans: JSON.parse(r.disabledPlans!), assignedAt: r.assignedAt! });
+  }
+  for (const r of sources?.results ?? []) {
+    views.get(r.userId!)?.sources.push({
+      skuId: r.skuId!,
+      sourceId: r.sourceId!,
+      disabledPlans: JSON.parse(r.disabledPlans!),
+      state: r.state!,
+      error: r.error!,
+      lastUpdatedAt: r.lastUpdatedAt!,
+    });
+  }
+  return { views, skus: toSkuPlans((plans?.results ?? []) as unknown as SkuPlanRow[]) };
+}
+
+/** Reads the licensing of a page of users in one round trip. */
+export async function loadLicensingViews(
+  d1: D1Database,
+  tenantId: string,
+  userIds: string[],
+  withPlans: boolean,
+): Promise<{ views: Map<string, UserLicensingView>; skus: Map<string, SkuPlans> }> {
+  if (userIds.length === 0) return { views: new Map(), skus: new Map() };
+  const results = await d1.batch<Record<string, unknown>>(
+    licensingViewStatements(d1, tenantId, usersById(userIds), withPlans),
+  );
+  return licensingViews(userIds, results);
+}
+
+// ---- group licenses -------------------------------------------------------------------------------------------
+
+export type GroupLicense = { skuId: string; disabledPlans: string[]; assignedAt: string };
+
+export async function loadGroupLicenses(d1: D1Database, tenantId: string, groupIds: string[]) {
+  const out = new Map<string, GroupLicense[]>(groupIds.map((id) => [id, []]));
+  if (groupIds.length === 0) return out;
+  const { results } = await d1
+    .prepare(
+      `SELECT group_id AS groupId, sku_id AS skuId, disabled_plans AS disabledPlans, assigned_at AS assignedAt FROM group_licenses
+       WHERE tenant_id = ?1 AND group_id IN (SELECT value FROM json_each(?2)) ORDER BY assigned_at, sku_id`,
+    )
+    .bind(tenantId, JSON.stringify(groupIds))
+    .all<Record<string, string>>();
+  for (const r of results) {
+    out
+      .get(r.groupId!)
+      ?.push({ skuId: r.skuId!, disabledPlans: JSON.parse(r.disabledPlans!), assignedAt: r.assignedAt! });
+  }
+  return out;
+}
+
+/** What the tenant holds of these SKUs (company and self-service subscriptions) and their catalogue entries. */
+export async function readHoldings(ctx: Ctx, skuIds: readonly string[]) {
+  const ids = JSON.stringify(skuIds);
+  const [holdings, skus] = await ctx.d1.batch<Record<string, unknown>>([
+    ctx.d1
+      .prepare(
+        `SELECT sku_id AS skuId, sum(owner_type = 'Company' AND status <> 'Deleted') AS companySubscriptions,
+           sum(owner_type = 'User' AND status <> 'Deleted') AS selfServiceSubscriptions
+         FROM subscriptions WHERE tenant_id = ?1 AND sku_id IN (SELECT value FROM json_each(?2)) GROUP BY sku_id`,
+      )
+      .bind(ctx.tenantId, ids),
+    ctx.d1.prepare(skuPlansSql("SELECT value FROM json_each(?1)")).bind(ids),
+  ]);
+  return {
+    holdings: new Map(
+      (holdings?.results ?? []).map((r) => [
+        String(r.skuId),
+        {
+          companySubscriptions: Number(r.companySubscriptions),
+          selfServiceSubscriptions: Number(r.selfServiceSubscriptions),
+        },
+      ]),
+    ),
+    skus: toSkuPlans((skus?.results ?? []) as SkuPlanRow[]),
+  };
+}
+
+/** Replaces the group's licenses for these SKUs (removed ones deleted, added ones set with their disabled plans). */
+export function setGroupLicensesStatements(
+  ctx: Ctx,
+  groupId: string,
+  change: { addLicenses: { skuId: string; disabledPlans: string[] }[]; removeLicenses: string[] },
+): D1PreparedStatement[] {
+  return [
+    ctx.d1
+      .prepare(
+        "DELETE FROM group_licenses WHERE tenant_id = ?1 AND group_id = ?2 AND sku_id IN (SELECT value FROM json_each(?3))",
+      )
+      .bind(ctx.tenantId, groupId, JSON.stringify(change.removeLicenses)),
+    ctx.d1
+      .prepare(
+        `INSERT INTO group_licenses (tenant_id, group_id, sku_id, disabled_plans, assigned_at)
+         SELECT ?1, ?2, value ->> '$.skuId', json(value -> '$.disabledPlans'), ?3 FROM json_each(?4) WHERE true
+         ON CONFLICT (group_id, sku_id) DO UPDATE SET disabled_plans = excluded.disabled_plans`,
+      )
+      .bind(ctx.tenantId, groupId, ctx.now.toISOString(), JSON.stringify(change.addLicenses)),
+  ];
+}
+
+export type LicenseProcessingState = "QueuedForProcessing" | "ProcessingInProgress" | "ProcessingComplete";
+
+/** The group's licenseProcessingState, queued for a new job (which its state then follows). */
+export const queueGroupProcessingStatement = (ctx: Ctx, groupId: string, jobId: string) =>
+  ctx.d1
+    .prepare(
+      `UPDATE groups SET license_processing_state = 'QueuedForProcessing', license_job_id = ?3, updated_at = ?4
+       WHERE tenant_id = ?1 AND id = ?2`,
+    )
+    .bind(ctx.tenantId, groupId, jobId, ctx.now.toISOString());
+
+/** The group's licenseProcessingState as its current job moves (a superseded job no longer reports). */
+export const groupProcessingStatement = (ctx: Ctx, groupId: string, jobId: string, state: LicenseProcessingState) =>
+  ctx.d1
+    .prepare("UPDATE groups SET license_processing_state = ?3 WHERE id = ?1 AND license_job_id = ?2")
+    .bind(groupId, jobId, state);
+
+/** The users holding a group's license in an error state (membersWithLicenseErrors). */
+export const membersWithLicenseErrors = (groupSeq: number): UserSelector => ({
+  sql: "SELECT user_seq FROM license_sources WHERE source_seq = ?2 AND state = 'Error'",
+  params: [groupSeq],
+});
+
+/** One live user by id or userPrincipalName and, when asked, their licensing views: one D1 round trip. */
+export async function readUserWithLicensing(ctx: Ctx, ref: string, licensing: { withPlans: boolean } | null) {
+  const selector = { sql: userSeqByRefSql(ref), params: [ref.toLowerCase()] };
+  const [userResult, ...licensingResults] = await ctx.d1.batch<Record<string, unknown>>([
+    userByRefQuery(ctx.d1, ctx.tenantId, ref),
+    ...(licensing ? licensingViewStatements(ctx.d1, ctx.tenantId, selector, licensing.withPlans) : []),
+  ]);
+  const raw = userResult?.results[0];
+  if (!raw) return undefined;
+  const user = toUserRow(raw);
+  return { user, licensing: licensing ? licensingViews([user.id], licensingResults) : undefined };
 }

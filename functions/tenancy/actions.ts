@@ -1,6 +1,5 @@
-/** The tenancy verbs: tenants and their API keys. Every entry point (API, CLI, seed, tests) changes them through these. */
+/** The tenancy verbs: API keys and the organization. Every entry point (API, CLI, seed, tests) goes through these. */
 import { auditStatement } from "../audit/store.ts";
-import { curatedPlanRules } from "../catalog/curated-rules.ts";
 import { requireRole } from "../core/authorize.ts";
 import type { Ctx, Role } from "../core/context.ts";
 import { notFound } from "../core/errors.ts";
@@ -12,7 +11,6 @@ import {
   findLiveApiKey,
   findTenant,
   insertApiKeyStatement,
-  insertTenantStatements,
   listApiKeys as listStoredApiKeys,
   revokeApiKeyStatement,
   type Tenant,
@@ -22,8 +20,8 @@ export type { Tenant } from "./store.ts";
 
 export type IssuedKey = { id: string; key: string; role: Role; name: string; tenantId: string; createdAt: string };
 
-/** A new key's secret (shown once) and the statement that stores its hash. */
-async function newKey(ctx: Ctx, tenantId: string, role: Role, name: string) {
+/** A new key's secret (shown once) and the statements that store its hash and record it. */
+export async function newKey(ctx: Ctx, tenantId: string, role: Role, name: string) {
   const key = generateApiKey();
   const issued: IssuedKey = { id: newId(), key, role, name, tenantId, createdAt: ctx.now.toISOString() };
   const insert = insertApiKeyStatement(ctx.d1, { ...issued, keyHash: await hashApiKey(key) });
@@ -39,49 +37,6 @@ async function newKey(ctx: Ctx, tenantId: string, role: Role, name: string) {
     { log: tenantId },
   );
   return { issued, statements: [insert, audit] };
-}
-
-export type CreateTenantInput = {
-  displayName: string;
-  country: string;
-  /** The operator's own tenant: its GlobalAdministrators run the installation (CLI only). */
-  operator?: boolean | undefined;
-  /** Issue the tenant's first GlobalAdministrator key in the same batch. */
-  withAdminKey?: boolean | undefined;
-};
-
-/**
- * Creates a tenant with the curated plan rules (and, if asked, its first GlobalAdministrator key) in one batch. An
- * operator's API call is recorded in the operator's log; the CLI's and the seed's in the new tenant's own.
- */
-export async function createTenant({ ctx, input }: { ctx: Ctx; input: CreateTenantInput }) {
-  requireRole(ctx, can.operate);
-  const tenant: Tenant = {
-    id: newId(),
-    displayName: input.displayName,
-    country: input.country.toUpperCase(),
-    allowGuestsInLicensedGroups: false,
-    isOperator: input.operator ?? false,
-    licensingVersion: 0,
-    createdAt: ctx.now.toISOString(),
-  };
-  const rules = curatedPlanRules.map((r) => ({ ...r, id: newId() }));
-  const key = input.withAdminKey ? await newKey(ctx, tenant.id, "GlobalAdministrator", "Initial admin key") : null;
-  await ctx.d1.batch([
-    ...insertTenantStatements(ctx.d1, tenant, rules),
-    auditStatement(
-      ctx,
-      {
-        activity: "Add tenant",
-        category: "DirectoryManagement",
-        operationType: "Add",
-        targets: [{ id: tenant.id, displayName: tenant.displayName, type: "Directory" }],
-      },
-      { log: ctx.actor.kind === "apiKey" ? ctx.tenantId : tenant.id },
-    ),
-    ...(key?.statements ?? []),
-  ]);
-  return { tenant, adminKey: key?.issued };
 }
 
 /** Issues an API key for the context's tenant; the secret is returned once and only its hash is kept. */

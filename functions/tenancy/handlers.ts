@@ -1,6 +1,7 @@
 /** The tenancy routes: validated input → verb → Graph-shaped answer. */
 import { contextUrl } from "../core/odata.ts";
 import { newRouter } from "../core/openapi.ts";
+import { createTenant } from "../lifecycle/tenants.ts";
 import { forgetCachedKeys } from "../middleware/auth.ts";
 import * as actions from "./actions.ts";
 import * as routes from "./routes.ts";
@@ -12,7 +13,7 @@ export const tenancyRouter = newRouter()
     return c.json({ "@odata.context": contextUrl(c.req.url, "organization"), value: [graphOrganization(tenant)] }, 200);
   })
   .openapi(routes.createTenant, async (c) => {
-    const { tenant, adminKey } = await actions.createTenant({
+    const { tenant, adminKey } = await createTenant({
       ctx: c.get("ctx"),
       input: { ...c.req.valid("json"), withAdminKey: true },
     });

@@ -121,3 +121,14 @@ export const insertApiKeyStatement = (
 
 export const revokeApiKeyStatement = (d1: D1Database, tenantId: string, keyId: string, at: string) =>
   d1.prepare("UPDATE api_keys SET revoked_at = ?1 WHERE tenant_id = ?2 AND id = ?3").bind(at, tenantId, keyId);
+
+export type TenantSettings = { allowGuestsInLicensedGroups: boolean };
+
+/** The tenant's settings, as the rules that depend on them read them. */
+export async function tenantSettings(d1: D1Database, tenantId: string): Promise<TenantSettings> {
+  const row = await d1
+    .prepare("SELECT allow_guests_in_licensed_groups AS allowed FROM tenants WHERE id = ?1")
+    .bind(tenantId)
+    .first<{ allowed: number }>();
+  return { allowGuestsInLicensedGroups: row?.allowed === 1 };
+}

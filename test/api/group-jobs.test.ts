@@ -3,12 +3,14 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { noteInteractiveRequest } from "../../functions/core/traffic.ts";
 import worker from "../../functions/index.ts";
-import { handleLicenseJobs } from "../../functions/jobs/consumer.ts";
 import { BUSY_REQUESTS_PER_SECOND, Pacer } from "../../functions/jobs/pacing.ts";
-import { QueryBudget, reconcileUsers, runJob } from "../../functions/licensing/group-jobs.ts";
+import { QueryBudget } from "../../functions/jobs/runner.ts";
+import { reconcileUsers } from "../../functions/licensing/reconcile.ts";
+import { handleLicenseJobs } from "../../functions/queue.ts";
 import { buy, newTenant, SKU } from "../helpers/api.ts";
 import { instrumentedD1, licensingState, seedMembers, seedUsers, stageGroupJob } from "../helpers/fixtures.ts";
 import { newGroup } from "../helpers/groups.ts";
+import { runJob } from "../helpers/jobs.ts";
 
 /** A tenant with `members` users in one group that is about to receive EMS with `seats` seats. */
 async function stagedGroup(members: number, seats: number) {

@@ -2,6 +2,7 @@ import { exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { app } from "../../functions/app.ts";
 import { type Role, roles } from "../../functions/core/context.ts";
+import { routeAccess } from "../../functions/core/openapi.ts";
 import { type ApiResponse, assign, BASE, buy, call, newTenant, newUser, SKU, type TestTenant } from "../helpers/api.ts";
 import { catalogCsv } from "../helpers/catalog.ts";
 
@@ -9,14 +10,15 @@ import { catalogCsv } from "../helpers/catalog.ts";
 // Every route the app exposes, read from the app itself (the OpenAPI registry every route is declared in).
 // ---------------------------------------------------------------------------------------------------------------
 
-type AppRoute = { method: string; path: string; roles: Role[]; key: string };
+type AppRoute = { method: string; path: string; roles: Role[]; operator: boolean; key: string };
 
+// Who may call a route is data recorded by defineRoute (routeAccess), not text to read back.
 const appRoutes: AppRoute[] = app.openAPIRegistry.definitions.flatMap((d) => {
   if (d.type !== "route") return [];
   const method = d.route.method.toUpperCase();
-  const declared = /Roles: ([^\n]*)\.$/.exec(d.route.description ?? "")?.[1];
-  const routeRoles = (declared ?? "").split(",").map((r) => r.trim()) as Role[];
-  return [{ method, path: d.route.path, roles: declared ? routeRoles : [], key: `${method} ${d.route.path}` }];
+  const key = `${method} ${d.route.path}`;
+  const access = routeAccess.get(key);
+  return [{ method, path: d.route.path, roles: [...(access?.roles ?? [])], operator: access?.operator ?? false, key }];
 });
 
 /** The kinds of object a path parameter can name; each is built for real in two tenants. */

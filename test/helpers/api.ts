@@ -1,6 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { makeCtx, type Role } from "../../functions/core/context.ts";
-import { createTenant, issueApiKey } from "../../functions/tenancy/actions.ts";
+import { createTenant } from "../../functions/lifecycle/tenants.ts";
+import { issueApiKey } from "../../functions/tenancy/actions.ts";
 
 export const BASE = "http://seatflow.test";
 

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { groupLicensingActor, makeCtx } from "../../functions/core/context.ts";
 import { newId } from "../../functions/core/ids.ts";
-import { createJobStatements } from "../../functions/licensing/group-jobs.ts";
+import { createJobStatements } from "../../functions/jobs/store.ts";
 
 /**
  * Inserts users straight into D1 (fast fixtures for paging tests); returns their ids in id order. Inserted in id
@@ -59,7 +59,7 @@ export async function stageGroupJob(tenantId: string, groupId: string, skuId: st
     env.DB.prepare(
       "INSERT INTO group_licenses (tenant_id, group_id, sku_id, disabled_plans, assigned_at) VALUES (?1, ?2, ?3, '[]', ?4)",
     ).bind(tenantId, groupId, skuId, new Date().toISOString()),
-    ...createJobStatements(ctx, { id: jobId, groupId, kind: "groupLicense" }),
+    ...createJobStatements(ctx, { id: jobId, subjectId: groupId, kind: "groupLicense" }),
     env.DB.prepare(
       "UPDATE groups SET license_processing_state = 'QueuedForProcessing', license_job_id = ?2 WHERE id = ?1",
     ).bind(groupId, jobId),

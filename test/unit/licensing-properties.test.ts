@@ -1,7 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Ctx } from "../../functions/core/context.ts";
-import { decidePage, type Page, type TenantLicensing } from "../../functions/licensing/bulk.ts";
+import { decidePage } from "../../functions/licensing/page-rules.ts";
+import type { Page, TenantLicensing } from "../../functions/licensing/page-store.ts";
 import {
   DIRECT,
   type HeldLicense,
@@ -405,7 +406,7 @@ describe("decidePage properties", () => {
       fc.property(pageArb, ({ tenant, users, pools }) => {
         const page: Pick<Page, "users" | "pools"> = { users, pools };
         const start = new Map([...pools].map(([s, p]) => [s, p.enabled - p.consumed]));
-        const decision = decidePage(fakeCtx, tenant, page);
+        const decision = decidePage(fakeCtx.now.toISOString(), tenant, page);
         expect(decision.outcomes.map((o) => o.userId)).toEqual(users.map((u) => u.id));
 
         const running = new Map(start);
@@ -469,7 +470,7 @@ function decidedAsAlone({
   users: PageUser[];
   pools: Page["pools"];
 }) {
-  const decision = decidePage(fakeCtx, tenant, { users, pools });
+  const decision = decidePage(fakeCtx.now.toISOString(), tenant, { users, pools });
   const available = new Map([...pools].map(([s, p]) => [s, p.enabled - p.consumed]));
   for (const [i, user] of users.entries()) {
     const intents = decision.outcomes[i]!.result.sources;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { currentIntents } from "../../functions/licensing/direct.ts";
+import { currentIntents } from "../../functions/licensing/direct-rules.ts";
 import {
   DIRECT,
   type HeldLicense,

@@ -2,14 +2,9 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { makeCtx } from "../../functions/core/context.ts";
-import {
-  decidePage,
-  type PageUser,
-  pageWrites,
-  type TenantLicensing,
-  usersThatFit,
-} from "../../functions/licensing/bulk.ts";
-import { membershipWrites } from "../../functions/licensing/group-jobs.ts";
+import { membershipWrites } from "../../functions/directory/store.ts";
+import { decidePage, usersThatFit } from "../../functions/licensing/page-rules.ts";
+import { type PageUser, pageWrites, type TenantLicensing } from "../../functions/licensing/page-store.ts";
 import { DIRECT, type HeldLicense } from "../../functions/licensing/rules.ts";
 import { sourcesFingerprint } from "../../functions/licensing/store.ts";
 import { instrumentedD1 } from "../helpers/fixtures.ts";
@@ -125,7 +120,7 @@ describe("usersThatFit", () => {
         const { d1, stats } = instrumentedD1(env.DB);
         const ctx = { ...makeCtx(env, crypto.randomUUID(), { kind: "system", name: "test" }), d1 };
         const fitted = users.slice(0, count);
-        pageWrites(ctx, tenant, decidePage(ctx, tenant, { users: fitted, pools }));
+        pageWrites(ctx, tenant, decidePage(ctx.now.toISOString(), tenant, { users: fitted, pools }));
         membershipWrites(ctx, { seq: Number.MAX_SAFE_INTEGER, id: GROUPS[0]!, displayName: "Group" }, fitted, []);
         expect(stats.maxValueBytes).toBeLessThanOrEqual(limit);
       }),

@@ -1,3 +1,4 @@
+/** Pure rules of direct assignment: what an assignLicense request asks, refused as Graph refuses it before any rule. */
 import type { SkuPlans } from "../catalog/store.ts";
 import type { Role } from "../core/context.ts";
 import { forbidden, invalid, LicensingRefused } from "../core/errors.ts";
@@ -62,12 +63,26 @@ export function currentIntents(snapshot: Pick<Snapshot, "sources" | "grants">): 
   return [...direct, ...inherited];
 }
 
-function checkHeldByTenant(snapshot: Snapshot, skuId: string) {
+/** What the tenant holds of the SKUs a change names: enough to judge rule 1 for users and groups alike. */
+export type Holdings = Pick<Snapshot, "holdings" | "skus">;
+
+function checkHeldByTenant(snapshot: Holdings, skuId: string) {
   const holding = snapshot.holdings.get(skuId);
   if (!snapshot.skus.has(skuId) || !holding || holding.companySubscriptions + holding.selfServiceSubscriptions === 0) {
-    throw invalid(directMessages.invalidSku(skuId));
+    throw invalid(directMessages.invalidSku(skuId), { reason: "invalidSku" });
   }
-  if (holding.companySubscriptions === 0) throw invalid(directMessages.selfService(skuId));
+  if (holding.companySubscriptions === 0) throw invalid(directMessages.selfService(skuId), { reason: "selfService" });
+}
+
+/**
+ * Rule 1 for a SKU to be given (directly or by a group): the tenant holds it through a company subscription, and the
+ * plans to disable are the SKU's own.
+ */
+export function checkGrantable(snapshot: Holdings, add: { skuId: string; disabledPlans: readonly string[] }) {
+  checkHeldByTenant(snapshot, add.skuId);
+  const plans = new Set(snapshot.skus.get(add.skuId)!.servicePlans.map((p) => p.id));
+  const unknown = add.disabledPlans.find((p) => !plans.has(p));
+  if (unknown) throw invalid(directMessages.planNotInSku(unknown, add.skuId), { reason: "planNotInSku" });
 }
 
 /** A SKU appears at most once, and never in both lists: the same for users and groups. */
@@ -89,23 +104,19 @@ export function checkRequestShape(request: AssignLicenseRequest) {
 export function planDirectChange(
   snapshot: Snapshot,
   request: AssignLicenseRequest,
-  role: Role | undefined,
+  role: Role | "system",
 ): SourceIntent[] {
   checkRequestShape(request);
   if (snapshot.user.userType === "Guest" && request.addLicenses.length > 0 && role !== "GlobalAdministrator") {
-    throw forbidden(directMessages.guest);
+    throw forbidden(directMessages.guest, "guestNeedsGlobalAdministrator");
   }
-  for (const add of request.addLicenses) {
-    checkHeldByTenant(snapshot, add.skuId);
-    const plans = new Set(snapshot.skus.get(add.skuId)!.servicePlans.map((p) => p.id));
-    const unknown = add.disabledPlans.find((p) => !plans.has(p));
-    if (unknown) throw invalid(directMessages.planNotInSku(unknown, add.skuId));
-  }
+  for (const add of request.addLicenses) checkGrantable(snapshot, add);
   for (const skuId of request.removeLicenses) {
     if (snapshot.sources.some((s) => s.skuId === skuId && s.sourceId === DIRECT)) continue;
-    if (snapshot.grants.some((g) => g.skuId === skuId)) throw invalid(directMessages.inherited);
+    if (snapshot.grants.some((g) => g.skuId === skuId))
+      throw invalid(directMessages.inherited, { reason: "inherited" });
     checkHeldByTenant(snapshot, skuId);
-    throw invalid(directMessages.notAssigned);
+    throw invalid(directMessages.notAssigned, { reason: "notAssigned" });
   }
 
   const replaced = new Set([...request.removeLicenses, ...request.addLicenses.map((a) => a.skuId)]);

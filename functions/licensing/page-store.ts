@@ -1,12 +1,24 @@
+/**
+ * Pages of users as stored: the tenant-wide inputs a job reads once, a page's read (users with everything their
+ * licensing depends on, in one batch) and its set-based writes.
+ */
+
+import { DIRECT_SOURCE_SEQ, poolSeqOf, sourceOfSeq } from "../../db/seqs.ts";
 import { userLicenseChangeStatements } from "../audit/store.ts";
-import { type SkuPlanRow, type SkuPlans, toSkuPlans } from "../catalog/store.ts";
+import {
+  planRulesSql,
+  type SkuPlanRow,
+  type SkuPlans,
+  skuPlansSql,
+  toPlanRules,
+  toSkuPlans,
+} from "../catalog/store.ts";
 import type { Ctx } from "../core/context.ts";
 import { guardSql } from "../core/sql.ts";
 import { aliasOf, toUserRow, type UserRow, userColumnsFor } from "../directory/store.ts";
-import { changeUserLicenseAudit } from "./actions.ts";
-import { currentIntents } from "./direct.ts";
-import { type HeldLicense, type PlanRule, type ReconcileResult, reconcileUser } from "./rules.ts";
-import { sourceOfSeq } from "./seqs.ts";
+import { changeUserLicenseAudit } from "./license-audit.ts";
+import type { PageDecision } from "./page-rules.ts";
+import type { HeldLicense, PlanRule, ReconcileResult } from "./rules.ts";
 import {
   type GroupGrant,
   licensingRowWrites,
@@ -26,27 +38,13 @@ export type TenantLicensing = {
 export async function readTenantLicensing(ctx: Ctx): Promise<TenantLicensing> {
   const [tenant, rules, skus] = await ctx.d1.batch<Record<string, unknown>>([
     ctx.d1.prepare("SELECT country FROM tenants WHERE id = ?1").bind(ctx.tenantId),
-    ctx.d1
-      .prepare(
-        `SELECT kind, service_plan_id AS servicePlanId, related_service_plan_ids AS relatedServicePlanIds, usage_location AS usageLocation
-         FROM plan_rules WHERE tenant_id = ?1`,
-      )
-      .bind(ctx.tenantId),
-    ctx.d1
-      .prepare(
-        `SELECT s.id AS skuId, s.sku_part_number AS skuPartNumber, s.display_name AS displayName, p.id AS planId, p.name AS planName
-         FROM skus s JOIN sku_service_plans sp ON sp.sku_id = s.id JOIN service_plans p ON p.id = sp.service_plan_id
-         WHERE s.id IN (SELECT sku_id FROM seat_pools WHERE tenant_id = ?1) ORDER BY s.id, sp.position`,
-      )
-      .bind(ctx.tenantId),
+    ctx.d1.prepare(planRulesSql("?1")).bind(ctx.tenantId),
+    ctx.d1.prepare(skuPlansSql("SELECT sku_id FROM seat_pools WHERE tenant_id = ?1")).bind(ctx.tenantId),
   ]);
   const skuMap = toSkuPlans((skus?.results ?? []) as unknown as SkuPlanRow[]);
   return {
     country: String(tenant?.results[0]?.country ?? ""),
-    rules: (rules?.results ?? []).map((r) => ({
-      ...(r as PlanRule),
-      relatedServicePlanIds: JSON.parse(String(r.relatedServicePlanIds)) as string[],
-    })),
+    rules: toPlanRules(rules?.results ?? []),
     skus: skuMap,
     skuPlans: new Map([...skuMap].map(([id, sku]) => [id, sku.servicePlans.map((p) => p.id)])),
   };
@@ -109,44 +107,6 @@ const FIXED = 5;
  * with dozens of licenses, while a page of 2,000 still crosses as 40 rows.
  */
 const USERS_PER_ROW = 50;
-
-/**
- * What one bound value of a page's writes may hold. D1 refuses any value over 2,000,000 bytes, and a page's writes
- * bind its users' licensing as JSON lists (the guard's fingerprints, new sources and licenses, audit entries and
- * their values). By usersThatFit's upper bound, a page of 2,000 users with four licensing rows each (sources, group
- * grants, licenses held) comes to 1,400,000; users with more make a shorter page, never a batch D1 refuses.
- */
-export const PAGE_VALUE_BYTES = 1_500_000;
-
-/** Upper bounds, in bytes, of what one user adds to any list a page's writes bind (see usersThatFit). */
-const BYTES_PER_USER = 50;
-const BYTES_PER_ITEM = 160;
-const BYTES_PER_DISABLED_PLAN = 48;
-// JSON may escape a character in a name as \uXXXX.
-const BYTES_PER_NAME_CHAR = 6;
-
-const itemBytes = (items: Iterable<{ disabledPlans: readonly string[] }>) => {
-  let bytes = 0;
-  for (const item of items) bytes += BYTES_PER_ITEM + BYTES_PER_DISABLED_PLAN * item.disabledPlans.length;
-  return bytes;
-};
-
-/**
- * How many of `users`, from the first, one batch can write (at least one). Every licensing list a write binds holds,
- * per user, at most their sources, grants and held licenses (a fingerprint or description of each); the audit lists
- * hold their names. Both sums must stay within `limit`.
- */
-export function usersThatFit(users: readonly PageUser[], limit = PAGE_VALUE_BYTES): number {
-  let licensing = 0;
-  let names = 0;
-  for (let i = 0; i < users.length; i++) {
-    const user = users[i]!;
-    licensing += BYTES_PER_USER + itemBytes(user.sources) + itemBytes(user.grants) + itemBytes(user.held.values());
-    names += BYTES_PER_USER + BYTES_PER_NAME_CHAR * (user.displayName.length + user.userPrincipalName.length);
-    if (i > 0 && (licensing > limit || names > limit)) return i;
-  }
-  return users.length;
-}
 
 /** Statements a page read sends (for the per-invocation query budget). */
 export const READ_PAGE_QUERIES = 3;
@@ -296,104 +256,6 @@ export function parsePage(results: readonly D1Result<unknown>[], options: PageOp
   };
 }
 
-const sourceKey = (s: {
-  skuId: string;
-  sourceId: string;
-  state: string;
-  error: string;
-  lastUpdatedAt: string;
-  disabledPlans: string[];
-}) => `${s.skuId}|${s.sourceId}|${s.state}|${s.error}|${s.lastUpdatedAt}|${[...s.disabledPlans].sort().join(",")}`;
-
-function unchanged(user: PageUser, result: ReconcileResult): boolean {
-  if (result.seatsTaken.length > 0 || result.seatsFreed.length > 0) return false;
-  if (user.sources.length !== result.sources.length || user.held.size !== result.licenses.size) return false;
-  const before = new Set(user.sources.map(sourceKey));
-  if (!result.sources.every((s) => before.has(sourceKey(s)))) return false;
-  for (const [skuId, license] of result.licenses) {
-    const held = user.held.get(skuId);
-    if (!held || [...held.disabledPlans].sort().join() !== [...license.disabledPlans].sort().join()) return false;
-  }
-  return true;
-}
-
-export type PageDecision = {
-  changed: { user: PageUser; result: ReconcileResult }[];
-  /** Per SKU: seats newly taken and freed by the page. */
-  seatMoves: Map<string, { taken: number; freed: number }>;
-  outcomes: { userId: string; result: ReconcileResult }[];
-};
-
-/**
- * Everything reconcileUser reads of a page's user, as one string; the tenant's rules, catalogue and clock are the
- * page's. A user takes at most one seat of a SKU, so the rules only ask whether a seat is left, counting the one a
- * license the user gives up frees: seats count as below 0, 0, or some. Users of a job page mostly share their key
- * (same sources, grants and licenses), and the rules are pure.
- */
-function decisionKey(user: PageUser, available: ReadonlyMap<string, number>): string {
-  let key = String(user.usageLocation);
-  const seat = (skuId: string) => Math.max(-1, Math.min(1, available.get(skuId) ?? 0));
-  for (const s of user.sources) {
-    key += `\u0001${s.skuId}|${s.sourceId}|${s.state}|${s.error}|${s.lastUpdatedAt}|${s.disabledPlans.join(",")}|${seat(s.skuId)}`;
-  }
-  key += "\u0002";
-  for (const g of user.grants) key += `\u0001${g.groupId}|${g.skuId}|${g.disabledPlans.join(",")}|${seat(g.skuId)}`;
-  key += "\u0002";
-  for (const [skuId, held] of user.held) {
-    key += `\u0001${skuId}|${held.assignedAt}|${held.disabledPlans.join(",")}|${seat(skuId)}`;
-  }
-  return key;
-}
-
-/**
- * Decides a whole page in memory with the same pure rules as a single user, sharing the seat pools in order. Users
- * with the same decisionKey get the same result (shared, never mutated): a page of 2,000 members is mostly a handful
- * of distinct cases, and deciding each user afresh was nearly half of planning a page.
- */
-export function decidePage(ctx: Ctx, tenant: TenantLicensing, page: Pick<Page, "users" | "pools">): PageDecision {
-  const available = new Map([...page.pools].map(([skuId, pool]) => [skuId, pool.enabled - pool.consumed]));
-  const seatMoves = new Map<string, { taken: number; freed: number }>();
-  const changed: PageDecision["changed"] = [];
-  const outcomes: PageDecision["outcomes"] = [];
-  const now = ctx.now.toISOString();
-  const decided = new Map<string, { result: ReconcileResult; same: boolean }>();
-  for (const user of page.users) {
-    const key = decisionKey(user, available);
-    let decision = decided.get(key);
-    if (!decision) {
-      const result = reconcileUser({
-        usageLocation: user.usageLocation,
-        tenantCountry: tenant.country,
-        intents: currentIntents(user),
-        held: user.held,
-        seatsAvailable: available,
-        skuPlans: tenant.skuPlans,
-        rules: tenant.rules,
-        now,
-      });
-      decision = { result, same: unchanged(user, result) };
-      decided.set(key, decision);
-    }
-    const { result } = decision;
-    outcomes.push({ userId: user.id, result });
-    if (decision.same) continue;
-    changed.push({ user, result });
-    for (const sku of result.seatsTaken) {
-      available.set(sku, (available.get(sku) ?? 0) - 1);
-      const move = seatMoves.get(sku) ?? { taken: 0, freed: 0 };
-      move.taken++;
-      seatMoves.set(sku, move);
-    }
-    for (const sku of result.seatsFreed) {
-      available.set(sku, (available.get(sku) ?? 0) + 1);
-      const move = seatMoves.get(sku) ?? { taken: 0, freed: 0 };
-      move.freed++;
-      seatMoves.set(sku, move);
-    }
-  }
-  return { changed, seatMoves, outcomes };
-}
-
 /**
  * The page's writes as a handful of set-based statements (never one per member). Guarded on every changed user's
  * licenseVersion and on each pool that gains consumers, so a concurrent direct assignment can't be overrun; a failed
@@ -459,4 +321,35 @@ export function pageWrites(ctx: Ctx, tenant: TenantLicensing, decision: PageDeci
     .filter((entry) => entry !== undefined);
   statements.push(...userLicenseChangeStatements(ctx, audit));
   return statements;
+}
+
+/** A page read for the job engine: its statements, parsed back from the tail of the batch they end. */
+export const pageRead = (ctx: Ctx, selector: PageSelector, options: PageOptions = {}) => ({
+  statements: pageReadStatements(ctx, selector, options),
+  parse: (results: readonly D1Result[]) => parsePage(results, options),
+});
+
+/** The page selector of the listed users (a reconcile of these ids). */
+export const usersByIdSelector = (ids: readonly string[]): PageSelector => ({
+  sql: "SELECT u.seq FROM json_each(?2) AS j CROSS JOIN users AS u ON u.id = j.value WHERE u.tenant_id = ?1",
+  params: [JSON.stringify(ids)],
+});
+
+/**
+ * The next page of users waiting for a seat of a SKU (CountViolation from a group), oldest first, with the seats
+ * free: what seat healing reads before reconciling them.
+ */
+export async function seatWaitersPage(ctx: Ctx, skuId: string, limit: number) {
+  // INDEXED BY: for the GROUP BY the planner would otherwise walk every source of the tenant in key order.
+  const row = await ctx.d1
+    .prepare(
+      `SELECT (SELECT enabled_units - consumed_units FROM seat_pools WHERE tenant_id = ?1 AND sku_id = ?2) AS free,
+         (SELECT json_group_array((SELECT id FROM users WHERE seq = user_seq)) FROM (
+            SELECT user_seq, min(last_updated_at) AS since FROM license_sources INDEXED BY license_sources_waiting
+            WHERE pool_seq = ${poolSeqOf("?1", "?2")} AND error = 'CountViolation' AND source_seq <> ?3
+            GROUP BY user_seq ORDER BY since, user_seq LIMIT ?4)) AS waiting`,
+    )
+    .bind(ctx.tenantId, skuId, DIRECT_SOURCE_SEQ, limit)
+    .first<{ free: number | null; waiting: string }>();
+  return { free: Number(row?.free ?? 0), waiting: JSON.parse(row?.waiting ?? "[]") as string[] };
 }

@@ -1,13 +1,23 @@
-import { groupLicensingActor, makeCtx } from "../core/context.ts";
-import { reevaluateUsers } from "../directory/dynamic.ts";
-import { healSeats, QueryBudget, reconcileUsers, runJob } from "../licensing/group-jobs.ts";
-import { type LicenseJob, LicenseJobSchema } from "./messages.ts";
-import { enqueue } from "./queue.ts";
-
 /**
- * The `license-jobs` consumer. Each message gets its own query budget; a paged job that runs out of budget sends a
- * continuation of itself and is acknowledged, so no invocation exceeds D1's per-invocation query limit.
+ * The `license-jobs` queue's consumer: each message names follow-up work and is handed to the capability that owns it.
+ * Each message gets its own query budget; a paged job that runs out of budget sends a continuation of itself and is
+ * acknowledged, so no invocation exceeds D1's per-invocation query limit.
  */
+import { groupLicensingActor, makeCtx } from "./core/context.ts";
+import { type LicenseJob, LicenseJobSchema } from "./jobs/messages.ts";
+import { enqueue } from "./jobs/queue.ts";
+import { type AnyJobKind, QueryBudget, runJob } from "./jobs/runner.ts";
+import { groupLicenseJob } from "./licensing/group-license-job.ts";
+import { healSeats, reconcileUsers } from "./licensing/reconcile.ts";
+import { membershipRuleJob } from "./lifecycle/membership-job.ts";
+import { reevaluateUsers } from "./lifecycle/reevaluate.ts";
+
+/** Every kind of paged job, by the name its rows carry. */
+export const jobKinds: Record<string, AnyJobKind> = {
+  groupLicense: groupLicenseJob,
+  evaluateRule: membershipRuleJob,
+};
+
 export async function handleLicenseJobs(
   batch: MessageBatch<unknown>,
   env: Env,
@@ -36,7 +46,7 @@ async function handle(job: LicenseJob, env: Env, budget: QueryBudget) {
   const ctx = makeCtx(env, job.tenantId, groupLicensingActor);
   switch (job.kind) {
     case "job": {
-      if ((await runJob(ctx, job.jobId, budget)) === "continue") await enqueue(ctx, [job]);
+      if ((await runJob(ctx, job.jobId, jobKinds, budget)) === "continue") await enqueue(ctx, [job]);
       return;
     }
     case "reconcileUsers":

@@ -1,0 +1,89 @@
+/**
+ * The dynamic-rule job kind: a group's membership rule evaluated over all the tenant's users, page by page. Membership
+ * follows the rule and the affected users' licenses are reconciled in the batch that moves the cursor: one change
+ * across the directory and licensing, hence here.
+ */
+import { dynamicMembershipActor, groupLicensingActor } from "../core/context.ts";
+import { findGroup, type GroupRow } from "../directory/group-store.ts";
+import {
+  evaluateMembershipRule,
+  type MembershipRule,
+  parseMembershipRule,
+  ruleProperties,
+} from "../directory/membership-rule.ts";
+import { type MemberUser, membershipWrites } from "../directory/store.ts";
+import type { JobKind } from "../jobs/runner.ts";
+import type { JobCounts } from "../jobs/store.ts";
+import { afterCursor, groupCounts } from "../licensing/group-license-job.ts";
+import { decidePage, fitted, type PageDecision } from "../licensing/page-rules.ts";
+import { type Page, pageRead, pageWrites, readTenantLicensing, type TenantLicensing } from "../licensing/page-store.ts";
+
+type Shared = { group: GroupRow; rule: MembershipRule | null; tenant: TenantLicensing };
+type Decision = {
+  adds: MemberUser[];
+  removes: MemberUser[];
+  decision: PageDecision;
+  cursor: number;
+  counts: JobCounts;
+};
+
+export const membershipRuleJob: JobKind<Shared, Page, Decision> = {
+  actor: groupLicensingActor,
+  async load(ctx, job, budget) {
+    budget.charge(1);
+    const group = await findGroup(ctx.d1, ctx.tenantId, job.subjectId);
+    if (!group) return null;
+    budget.charge(3);
+    const rule = group.membershipRule ? parseMembershipRule(group.membershipRule) : null;
+    return { group, rule, tenant: await readTenantLicensing(ctx) };
+  },
+  readPage: (ctx, { group, rule }, cursor, pageSize) =>
+    pageRead(
+      ctx,
+      {
+        sql: "SELECT seq FROM users WHERE tenant_id = ?1 AND deleted_at IS NULL AND seq > ?2 ORDER BY seq LIMIT ?3",
+        params: [afterCursor(cursor), pageSize],
+      },
+      { withAttributes: rule ? [...ruleProperties(rule)] : [], memberOf: group.seq },
+    ),
+  isEmpty: (page) => page.seqs.length === 0,
+  decidePage(ctx, { group, rule, tenant }, page, valueBytes) {
+    // Only a security group's licenses are inherited: grantsOf holds no other.
+    const grants = page.grantsOf.get(group.id) ?? [];
+    const adds: MemberUser[] = [];
+    const removes: MemberUser[] = [];
+    const touched: typeof page.users = [];
+    // Decided on the membership the page is about to write, so grants are settled before the page is fitted.
+    const matching = page.users.map((user) => rule !== null && evaluateMembershipRule(rule, user.attributes!));
+    for (const [i, user] of page.users.entries()) {
+      if (matching[i] && !user.member) user.grants.push(...grants);
+      if (!matching[i] && user.member) user.grants = user.grants.filter((g) => g.groupId !== group.id);
+    }
+    const fit = fitted(page, valueBytes);
+    for (const [i, user] of fit.users.entries()) {
+      const matches = matching[i]!;
+      const sourced = user.sources.some((s) => s.sourceId === group.id);
+      if (matches && !user.member) adds.push(user);
+      if (!matches && user.member) removes.push(user);
+      if (matches || user.member || sourced) touched.push(user);
+    }
+    const decision = decidePage(ctx.now.toISOString(), tenant, { ...page, users: touched });
+    const counts = grants.length > 0 ? groupCounts(decision, group.id) : { processed: 0, succeeded: 0, failed: 0 };
+    // Every user of the tenant was looked at; only the group's members count as assigned or failed.
+    return {
+      adds,
+      removes,
+      decision,
+      cursor: fit.cursor,
+      counts: { ...counts, processed: page.seqs.indexOf(fit.cursor) + 1 },
+    };
+  },
+  writePage: (ctx, { group, tenant }, { adds, removes, decision, cursor, counts }) => ({
+    writes: [
+      ...membershipWrites({ ...ctx, actor: dynamicMembershipActor }, group, adds, removes),
+      ...pageWrites(ctx, tenant, decision),
+    ],
+    cursor: String(cursor),
+    counts,
+  }),
+};

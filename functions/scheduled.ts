@@ -1,0 +1,18 @@
+/** The cron dispatcher: each trigger in wrangler.toml names the work it runs. */
+import { sweep } from "./jobs/sweep.ts";
+
+type CronWork = (env: Env, scheduledTime: number) => Promise<unknown>;
+
+/** The schedules wrangler.toml declares, and what each runs. */
+export const cronWork: Record<string, CronWork> = {
+  // Hourly: re-send follow-up work that stopped moving.
+  "17 * * * *": sweep,
+  // Daily (the retention purge joins it); the sweep too, so a lost hourly run is made up.
+  "0 3 * * *": sweep,
+};
+
+/** Runs the work of the schedule that fired; one not declared (a local `--test-scheduled` call) runs the sweep. */
+export async function runScheduled(controller: Pick<ScheduledController, "cron" | "scheduledTime">, env: Env) {
+  const work = cronWork[controller.cron] ?? sweep;
+  await work(env, controller.scheduledTime);
+}
