@@ -1,3 +1,4 @@
+/** Route contracts: defineRoute (access, errors), the shapes every route shares, and zod validation as Graph's 400. */
 import { createRoute, OpenAPIHono, type RouteConfig, z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import { type Access, requireRole } from "./authorize.ts";
@@ -46,6 +47,22 @@ export const GraphCollection = z.any().openapi("GraphCollection", {
     value: { type: "array", items: { type: "object", additionalProperties: true } },
   },
 });
+
+/** An OData collection of `item`: `{ "@odata.context"?, "@odata.count"?, "@odata.nextLink"?, value }`. */
+export const collectionOf = <T extends z.ZodType>(item: T, name: string) =>
+  z
+    .object({
+      "@odata.context": z.string().optional(),
+      "@odata.count": z.number().int().optional(),
+      "@odata.nextLink": z.string().optional(),
+      value: z.array(item),
+    })
+    .strict()
+    .openapi(name);
+
+/** A single Graph entity as answered on its own: the entity with its `@odata.context`. */
+export const entityOf = <T extends z.ZodObject>(entity: T, name: string) =>
+  entity.extend({ "@odata.context": z.string().optional() }).openapi(name);
 
 export const jsonBody = <T extends z.ZodType>(schema: T, description = "JSON body") => ({
   required: true,

@@ -5,7 +5,7 @@ import type { Ctx } from "../core/context.ts";
 import { notFound, uniqueness } from "../core/errors.ts";
 import { newId } from "../core/ids.ts";
 import { can } from "../core/roles.ts";
-import { enqueue } from "../jobs/queue.ts";
+import { followUp, sendFollowUps } from "../jobs/outbox.ts";
 import {
   findUser,
   insertUserStatement,
@@ -78,6 +78,8 @@ export async function createUser({ ctx, input }: { ctx: Ctx; input: CreateUserIn
     deletedAt: null,
     licenseVersion: 0,
   };
+  // Dynamic groups may take the new user in: weighed after the batch, from the outbox row written with it.
+  const reevaluate = followUp(ctx, { kind: "userChanged", userIds: [user.id] });
   try {
     const [inserted] = await ctx.d1.batch<{ seq: number }>([
       insertUserStatement(ctx.d1, user),
@@ -87,13 +89,14 @@ export async function createUser({ ctx, input }: { ctx: Ctx; input: CreateUserIn
         operationType: "Add",
         targets: [userTarget(user)],
       }),
+      ...reevaluate.statements,
     ]);
     user.seq = Number(inserted?.results[0]?.seq);
   } catch (error) {
     if (isUniqueViolation(error)) throw upnTaken();
     throw error;
   }
-  await enqueue(ctx, [{ kind: "userChanged", tenantId: ctx.tenantId, userIds: [user.id] }]);
+  await sendFollowUps(ctx, [reevaluate.id]);
   return user;
 }
 
@@ -116,6 +119,8 @@ export async function updateUser({ ctx, input }: { ctx: Ctx; input: { userRef: s
   }));
   const updated = { ...user, ...changes, updatedAt: ctx.now.toISOString() } as UserRow;
   if (modified.length === 0) return updated;
+  // Dynamic groups and group licensing (usage location) depend on user attributes: weigh them again.
+  const reevaluate = followUp(ctx, { kind: "userChanged", userIds: [user.id] });
   try {
     await ctx.d1.batch([
       updateUserStatement(ctx.d1, user, changes, updated.updatedAt),
@@ -125,13 +130,13 @@ export async function updateUser({ ctx, input }: { ctx: Ctx; input: { userRef: s
         operationType: "Update",
         targets: [userTarget(updated, modified)],
       }),
+      ...reevaluate.statements,
     ]);
   } catch (error) {
     if (isUniqueViolation(error)) throw upnTaken();
     throw error;
   }
-  // Dynamic groups and group licensing (usage location) depend on user attributes: weigh them again.
-  await enqueue(ctx, [{ kind: "userChanged", tenantId: ctx.tenantId, userIds: [user.id] }]);
+  await sendFollowUps(ctx, [reevaluate.id]);
   return updated;
 }
 

@@ -5,8 +5,7 @@ import type { Ctx } from "../core/context.ts";
 import { invalid, notFound } from "../core/errors.ts";
 import { newId } from "../core/ids.ts";
 import { can } from "../core/roles.ts";
-import { enqueue } from "../jobs/queue.ts";
-import { createJobStatements } from "../jobs/store.ts";
+import { followUp, queueJob, type Recorded, sendFollowUps } from "../jobs/outbox.ts";
 import { tenantSettings } from "../tenancy/store.ts";
 import {
   deleteGroupStatements,
@@ -94,10 +93,11 @@ export async function createGroup({ ctx, input }: { ctx: Ctx; input: CreateGroup
   };
   const ruleJob = dynamic && group.membershipRuleProcessingState === "On" ? newId() : null;
   group.ruleJobId = ruleJob;
+  const evaluation = ruleJob ? queueJob(ctx, { id: ruleJob, subjectId: group.id, kind: "evaluateRule" }) : null;
   const [inserted] = await ctx.d1.batch<{ seq: number }>([
     insertGroupStatement(ctx.d1, group),
     ...(members.length ? [insertMembersStatement(ctx, group.id, members)] : []),
-    ...(ruleJob ? createJobStatements(ctx, { id: ruleJob, subjectId: group.id, kind: "evaluateRule" }) : []),
+    ...(evaluation?.statements ?? []),
     ...auditStatements(ctx, [
       { activity: "Add group", category: "GroupManagement", operationType: "Add", targets: [groupTarget(group)] },
     ]),
@@ -108,7 +108,7 @@ export async function createGroup({ ctx, input }: { ctx: Ctx; input: CreateGroup
     ),
   ]);
   group.seq = Number(inserted?.results[0]?.seq);
-  if (ruleJob) await enqueue(ctx, [{ kind: "job", tenantId: ctx.tenantId, jobId: ruleJob }]);
+  if (evaluation) await sendFollowUps(ctx, [evaluation.id]);
   return group;
 }
 
@@ -158,11 +158,18 @@ export async function updateGroup({ ctx, input }: { ctx: Ctx; input: { groupId: 
   const changed: ModifiedProperty[] = tracked
     .map((k) => ({ displayName: k as string, oldValue: JSON.stringify(group[k]), newValue: JSON.stringify(next[k]) }))
     .filter((p) => p.oldValue !== p.newValue);
+  const work: Recorded[] = [
+    ...(ruleJob ? [queueJob(ctx, { id: ruleJob, subjectId: group.id, kind: "evaluateRule" })] : []),
+    // New members' licenses follow the group's.
+    ...(members.length
+      ? [followUp(ctx, { kind: "reconcileUsers", userIds: members.map((m) => m.id), reason: "membership" })]
+      : []),
+  ];
   try {
     await ctx.d1.batch([
       updateGroupStatement(ctx.d1, next),
       ...(members.length ? [insertMembersStatement(ctx, group.id, members)] : []),
-      ...(ruleJob ? createJobStatements(ctx, { id: ruleJob, subjectId: group.id, kind: "evaluateRule" }) : []),
+      ...work.flatMap((w) => w.statements),
       ...auditStatements(
         ctx,
         changed.length
@@ -186,20 +193,10 @@ export async function updateGroup({ ctx, input }: { ctx: Ctx; input: { groupId: 
     if (isUniqueViolation(error)) throw invalid(groupMessages.alreadyMember);
     throw error;
   }
-  const jobs = [
-    ...(ruleJob ? [{ kind: "job" as const, tenantId: ctx.tenantId, jobId: ruleJob }] : []),
-    ...(members.length
-      ? [
-          {
-            kind: "reconcileUsers" as const,
-            tenantId: ctx.tenantId,
-            userIds: members.map((m) => m.id),
-            reason: "membership",
-          },
-        ]
-      : []),
-  ];
-  if (jobs.length) await enqueue(ctx, jobs);
+  await sendFollowUps(
+    ctx,
+    work.map((w) => w.id),
+  );
   return next;
 }
 
@@ -226,18 +223,21 @@ export async function addGroupMember({ ctx, input }: { ctx: Ctx; input: { groupI
   if (isDynamic(group)) throw invalid(groupMessages.dynamicMembers);
   const [user] = await resolveMembers(ctx, [input.userRef]);
   await checkGuests(ctx, group, [user!]);
+  // A licensed group's new member gets its licenses.
+  const reconcile = group.licensed
+    ? followUp(ctx, { kind: "reconcileUsers", userIds: [user!.id], reason: "membership" })
+    : null;
   try {
     await ctx.d1.batch([
       insertMembersStatement(ctx, group.id, [user!]),
       ...memberChangeStatements(ctx, group, [{ user: user!, added: true }]),
+      ...(reconcile?.statements ?? []),
     ]);
   } catch (error) {
     if (isUniqueViolation(error)) throw invalid(groupMessages.alreadyMember);
     throw error;
   }
-  if (group.licensed) {
-    await enqueue(ctx, [{ kind: "reconcileUsers", tenantId: ctx.tenantId, userIds: [user!.id], reason: "membership" }]);
-  }
+  if (reconcile) await sendFollowUps(ctx, [reconcile.id]);
 }
 
 export async function removeGroupMember({ ctx, input }: { ctx: Ctx; input: { groupId: string; userRef: string } }) {
@@ -247,13 +247,17 @@ export async function removeGroupMember({ ctx, input }: { ctx: Ctx; input: { gro
   if (isDynamic(group)) throw invalid(groupMessages.dynamicMembers);
   const user = await findUser(ctx.d1, ctx.tenantId, input.userRef);
   if (!user || !(await isMember(ctx.d1, group.seq, user.seq))) throw notFound(input.userRef);
+  // Leaving a group takes its licenses (a source it left behind too, should the group have lost them meanwhile).
+  const reconcile =
+    group.licensed || (await hasSourceFrom(ctx.d1, user.seq, group.seq))
+      ? followUp(ctx, { kind: "reconcileUsers", userIds: [user.id], reason: "membership" })
+      : null;
   await ctx.d1.batch([
     removeMemberStatement(ctx.d1, group.seq, user.seq),
     ...memberChangeStatements(ctx, group, [{ user, added: false }]),
+    ...(reconcile?.statements ?? []),
   ]);
-  if (group.licensed || (await hasSourceFrom(ctx.d1, user.seq, group.seq))) {
-    await enqueue(ctx, [{ kind: "reconcileUsers", tenantId: ctx.tenantId, userIds: [user.id], reason: "membership" }]);
-  }
+  if (reconcile) await sendFollowUps(ctx, [reconcile.id]);
 }
 
 export async function getGroup({ ctx, input }: { ctx: Ctx; input: { groupId: string } }): Promise<GroupRow> {

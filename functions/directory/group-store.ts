@@ -31,7 +31,7 @@ export const groupColumns = `g.seq, g.id, g.tenant_id AS tenantId, g.display_nam
   g.mail_enabled AS mailEnabled, g.security_enabled AS securityEnabled, g.group_types AS groupTypes, g.membership_rule AS membershipRule,
   g.membership_rule_processing_state AS membershipRuleProcessingState, g.license_processing_state AS licenseProcessingState,
   g.license_job_id AS licenseJobId, g.rule_job_id AS ruleJobId, g.created_at AS createdAt, g.updated_at AS updatedAt,
-  (SELECT j.state FROM license_jobs j WHERE j.id = g.rule_job_id) AS ruleJobState,
+  (SELECT j.state FROM jobs j WHERE j.id = g.rule_job_id) AS ruleJobState,
   EXISTS (SELECT 1 FROM group_licenses gl WHERE gl.group_id = g.id) AS licensed`;
 
 export const toGroupRow = (raw: Record<string, unknown>): GroupRow => ({

@@ -1,6 +1,8 @@
 /** The users' wire shapes. */
 import { z } from "@hono/zod-openapi";
-import type { WritableUserField } from "./user-fields.ts";
+import { collectionOf, entityOf } from "../core/openapi.ts";
+import { AssignedLicenseView, AssignedPlan, LicenseAssignmentState } from "../licensing/schemas.ts";
+import { type UserField, userFields, type WritableUserField } from "./user-fields.ts";
 
 const usageLocation = z
   .string()
@@ -27,7 +29,7 @@ const passwordProfile = z
   .optional();
 
 /** A validator for every writable property (user-fields.ts says which), plus what Graph SDKs send besides. */
-const userFields = {
+const userValidators = {
   "@odata.type": z.literal("#microsoft.graph.user").optional(),
   accountEnabled: z.boolean(),
   displayName: text(256),
@@ -49,15 +51,15 @@ const userFields = {
   employeeId: optionalText(16),
 } satisfies Record<WritableUserField, z.ZodType> & Record<string, z.ZodType>;
 
-export const CreateUserSchema = z.object(userFields).strict().openapi("CreateUser");
+export const CreateUserSchema = z.object(userValidators).strict().openapi("CreateUser");
 
 export const UpdateUserSchema = z
   .object({
-    ...userFields,
-    accountEnabled: userFields.accountEnabled.optional(),
-    displayName: userFields.displayName.optional(),
-    mailNickname: userFields.mailNickname.optional(),
-    userPrincipalName: userFields.userPrincipalName.optional(),
+    ...userValidators,
+    accountEnabled: userValidators.accountEnabled.optional(),
+    displayName: userValidators.displayName.optional(),
+    mailNickname: userValidators.mailNickname.optional(),
+    userPrincipalName: userValidators.userPrincipalName.optional(),
   })
   .strict()
   .openapi("UpdateUser");
@@ -70,3 +72,44 @@ export const UserRefParam = z.object({
     .max(256)
     .openapi({ param: { name: "id", in: "path" }, description: "User id or userPrincipalName" }),
 });
+
+// ---- responses ----
+
+const nullableText = z.string().nullable();
+
+/** Each user property's wire type, derived from user-fields.ts (licensing's from its own schemas). */
+const userPropertyShape: Record<UserField["kind"], z.ZodType> = {
+  guid: z.string(),
+  string: nullableText,
+  boolean: z.boolean(),
+  datetime: nullableText,
+  stringList: z.array(z.string()),
+  licensing: z.never(),
+};
+const licensingShapes: Record<string, z.ZodType> = {
+  assignedLicenses: z.array(AssignedLicenseView),
+  assignedPlans: z.array(AssignedPlan),
+  licenseAssignmentStates: z.array(LicenseAssignmentState),
+};
+
+/**
+ * Graph's user, every property optional: what a response holds follows $select (or Graph's default set). Strict, so a
+ * property the contract does not list can't slip onto the wire.
+ */
+export const UserSchema = z
+  .object(
+    Object.fromEntries(
+      userFields.map((f) => [f.graph, (licensingShapes[f.graph] ?? userPropertyShape[f.kind]).optional()]),
+    ),
+  )
+  .strict()
+  .openapi("User");
+
+export const UserEntity = entityOf(UserSchema, "UserEntity");
+export const UserCollection = collectionOf(UserSchema, "UserCollection");
+
+/** A user among directoryObjects (group members, members with license errors). */
+export const DirectoryUser = UserSchema.extend({ "@odata.type": z.literal("#microsoft.graph.user") }).openapi(
+  "DirectoryUser",
+);
+export const DirectoryUserCollection = collectionOf(DirectoryUser, "DirectoryUserCollection");

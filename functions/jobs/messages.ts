@@ -1,19 +1,22 @@
+/** What travels on the `license-jobs` queue: the id of an outbox row, whose row says what to do. */
 import { z } from "zod";
 
-/** Messages on the `license-jobs` queue. Every consumer step is idempotent: redelivery changes nothing twice. */
-export const LicenseJobSchema = z.discriminatedUnion("kind", [
-  /** Weigh these users' licenses again (membership changed, user attributes changed, reprocess). */
-  z.object({
-    kind: z.literal("reconcileUsers"),
-    tenantId: z.string(),
-    userIds: z.array(z.string()).min(1).max(1000),
-    reason: z.string(),
-  }),
-  /** Re-evaluate dynamic group membership for these users (their attributes changed). */
-  z.object({ kind: z.literal("userChanged"), tenantId: z.string(), userIds: z.array(z.string()).min(1).max(100) }),
-  /** Continue a paged job (group license processing, dynamic rule evaluation) from its durable cursor. */
-  z.object({ kind: z.literal("job"), tenantId: z.string(), jobId: z.string() }),
-  /** Seats of a SKU came free or were added: reprocess members waiting in CountViolation, oldest first. */
-  z.object({ kind: z.literal("healSeats"), tenantId: z.string(), skuIds: z.array(z.string()).min(1).max(100) }),
+/** Follow-up work, as an outbox row records it. Every kind is idempotent: doing it twice changes nothing twice. */
+export const FollowUpSchema = z.discriminatedUnion("kind", [
+  /** Weigh these users' licenses again (membership changed, reprocess). */
+  z.object({ kind: z.literal("reconcileUsers"), userIds: z.array(z.string()).min(1).max(1000), reason: z.string() }),
+  /** Re-evaluate dynamic group membership for these users (their attributes changed), and their licenses. */
+  z.object({ kind: z.literal("userChanged"), userIds: z.array(z.string()).min(1).max(100) }),
+  /** Run (or continue) a paged job from its durable cursor. */
+  z.object({ kind: z.literal("job"), jobId: z.string() }),
+  /** Seats of these SKUs came free or were added: reprocess members waiting in CountViolation, oldest first. */
+  z.object({ kind: z.literal("healSeats"), skuIds: z.array(z.string()).min(1).max(100) }),
 ]);
-export type LicenseJob = z.infer<typeof LicenseJobSchema>;
+export type FollowUp = z.infer<typeof FollowUpSchema>;
+
+/** A queue message: which outbox row to work on. */
+export const OutboxMessageSchema = z.object({ outboxId: z.string().min(1), tenantId: z.string().min(1) });
+export type OutboxMessage = z.infer<typeof OutboxMessageSchema>;
+
+/** Messages of the format before the outbox (work inline), still accepted so an upgrade drops nothing in flight. */
+export const InlineMessageSchema = z.intersection(FollowUpSchema, z.object({ tenantId: z.string() }));

@@ -9,7 +9,7 @@ import { concurrencyViolation, notFound } from "../core/errors.ts";
 import { can } from "../core/roles.ts";
 import { isGuardFailure } from "../core/sql.ts";
 import type { UserRow } from "../directory/store.ts";
-import { enqueue } from "../jobs/queue.ts";
+import { healSeatsIfWaiting, sendFollowUps, written } from "../jobs/outbox.ts";
 import { type AssignLicenseRequest, currentIntents, firstDirectViolation, planDirectChange } from "./direct-rules.ts";
 import { changeUserLicenseAudit } from "./license-audit.ts";
 import { type ReconcileResult, reconcileUser, type SourceIntent } from "./rules.ts";
@@ -18,11 +18,9 @@ import {
   loadLicensingViews,
   readUserLicensing,
   readUserWithLicensing,
-  seatWaiters,
   toSourceRow,
   type UserLicensingSnapshot,
   userLicensingWrites,
-  waitingSkus,
 } from "./store.ts";
 
 const MAX_ATTEMPTS = 8;
@@ -124,16 +122,16 @@ export async function changeUserLicensing(ctx: Ctx, userRef: string, change: Lic
     }
     const audit = changeUserLicenseAudit(snapshot, result);
     // Seats this change frees may be owed to members waiting in CountViolation: the batch itself says who waits.
-    const waiting = seatWaiters(ctx, result.seatsFreed);
-    let heal: string[] = [];
+    const heal = healSeatsIfWaiting(ctx, result.seatsFreed);
+    let healing = false;
     try {
       const results = await ctx.d1.batch([
         ...userLicensingWrites(ctx, snapshot, result),
         ...(change.alsoWrite?.(snapshot) ?? []),
         ...userLicenseChangeStatements(ctx, audit ? [audit] : []),
-        ...waiting,
+        ...(heal?.statements ?? []),
       ]);
-      if (waiting.length) heal = waitingSkus(results);
+      healing = heal !== null && written(results.at(-1));
     } catch (error) {
       if (!isGuardFailure(error)) throw error;
       snapshots.delete(key);
@@ -143,7 +141,7 @@ export async function changeUserLicensing(ctx: Ctx, userRef: string, change: Lic
     }
     if (change.alsoWrite) snapshots.delete(key);
     else remember(ctx, userRef, afterWrite(snapshot, result));
-    if (heal.length) await enqueue(ctx, [{ kind: "healSeats", tenantId: ctx.tenantId, skuIds: heal }]);
+    if (healing) await sendFollowUps(ctx, [heal!.id]);
     return { user: snapshot.user, result, snapshot };
   }
   throw concurrencyViolation();

@@ -7,8 +7,7 @@ import { newId } from "../core/ids.ts";
 import { can } from "../core/roles.ts";
 import { findGroup, type GroupRow, guestMemberCount } from "../directory/group-store.ts";
 import { groupMessages } from "../directory/rules.ts";
-import { enqueue } from "../jobs/queue.ts";
-import { createJobStatements } from "../jobs/store.ts";
+import { queueJob, sendFollowUps } from "../jobs/outbox.ts";
 import { licensingChanged, tenantSettings } from "../tenancy/store.ts";
 import { type AssignLicenseRequest, checkGrantable, checkRequestShape } from "./direct-rules.ts";
 import { loadGroupLicenses, queueGroupProcessingStatement, readHoldings, setGroupLicensesStatements } from "./store.ts";
@@ -40,10 +39,10 @@ async function checkGroupRequest(ctx: Ctx, group: GroupRow, request: AssignLicen
 }
 
 /** The group's processing job, queued: its state shows as licenseProcessingState until the job finishes. */
-const queueJobStatements = (ctx: Ctx, group: GroupRow, jobId: string) => [
-  ...createJobStatements(ctx, { id: jobId, subjectId: group.id, kind: "groupLicense" }),
-  queueGroupProcessingStatement(ctx, group.id, jobId),
-];
+function queueProcessing(ctx: Ctx, group: GroupRow, jobId: string) {
+  const run = queueJob(ctx, { id: jobId, subjectId: group.id, kind: "groupLicense" });
+  return { id: run.id, statements: [...run.statements, queueGroupProcessingStatement(ctx, group.id, jobId)] };
+}
 
 /**
  * POST /groups/{id}/assignLicense: records the group's new licenses and queues their application to every member
@@ -70,10 +69,11 @@ export async function assignGroupLicenses({
     ...added,
   ];
   const jobId = newId();
+  const processing = queueProcessing(ctx, group, jobId);
   await ctx.d1.batch([
     licensingChanged(ctx.d1, ctx.tenantId),
     ...setGroupLicensesStatements(ctx, group.id, request),
-    ...queueJobStatements(ctx, group, jobId),
+    ...processing.statements,
     auditStatement(ctx, {
       activity: "Set group license",
       category: "GroupManagement",
@@ -94,7 +94,7 @@ export async function assignGroupLicenses({
       ],
     }),
   ]);
-  await enqueue(ctx, [{ kind: "job", tenantId: ctx.tenantId, jobId }]);
+  await sendFollowUps(ctx, [processing.id]);
   return { ...group, licenseProcessingState: "QueuedForProcessing", licenseJobId: jobId, licensed: after.length > 0 };
 }
 
@@ -104,8 +104,9 @@ export async function reprocessGroup({ ctx, input }: { ctx: Ctx; input: { groupI
   const group = await findGroup(ctx.d1, ctx.tenantId, input.groupId);
   if (!group) throw notFound(input.groupId);
   const jobId = newId();
+  const processing = queueProcessing(ctx, group, jobId);
   await ctx.d1.batch([
-    ...queueJobStatements(ctx, group, jobId),
+    ...processing.statements,
     auditStatement(ctx, {
       activity: "Trigger group license recalculation",
       category: "GroupManagement",
@@ -113,6 +114,6 @@ export async function reprocessGroup({ ctx, input }: { ctx: Ctx; input: { groupI
       targets: [{ id: group.id, displayName: group.displayName, type: "Group" }],
     }),
   ]);
-  await enqueue(ctx, [{ kind: "job", tenantId: ctx.tenantId, jobId }]);
+  await sendFollowUps(ctx, [processing.id]);
   return { ...group, licenseProcessingState: "QueuedForProcessing", licenseJobId: jobId };
 }

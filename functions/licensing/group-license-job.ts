@@ -2,12 +2,13 @@
 import { type AuditEntry, auditStatements } from "../audit/store.ts";
 import { groupLicensingActor } from "../core/context.ts";
 import { findGroup, type GroupRow } from "../directory/group-store.ts";
+import { healSeatsIfWaiting, sendFollowUps, written } from "../jobs/outbox.ts";
 import type { JobKind } from "../jobs/runner.ts";
 import type { JobCounts, JobRow } from "../jobs/store.ts";
 import { decidePage, fitted, type PageDecision } from "./page-rules.ts";
 import { type Page, pageRead, pageWrites, readTenantLicensing, type TenantLicensing } from "./page-store.ts";
-import { freedSkus, healWaiting } from "./reconcile.ts";
-import { groupProcessingStatement, seatWaiters, waitingSkus } from "./store.ts";
+import { freedSkus } from "./reconcile.ts";
+import { groupProcessingStatement } from "./store.ts";
 
 type Shared = { group: GroupRow; tenant: TenantLicensing };
 type Decision = { decision: PageDecision; cursor: number };
@@ -72,12 +73,15 @@ export const groupLicenseJob: JobKind<Shared, Page, Decision> = {
     return { decision: decidePage(ctx.now.toISOString(), tenant, { ...page, users: fit.users }), cursor: fit.cursor };
   },
   writePage(ctx, { group, tenant }, { decision, cursor }) {
-    const waiting = seatWaiters(ctx, freedSkus(decision));
+    // Seats the page frees may be owed to members waiting in CountViolation: healed after the batch, if any wait.
+    const heal = healSeatsIfWaiting(ctx, freedSkus(decision));
     return {
-      writes: [...pageWrites(ctx, tenant, decision), ...waiting],
+      writes: [...pageWrites(ctx, tenant, decision), ...(heal?.statements ?? [])],
       cursor: String(cursor),
       counts: groupCounts(decision, group.id),
-      afterWrite: waiting.length ? (results) => healWaiting(ctx, waitingSkus(results)) : undefined,
+      afterWrite: heal
+        ? (results) => (written(results.at(-1)) ? sendFollowUps(ctx, [heal.id]) : Promise.resolve())
+        : undefined,
     };
   },
 };

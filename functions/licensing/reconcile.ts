@@ -4,7 +4,7 @@
  */
 import type { Ctx } from "../core/context.ts";
 import { isGuardFailure } from "../core/sql.ts";
-import { enqueue } from "../jobs/queue.ts";
+import { healSeatsIfWaiting, sendFollowUps, written } from "../jobs/outbox.ts";
 import { pause, type QueryBudget, runBatch } from "../jobs/runner.ts";
 import { decidePage, fitted, type PageDecision } from "./page-rules.ts";
 import {
@@ -16,18 +16,12 @@ import {
   type TenantLicensing,
   usersByIdSelector,
 } from "./page-store.ts";
-import { seatWaiters, waitingSkus } from "./store.ts";
 
 const PAGE_ATTEMPTS = 8;
 
 /** The SKUs a page gave back more seats of than it took. */
 export const freedSkus = (decision: PageDecision) =>
   [...decision.seatMoves].filter(([, m]) => m.freed > m.taken).map(([sku]) => sku);
-
-/** Seats came free for SKUs members wait for: a healing job gives them out, oldest waiter first. */
-export async function healWaiting(ctx: Ctx, skuIds: string[]) {
-  if (skuIds.length) await enqueue(ctx, [{ kind: "healSeats", tenantId: ctx.tenantId, skuIds }]);
-}
 
 /** Reconciles a list of users with the page machinery (membership changes, reprocess, seat healing). */
 export async function reconcileUsers(
@@ -62,10 +56,11 @@ async function reconcilePage(
     const decision = decidePage(ctx.now.toISOString(), licensing, { ...page, users: fit.users });
     const writes = pageWrites(ctx, licensing, decision);
     if (writes.length === 0) return unfitted;
-    const waiting = options.healing ? [] : seatWaiters(ctx, freedSkus(decision));
+    // Seats the page frees may be owed to waiting members (not while healing gives seats out: it reads the waiters).
+    const heal = options.healing ? null : healSeatsIfWaiting(ctx, freedSkus(decision));
     try {
-      const results = await runBatch(ctx, [...writes, ...waiting], budget);
-      if (waiting.length) await healWaiting(ctx, waitingSkus(results));
+      const results = await runBatch(ctx, [...writes, ...(heal?.statements ?? [])], budget);
+      if (heal && written(results.at(-1))) await sendFollowUps(ctx, [heal.id]);
       return unfitted;
     } catch (error) {
       if (!isGuardFailure(error) || attempt >= PAGE_ATTEMPTS) throw error;

@@ -1,3 +1,4 @@
+/** The licensing capability's wire shapes: assignLicense's body and what users and groups show of licensing. */
 import { z } from "@hono/zod-openapi";
 import { isGuid } from "../core/ids.ts";
 
@@ -32,3 +33,53 @@ export const AssignLicenseSchema = z
   })
   .strict()
   .openapi("AssignLicenseRequest");
+
+// ---- responses ----
+
+/** Graph's assignedLicense as a user or group shows it. */
+export const AssignedLicenseView = z
+  .object({ disabledPlans: z.array(z.string()), skuId: z.string() })
+  .strict()
+  .openapi("AssignedLicenseView");
+
+export const AssignedPlan = z
+  .object({
+    assignedDateTime: z.string(),
+    capabilityStatus: z.string(),
+    service: z.string(),
+    servicePlanId: z.string(),
+  })
+  .strict()
+  .openapi("AssignedPlan");
+
+export const LicenseAssignmentState = z
+  .object({
+    assignedByGroup: z.string().nullable(),
+    disabledPlans: z.array(z.string()),
+    error: z.string(),
+    lastUpdatedDateTime: z.string(),
+    skuId: z.string(),
+    state: z.enum(["Active", "ActiveWithError", "Disabled", "Error"]),
+  })
+  .strict()
+  .openapi("LicenseAssignmentState");
+
+export const ServicePlanInfo = z
+  .object({
+    servicePlanId: z.string(),
+    servicePlanName: z.string(),
+    provisioningStatus: z.string(),
+    appliesTo: z.string(),
+  })
+  .strict()
+  .openapi("ServicePlanInfo");
+
+export const LicenseDetails = z
+  .object({
+    id: z.string(),
+    skuId: z.string(),
+    skuPartNumber: z.string().nullable(),
+    servicePlans: z.array(ServicePlanInfo),
+  })
+  .strict()
+  .openapi("LicenseDetails");

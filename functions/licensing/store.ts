@@ -238,26 +238,6 @@ export function userLicensingWrites(
   return statements;
 }
 
-/**
- * Which of the SKUs a change frees seats of have members waiting for one (in CountViolation), read in the change's
- * own batch: a healing job is queued only when somebody waits, though a group shedding a SKU frees seats every page.
- */
-export function seatWaiters(ctx: Ctx, freedSkuIds: readonly string[]): D1PreparedStatement[] {
-  if (freedSkuIds.length === 0) return [];
-  return [
-    ctx.d1
-      .prepare(
-        `SELECT p.sku_id AS skuId FROM seat_pools p WHERE p.tenant_id = ?1 AND p.sku_id IN (SELECT value FROM json_each(?2))
-           AND EXISTS (SELECT 1 FROM license_sources WHERE pool_seq = p.seq AND error = 'CountViolation')`,
-      )
-      .bind(ctx.tenantId, JSON.stringify(freedSkuIds)),
-  ];
-}
-
-/** The SKUs seatWaiters found, from the batch's last result. */
-export const waitingSkus = (results: readonly D1Result[]): string[] =>
-  ((results.at(-1)?.results ?? []) as { skuId: string }[]).map((r) => r.skuId);
-
 /** Rows keyed by user seq, their other columns stored once per distinct set of values. */
 class DistinctRows {
   private readonly rows: [number, number][] = [];

@@ -6,7 +6,7 @@ import type { Ctx } from "../core/context.ts";
 import { invalid, notFound } from "../core/errors.ts";
 import { newId } from "../core/ids.ts";
 import { can } from "../core/roles.ts";
-import { enqueue } from "../jobs/queue.ts";
+import { followUp, sendFollowUps } from "../jobs/outbox.ts";
 import { findTenant } from "../tenancy/store.ts";
 import { canMoveTo, type SubscriptionStatus } from "./rules.ts";
 import {
@@ -61,6 +61,7 @@ export async function createSubscription({ ctx, input }: { ctx: Ctx; input: Crea
     createdAt: ctx.now.toISOString(),
     nextLifecycleAt: input.nextLifecycleDateTime ?? null,
   };
+  const heal = healSku(ctx, sku.id);
   await ctx.d1.batch([
     insertSubscriptionStatement(ctx.d1, row),
     ...refreshPoolStatements(ctx.d1, ctx.tenantId, sku.id),
@@ -80,8 +81,9 @@ export async function createSubscription({ ctx, input }: { ctx: Ctx; input: Crea
         },
       ],
     }),
+    ...heal.statements,
   ]);
-  await healSku(ctx, sku.id);
+  await sendFollowUps(ctx, [heal.id]);
   return withSku(ctx, row);
 }
 
@@ -105,9 +107,13 @@ export async function updateSubscription({ ctx, input }: { ctx: Ctx; input: Upda
     status: input.status ?? current.status,
     nextLifecycleAt: input.nextLifecycleDateTime === undefined ? current.nextLifecycleAt : input.nextLifecycleDateTime,
   };
+  const seatsAdded =
+    next.totalLicenses > current.totalLicenses || (next.status === "Enabled" && current.status !== "Enabled");
+  const heal = seatsAdded ? healSku(ctx, current.skuId) : null;
   await ctx.d1.batch([
     updateSubscriptionStatement(ctx.d1, next),
     ...refreshPoolStatements(ctx.d1, ctx.tenantId, current.skuId),
+    ...(heal?.statements ?? []),
     auditStatement(ctx, {
       activity: "Update subscription",
       category: "DirectoryManagement",
@@ -128,15 +134,12 @@ export async function updateSubscription({ ctx, input }: { ctx: Ctx; input: Upda
       ],
     }),
   ]);
-  if (next.totalLicenses > current.totalLicenses || (next.status === "Enabled" && current.status !== "Enabled")) {
-    await healSku(ctx, current.skuId);
-  }
+  if (heal) await sendFollowUps(ctx, [heal.id]);
   return withSku(ctx, next);
 }
 
 /** Seats were added: members waiting in CountViolation for this SKU are reprocessed, oldest first (rule 9). */
-const healSku = (ctx: Ctx, skuId: string) =>
-  enqueue(ctx, [{ kind: "healSeats", tenantId: ctx.tenantId, skuIds: [skuId] }]);
+const healSku = (ctx: Ctx, skuId: string) => followUp(ctx, { kind: "healSeats", skuIds: [skuId] });
 
 /** Taking over a self-service purchase moves its seats into the admin's pool (spec §3.6). */
 export async function takeOverSubscription({ ctx, input }: { ctx: Ctx; input: { id: string } }) {
@@ -145,9 +148,11 @@ export async function takeOverSubscription({ ctx, input }: { ctx: Ctx; input: { 
   if (!current) throw notFound(input.id);
   if (current.ownerType !== "User") throw invalid("Only a self-service (user-owned) subscription can be taken over.");
   const next: SubscriptionRow = { ...current, ownerType: "Company", ownerId: null };
+  const heal = healSku(ctx, current.skuId);
   await ctx.d1.batch([
     updateSubscriptionStatement(ctx.d1, next),
     ...refreshPoolStatements(ctx.d1, ctx.tenantId, current.skuId),
+    ...heal.statements,
     auditStatement(ctx, {
       activity: "Take over self-service subscription",
       category: "DirectoryManagement",
@@ -164,7 +169,7 @@ export async function takeOverSubscription({ ctx, input }: { ctx: Ctx; input: { 
       ],
     }),
   ]);
-  await healSku(ctx, current.skuId);
+  await sendFollowUps(ctx, [heal.id]);
   return withSku(ctx, next);
 }
 

@@ -19,8 +19,8 @@ async function stagedGroup(members: number, seats: number) {
   const groupId = await newGroup(t.admin);
   const users = await seedUsers(t.id, members);
   await seedMembers(t.id, groupId, users);
-  const { ctx, jobId } = await stageGroupJob(t.id, groupId, SKU.EMS);
-  return { t, groupId, users, ctx, jobId };
+  const { ctx, jobId, outboxId } = await stageGroupJob(t.id, groupId, SKU.EMS);
+  return { t, groupId, users, ctx, jobId, outboxId };
 }
 
 /** A tenant's licensing state with its group and user ids replaced by their positions, to compare two tenants. */
@@ -30,7 +30,7 @@ const canonical = (state: Awaited<ReturnType<typeof licensingState>>, groupIds: 
     .replace(new RegExp(users.join("|"), "g"), (m) => `U${users.indexOf(m)}`);
 
 const jobRow = (jobId: string) =>
-  env.DB.prepare("SELECT state, cursor, processed, succeeded, failed FROM license_jobs WHERE id = ?1")
+  env.DB.prepare("SELECT state, cursor, processed, succeeded, failed FROM jobs WHERE id = ?1")
     .bind(jobId)
     .first<Record<string, unknown>>();
 
@@ -102,7 +102,7 @@ describe("paged group license jobs", () => {
   });
 
   it("one queue invocation stays within D1's 1,000-query limit and continues in a new message", async () => {
-    const { t, jobId } = await stagedGroup(1200, 2000);
+    const { t, jobId, outboxId } = await stagedGroup(1200, 2000);
     const { d1, stats } = instrumentedD1(env.DB);
     const sent: unknown[] = [];
     const countingEnv = {
@@ -117,7 +117,7 @@ describe("paged group license jobs", () => {
       id: "m1",
       timestamp: new Date(),
       attempts: 1,
-      body: { kind: "job", tenantId: t.id, jobId },
+      body: { outboxId, tenantId: t.id },
       ack: () => {},
       retry: () => {},
     };
@@ -128,7 +128,8 @@ describe("paged group license jobs", () => {
       () => new QueryBudget(120, 100),
     );
     expect(stats.queries).toBeLessThanOrEqual(120);
-    expect(sent).toEqual([{ kind: "job", tenantId: t.id, jobId }]);
+    // The continuation is the same outbox row, sent again.
+    expect(sent).toEqual([{ outboxId, tenantId: t.id }]);
     const partial = await jobRow(jobId);
     expect(partial!.state).toBe("Running");
 

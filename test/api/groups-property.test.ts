@@ -194,7 +194,7 @@ async function readStored(tenantId: string): Promise<Stored> {
       `SELECT kind, service_plan_id AS servicePlanId, related_service_plan_ids AS relatedServicePlanIds,
          usage_location AS usageLocation FROM plan_rules WHERE tenant_id = ?1`,
     ),
-    q("SELECT count(*) AS n FROM license_jobs WHERE tenant_id = ?1 AND state IN ('Queued', 'Running')"),
+    q("SELECT count(*) AS n FROM jobs WHERE tenant_id = ?1 AND state IN ('Queued', 'Running')"),
   ]);
   const byUser = new Map<string, Map<string, HeldLicense>>();
   for (const r of licenses!.results) {

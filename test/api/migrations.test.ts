@@ -21,8 +21,9 @@ const AT = "2026-01-01T00:00:00.000Z";
 describe("migration 0009 (per-member tables keyed by seqs)", () => {
   it("carries every membership, source and license of a database written before it, across tenants", async () => {
     const before = migrations.filter((m) => m.name < "0009");
-    const rest = migrations.filter((m) => m.name >= "0009");
-    expect(rest[0]?.name).toMatch(/^0009_/);
+    const m0009 = migrations.filter((m) => m.name.startsWith("0009_"));
+    const later = migrations.filter((m) => m.name >= "0010");
+    expect(m0009).toHaveLength(1);
     await applyD1Migrations(db, before);
 
     const user = (id: string, tenant: string, upn: string, deletedAt: string | null = null) =>
@@ -90,7 +91,7 @@ describe("migration 0009 (per-member tables keyed by seqs)", () => {
       ]),
     ]);
 
-    await applyD1Migrations(db, rest);
+    await applyD1Migrations(db, m0009);
 
     const all = async (sql: string) => (await db.prepare(sql).all()).results.map((r) => Object.values(r));
     const byKey = (a: unknown[], b: unknown[]) => JSON.stringify(a).localeCompare(JSON.stringify(b));
@@ -125,5 +126,16 @@ describe("migration 0009 (per-member tables keyed by seqs)", () => {
     expect(
       await all("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'license_sources_%' ORDER BY name"),
     ).toEqual([["license_sources_errors"], ["license_sources_waiting"]]);
+
+    // Migration 0010: license_jobs becomes the engine's jobs (a group is the job's subject), and a job still to run
+    // gets the outbox row the sweep goes by; a finished one needs none.
+    await applyD1Migrations(db, later);
+    expect(await all("SELECT id, subject_id, kind, state, cursor FROM jobs ORDER BY id")).toEqual([
+      ["job-done", G2, "groupLicense", "Complete", U2],
+      ["job-running", G1, "groupLicense", "Running", ""],
+    ]);
+    expect(await all("SELECT tenant_id, kind, payload, done_at FROM outbox")).toEqual([
+      [T, "job", JSON.stringify({ jobId: "job-running" }), null],
+    ]);
   });
 });

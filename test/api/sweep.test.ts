@@ -14,24 +14,20 @@ describe("hourly sweep", () => {
     await seedMembers(t.id, groupId, await seedUsers(t.id, 5));
     // A job staged without a queue message, last touched long ago: as if its message had been dropped.
     const { jobId } = await stageGroupJob(t.id, groupId, SKU.EMS);
-    await env.DB.prepare("UPDATE license_jobs SET updated_at = '2000-01-01T00:00:00.000Z' WHERE id = ?1")
-      .bind(jobId)
-      .run();
+    await env.DB.prepare("UPDATE jobs SET updated_at = '2000-01-01T00:00:00.000Z' WHERE id = ?1").bind(jobId).run();
     const fresh = await stageGroupJob(t.id, await newGroup(t.admin), SKU.EMS);
 
     const ctx = createExecutionContext();
     await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "17 * * * *" }), env, ctx);
     await waitOnExecutionContext(ctx);
     await eventually(async () => {
-      const job = await env.DB.prepare("SELECT state FROM license_jobs WHERE id = ?1")
-        .bind(jobId)
-        .first<{ state: string }>();
+      const job = await env.DB.prepare("SELECT state FROM jobs WHERE id = ?1").bind(jobId).first<{ state: string }>();
       expect(job!.state).toBe("Complete");
     });
     const group = await t.admin.get(`/v1.0/groups/${groupId}?$select=licenseProcessingState`);
     expect(group.body.licenseProcessingState).toEqual({ state: "ProcessingComplete" });
     // A job that is merely recent is left alone.
-    const untouched = await env.DB.prepare("SELECT state FROM license_jobs WHERE id = ?1")
+    const untouched = await env.DB.prepare("SELECT state FROM jobs WHERE id = ?1")
       .bind(fresh.jobId)
       .first<{ state: string }>();
     expect(untouched!.state).toBe("Queued");

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { groupLicensingActor, makeCtx } from "../../functions/core/context.ts";
 import { newId } from "../../functions/core/ids.ts";
-import { createJobStatements } from "../../functions/jobs/store.ts";
+import { queueJob } from "../../functions/jobs/outbox.ts";
 
 /**
  * Inserts users straight into D1 (fast fixtures for paging tests); returns their ids in id order. Inserted in id
@@ -51,20 +51,24 @@ export async function seedMembers(tenantId: string, groupId: string, userIds: st
   }
 }
 
-/** Gives a group a license and creates its processing job without queueing it, so a test can drive the job. */
+/**
+ * Gives a group a license and creates its processing job, recorded in the outbox as the API records it but never
+ * sent, so a test can drive the job (or the sweep find it).
+ */
 export async function stageGroupJob(tenantId: string, groupId: string, skuId: string) {
   const ctx = makeCtx(env, tenantId, groupLicensingActor);
   const jobId = newId();
+  const run = queueJob(ctx, { id: jobId, subjectId: groupId, kind: "groupLicense" });
   await env.DB.batch([
     env.DB.prepare(
       "INSERT INTO group_licenses (tenant_id, group_id, sku_id, disabled_plans, assigned_at) VALUES (?1, ?2, ?3, '[]', ?4)",
     ).bind(tenantId, groupId, skuId, new Date().toISOString()),
-    ...createJobStatements(ctx, { id: jobId, subjectId: groupId, kind: "groupLicense" }),
+    ...run.statements,
     env.DB.prepare(
       "UPDATE groups SET license_processing_state = 'QueuedForProcessing', license_job_id = ?2 WHERE id = ?1",
     ).bind(groupId, jobId),
   ]);
-  return { ctx, jobId };
+  return { ctx, jobId, outboxId: run.id };
 }
 
 /** The tenant's licensing state without timestamps: what two equivalent runs must agree on. */
