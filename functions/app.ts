@@ -1,12 +1,12 @@
+/** The Hono app: middleware, each capability's router, JSON batching, the OpenAPI document and Graph's errors. */
 import { swaggerUI } from "@hono/swagger-ui";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { auditRouter } from "./audit/handlers.ts";
 import { catalogRouter } from "./catalog/handlers.ts";
-import { BatchRequestSchema, runBatch } from "./core/batch.ts";
+import { batchRoute, runBatch } from "./core/batch.ts";
 import type { AppEnv } from "./core/context.ts";
 import { graphErrorBody, graphFailure, installGraphErrors } from "./core/graph-errors.ts";
-import { defineRoute, GraphObject, jsonBody, jsonResponse, validationHook } from "./core/openapi.ts";
-import { can } from "./core/roles.ts";
+import { validationHook } from "./core/openapi.ts";
 import { groupsRouter } from "./directory/group-handlers.ts";
 import { usersRouter } from "./directory/handlers.ts";
 import { licensingRouter } from "./licensing/handlers.ts";
@@ -14,15 +14,6 @@ import { authenticate } from "./middleware/auth.ts";
 import { limitBody, requestIds } from "./middleware/request.ts";
 import { subscriptionsRouter } from "./subscriptions/handlers.ts";
 import { tenancyRouter } from "./tenancy/handlers.ts";
-
-const batchRoute = defineRoute(can.readDirectory, {
-  method: "post",
-  path: "/v1.0/$batch",
-  tags: ["Batch"],
-  summary: "JSON batching: up to 20 requests in one call (dependsOn honoured)",
-  request: { body: jsonBody(BatchRequestSchema) },
-  responses: { 200: jsonResponse(GraphObject, "One response per request") },
-});
 
 export function buildApp() {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });

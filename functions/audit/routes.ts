@@ -1,10 +1,12 @@
 /** The audit log's route contract. */
-import { defineRoute, GraphCollection, jsonResponse, z } from "../core/openapi.ts";
+import { defineRoute, jsonResponse, z } from "../core/openapi.ts";
 import { can } from "../core/roles.ts";
+import { DirectoryAuditCollection } from "./schemas.ts";
 
 export const listDirectoryAudits = defineRoute(can.readAudit, {
   method: "get",
   path: "/v1.0/auditLogs/directoryAudits",
+  operationId: "listDirectoryAudits",
   tags: ["Audit"],
   summary: "Directory audit log, newest first",
   description:
@@ -12,5 +14,5 @@ export const listDirectoryAudits = defineRoute(can.readAudit, {
   request: {
     query: z.object({ $top: z.string().optional(), $skiptoken: z.string().optional(), $filter: z.string().optional() }),
   },
-  responses: { 200: jsonResponse(GraphCollection, "directoryAudit collection") },
+  responses: { 200: jsonResponse(DirectoryAuditCollection, "directoryAudit collection") },
 });

@@ -23,3 +23,35 @@ export const PlanRuleSchema = z
   .openapi("PlanRule");
 
 export const PlanRuleIdParam = z.object({ id: z.string().min(1).max(64) });
+
+// ---- responses ----
+
+export const CatalogImportResult = z
+  .object({
+    rows: z.number().int(),
+    products: z.number().int(),
+    servicePlans: z.number().int(),
+    added: z
+      .object({ skus: z.number().int(), servicePlans: z.number().int(), skuServicePlans: z.number().int() })
+      .strict(),
+  })
+  .strict()
+  .openapi("CatalogImportResult");
+
+export const StoredPlanRuleSchema = z
+  .object({
+    id: z.string(),
+    kind: z.enum(["exclusive", "requires", "prohibited_location"]),
+    servicePlanId: z.string(),
+    relatedServicePlanIds: z.array(z.string()),
+    usageLocation: z.string().nullable(),
+    description: z.string(),
+    createdAt: z.string(),
+  })
+  .strict()
+  .openapi("StoredPlanRule");
+
+export const PlanRuleList = z
+  .object({ value: z.array(StoredPlanRuleSchema) })
+  .strict()
+  .openapi("PlanRuleList");

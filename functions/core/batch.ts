@@ -1,5 +1,8 @@
+/** Graph's JSON batching: its wire shapes, its route contract and the runner that plays the inner requests. */
 import { z } from "@hono/zod-openapi";
 import { DomainError, invalid } from "./errors.ts";
+import { defineRoute, jsonBody, jsonResponse } from "./openapi.ts";
+import { can } from "./roles.ts";
 
 /** Graph JSON batching: at most 20 requests, each optionally depending on others in the same batch. */
 export const BatchRequestSchema = z
@@ -23,6 +26,33 @@ export const BatchRequestSchema = z
   .strict()
   .openapi("BatchRequest");
 export type BatchRequest = z.infer<typeof BatchRequestSchema>;
+
+/** Each inner answer: its status, the headers that matter (content-type, location) and its body as that request's. */
+export const BatchResponseSchema = z
+  .object({
+    responses: z.array(
+      z
+        .object({
+          id: z.string(),
+          status: z.number().int(),
+          headers: z.record(z.string(), z.string()),
+          body: z.unknown().openapi({ description: "The inner request's own answer (JSON, text or null)" }),
+        })
+        .strict(),
+    ),
+  })
+  .strict()
+  .openapi("BatchResponse");
+
+export const batchRoute = defineRoute(can.readDirectory, {
+  method: "post",
+  path: "/v1.0/$batch",
+  operationId: "batch",
+  tags: ["Batch"],
+  summary: "JSON batching: up to 20 requests in one call (dependsOn honoured)",
+  request: { body: jsonBody(BatchRequestSchema) },
+  responses: { 200: jsonResponse(BatchResponseSchema, "One response per request") },
+});
 export type BatchItem = BatchRequest["requests"][number];
 
 /** Orders the requests so each runs after the ones it depends on; refuses unknown ids and cycles. */

@@ -32,22 +32,6 @@ export const standardErrors = {
   429: errorResponse("TooManyRequests: retry after the Retry-After header"),
 };
 
-/**
- * Graph objects are open-ended JSON (their shape follows $select); typed loosely so handlers return what views build.
- */
-export const GraphObject = z.any().openapi("GraphObject", { type: "object", additionalProperties: true });
-
-/** An OData collection: { "@odata.context", value[], "@odata.nextLink"? }. */
-export const GraphCollection = z.any().openapi("GraphCollection", {
-  type: "object",
-  properties: {
-    "@odata.context": { type: "string" },
-    "@odata.nextLink": { type: "string" },
-    "@odata.count": { type: "integer" },
-    value: { type: "array", items: { type: "object", additionalProperties: true } },
-  },
-});
-
 /** An OData collection of `item`: `{ "@odata.context"?, "@odata.count"?, "@odata.nextLink"?, value }`. */
 export const collectionOf = <T extends z.ZodType>(item: T, name: string) =>
   z
@@ -89,7 +73,10 @@ const allowOnly =
  * A route contract: method, path, who may call it (enforced here before the handler, documented, and recorded in
  * routeAccess) and its standard error answers.
  */
-export function defineRoute<const R extends Omit<RouteConfig, "middleware">>(access: Access, route: R) {
+export function defineRoute<const R extends Omit<RouteConfig, "middleware"> & { operationId: string }>(
+  access: Access,
+  route: R,
+) {
   routeAccess.set(`${route.method.toUpperCase()} ${route.path}`, access);
   const who = `${access.operator ? "Operator tenant only. " : ""}Roles: ${access.roles.join(", ")}.`;
   return createRoute({

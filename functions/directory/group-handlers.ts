@@ -122,7 +122,7 @@ export const groupsRouter = newRouter()
       {
         "@odata.context": contextUrl(c.req.url, "directoryObjects"),
         ...page.nextLink,
-        value: groups.map((g) => ({ "@odata.type": "#microsoft.graph.group", ...g })),
+        value: groups.map((g) => ({ "@odata.type": "#microsoft.graph.group" as const, ...g })),
       },
       200,
     );

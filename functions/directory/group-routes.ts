@@ -1,41 +1,54 @@
 import { listQuerySchema } from "../core/odata.ts";
-import { defineRoute, GraphCollection, GraphObject, jsonBody, jsonResponse, z } from "../core/openapi.ts";
+import { defineRoute, jsonBody, jsonResponse, z } from "../core/openapi.ts";
 import { can } from "../core/roles.ts";
-import { AddMemberSchema, CreateGroupSchema, GroupIdParam, MemberParams, UpdateGroupSchema } from "./group-schemas.ts";
-import { UserRefParam } from "./schemas.ts";
+import {
+  AddMemberSchema,
+  CreateGroupSchema,
+  DirectoryGroupCollection,
+  GroupCollection,
+  GroupEntity,
+  GroupIdParam,
+  MemberParams,
+  UpdateGroupSchema,
+} from "./group-schemas.ts";
+import { DirectoryUserCollection, UserRefParam } from "./schemas.ts";
 
 export const listGroups = defineRoute(can.readDirectory, {
   method: "get",
   path: "/v1.0/groups",
+  operationId: "listGroups",
   tags: ["Groups"],
   summary: "List groups",
   description:
     "Paging, $select (incl. assignedLicenses, licenseProcessingState), $filter incl. hasMembersWithLicenseErrors eq true.",
   request: { query: listQuerySchema },
-  responses: { 200: jsonResponse(GraphCollection, "A page of groups") },
+  responses: { 200: jsonResponse(GroupCollection, "A page of groups") },
 });
 
 export const getGroup = defineRoute(can.readDirectory, {
   method: "get",
   path: "/v1.0/groups/{id}",
+  operationId: "getGroup",
   tags: ["Groups"],
   summary: "Get a group",
   request: { params: GroupIdParam, query: z.object({ $select: z.string().optional() }) },
-  responses: { 200: jsonResponse(GraphObject, "The group") },
+  responses: { 200: jsonResponse(GroupEntity, "The group") },
 });
 
 export const createGroup = defineRoute(can.manageUsers, {
   method: "post",
   path: "/v1.0/groups",
+  operationId: "createGroup",
   tags: ["Groups"],
   summary: "Create a group (static, or dynamic with a membershipRule)",
   request: { body: jsonBody(CreateGroupSchema) },
-  responses: { 201: jsonResponse(GraphObject, "The new group") },
+  responses: { 201: jsonResponse(GroupEntity, "The new group") },
 });
 
 export const updateGroup = defineRoute(can.manageUsers, {
   method: "patch",
   path: "/v1.0/groups/{id}",
+  operationId: "updateGroup",
   tags: ["Groups"],
   summary:
     "Update a group; members@odata.bind adds up to 20 members; a new membershipRule is re-evaluated via the queue",
@@ -46,6 +59,7 @@ export const updateGroup = defineRoute(can.manageUsers, {
 export const deleteGroup = defineRoute(can.manageUsers, {
   method: "delete",
   path: "/v1.0/groups/{id}",
+  operationId: "deleteGroup",
   tags: ["Groups"],
   summary: "Delete a group (refused while it holds licenses)",
   request: { params: GroupIdParam },
@@ -55,15 +69,17 @@ export const deleteGroup = defineRoute(can.manageUsers, {
 export const listMembers = defineRoute(can.readDirectory, {
   method: "get",
   path: "/v1.0/groups/{id}/members",
+  operationId: "listGroupMembers",
   tags: ["Groups"],
   summary: "The group's direct members",
   request: { params: GroupIdParam, query: listQuerySchema },
-  responses: { 200: jsonResponse(GraphCollection, "A page of members") },
+  responses: { 200: jsonResponse(DirectoryUserCollection, "A page of members") },
 });
 
 export const addMember = defineRoute(can.manageUsers, {
   method: "post",
   path: "/v1.0/groups/{id}/members/$ref",
+  operationId: "addGroupMember",
   tags: ["Groups"],
   summary: "Add a member",
   request: { params: GroupIdParam, body: jsonBody(AddMemberSchema) },
@@ -73,6 +89,7 @@ export const addMember = defineRoute(can.manageUsers, {
 export const removeMember = defineRoute(can.manageUsers, {
   method: "delete",
   path: "/v1.0/groups/{id}/members/{userId}/$ref",
+  operationId: "removeGroupMember",
   tags: ["Groups"],
   summary: "Remove a member",
   request: { params: MemberParams },
@@ -82,8 +99,9 @@ export const removeMember = defineRoute(can.manageUsers, {
 export const memberOf = defineRoute(can.readDirectory, {
   method: "get",
   path: "/v1.0/users/{id}/memberOf",
+  operationId: "listUserMemberOf",
   tags: ["Groups"],
   summary: "Groups the user is a direct member of",
   request: { params: UserRefParam, query: listQuerySchema },
-  responses: { 200: jsonResponse(GraphCollection, "Groups") },
+  responses: { 200: jsonResponse(DirectoryGroupCollection, "Groups") },
 });

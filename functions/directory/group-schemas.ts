@@ -1,5 +1,7 @@
 /** The groups' wire shapes. */
 import { z } from "@hono/zod-openapi";
+import { collectionOf, entityOf } from "../core/openapi.ts";
+import { AssignedLicenseView } from "../licensing/schemas.ts";
 
 const bindUrl = z
   .string()
@@ -85,3 +87,42 @@ export const groupDefaultSelect: string[] = groupSelectable.filter(
 
 /** The object id at the end of an @odata.id / members@odata.bind URL. */
 export const idFromBindUrl = (url: string) => decodeURIComponent(url.split("/").pop() ?? "");
+
+// ---- responses ----
+
+/** Graph's group, every property optional (a response holds what $select asks for, or the default set). */
+export const GroupSchema = z
+  .object({
+    id: z.string(),
+    createdDateTime: z.string(),
+    description: z.string().nullable(),
+    displayName: z.string(),
+    groupTypes: z.array(z.string()),
+    mail: z.string().nullable(),
+    mailEnabled: z.boolean(),
+    mailNickname: z.string().nullable(),
+    membershipRule: z.string().nullable(),
+    membershipRuleProcessingState: z.string().nullable(),
+    securityEnabled: z.boolean(),
+    assignedLicenses: z.array(AssignedLicenseView),
+    licenseProcessingState: z
+      .object({ state: z.enum(["QueuedForProcessing", "ProcessingInProgress", "ProcessingComplete"]) })
+      .strict()
+      .nullable(),
+    membershipRuleProcessingStatus: z
+      .object({ status: z.enum(["NotStarted", "Running", "Succeeded"]) })
+      .strict()
+      .nullable(),
+  })
+  .partial()
+  .strict()
+  .openapi("Group");
+
+export type Group = z.infer<typeof GroupSchema>;
+
+export const GroupEntity = entityOf(GroupSchema, "GroupEntity");
+export const GroupCollection = collectionOf(GroupSchema, "GroupCollection");
+export const DirectoryGroup = GroupSchema.extend({ "@odata.type": z.literal("#microsoft.graph.group") }).openapi(
+  "DirectoryGroup",
+);
+export const DirectoryGroupCollection = collectionOf(DirectoryGroup, "DirectoryGroupCollection");

@@ -57,7 +57,7 @@ export async function directoryUserPage(
   return {
     "@odata.context": contextUrl(requestUrl, "directoryObjects"),
     ...page.nextLink,
-    value: value.map((u) => ({ "@odata.type": "#microsoft.graph.user", ...u })),
+    value: value.map((u) => ({ "@odata.type": "#microsoft.graph.user" as const, ...u })),
   };
 }
 

@@ -1,39 +1,43 @@
 import { listQuerySchema } from "../core/odata.ts";
-import { defineRoute, GraphCollection, GraphObject, jsonBody, jsonResponse, z } from "../core/openapi.ts";
+import { defineRoute, jsonBody, jsonResponse, z } from "../core/openapi.ts";
 import { can } from "../core/roles.ts";
-import { CreateUserSchema, UpdateUserSchema, UserRefParam } from "./schemas.ts";
+import { CreateUserSchema, UpdateUserSchema, UserCollection, UserEntity, UserRefParam } from "./schemas.ts";
 
 export const listUsers = defineRoute(can.readDirectory, {
   method: "get",
   path: "/v1.0/users",
+  operationId: "listUsers",
   tags: ["Users"],
   summary: "List users",
   description: "OData paging ($top, $skiptoken), $select, $filter (license and attribute filters), $count.",
   request: { query: listQuerySchema },
-  responses: { 200: jsonResponse(GraphCollection, "A page of users") },
+  responses: { 200: jsonResponse(UserCollection, "A page of users") },
 });
 
 export const getUser = defineRoute(can.readDirectory, {
   method: "get",
   path: "/v1.0/users/{id}",
+  operationId: "getUser",
   tags: ["Users"],
   summary: "Get a user by id or userPrincipalName",
   request: { params: UserRefParam, query: z.object({ $select: z.string().optional() }) },
-  responses: { 200: jsonResponse(GraphObject, "The user") },
+  responses: { 200: jsonResponse(UserEntity, "The user") },
 });
 
 export const createUser = defineRoute(can.manageUsers, {
   method: "post",
   path: "/v1.0/users",
+  operationId: "createUser",
   tags: ["Users"],
   summary: "Create a user",
   request: { body: jsonBody(CreateUserSchema) },
-  responses: { 201: jsonResponse(GraphObject, "The new user") },
+  responses: { 201: jsonResponse(UserEntity, "The new user") },
 });
 
 export const updateUser = defineRoute(can.manageUsers, {
   method: "patch",
   path: "/v1.0/users/{id}",
+  operationId: "updateUser",
   tags: ["Users"],
   summary: "Update a user",
   request: { params: UserRefParam, body: jsonBody(UpdateUserSchema) },
@@ -43,6 +47,7 @@ export const updateUser = defineRoute(can.manageUsers, {
 export const deleteUser = defineRoute(can.manageUsers, {
   method: "delete",
   path: "/v1.0/users/{id}",
+  operationId: "deleteUser",
   tags: ["Users"],
   summary: "Delete a user (soft delete; their licenses are freed at once)",
   request: { params: UserRefParam },

@@ -105,6 +105,8 @@ export const UserSchema = z
   .strict()
   .openapi("User");
 
+export type User = z.infer<typeof UserSchema>;
+
 export const UserEntity = entityOf(UserSchema, "UserEntity");
 export const UserCollection = collectionOf(UserSchema, "UserCollection");
 

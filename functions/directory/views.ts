@@ -1,6 +1,7 @@
 /** The users' presenters: Graph's user resource, whole or projected onto $select. */
 import { project } from "../core/odata.ts";
 import { graphTime } from "../core/time.ts";
+import type { User } from "./schemas.ts";
 import type { UserRow } from "./store.ts";
 import { keyOf, licensingUserFields, userDefaultSelect, userFields } from "./user-fields.ts";
 
@@ -40,5 +41,6 @@ export function presentUsers(
   licensingOf?: (userId: string) => UserLicensingProperties | undefined,
 ) {
   const fields = select ?? userDefaultSelect;
-  return users.map((user) => project(graphUser(user, licensingOf?.(user.id)), fields));
+  // The projection holds the properties asked for, as graphUser shaped them: the contract's User, partial.
+  return users.map((user) => project(graphUser(user, licensingOf?.(user.id)), fields) as User);
 }

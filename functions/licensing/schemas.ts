@@ -1,6 +1,7 @@
 /** The licensing capability's wire shapes: assignLicense's body and what users and groups show of licensing. */
 import { z } from "@hono/zod-openapi";
 import { isGuid } from "../core/ids.ts";
+import { collectionOf } from "../core/openapi.ts";
 
 const skuGuid = z
   .string()
@@ -83,3 +84,5 @@ export const LicenseDetails = z
   })
   .strict()
   .openapi("LicenseDetails");
+
+export const LicenseDetailsCollection = collectionOf(LicenseDetails.partial(), "LicenseDetailsCollection");

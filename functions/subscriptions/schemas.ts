@@ -1,6 +1,7 @@
 /** The subscriptions capability's wire shapes. */
 import { z } from "@hono/zod-openapi";
 import { isGuid } from "../core/ids.ts";
+import { collectionOf, entityOf } from "../core/openapi.ts";
 import { subscriptionStatuses } from "./rules.ts";
 
 const seats = z.number().int().min(0).max(10_000_000);
@@ -43,3 +44,65 @@ export const IdParam = z.object({
     .max(256)
     .openapi({ param: { name: "id", in: "path" } }),
 });
+
+// ---- responses ----
+
+const ServiceStatus = z
+  .object({
+    servicePlanId: z.string(),
+    servicePlanName: z.string(),
+    provisioningStatus: z.string(),
+    appliesTo: z.string(),
+  })
+  .strict();
+
+/** Graph's companySubscription: one commercial subscription. */
+export const CompanySubscriptionSchema = z
+  .object({
+    id: z.string(),
+    commerceSubscriptionId: z.string(),
+    createdDateTime: z.string(),
+    isTrial: z.boolean(),
+    nextLifecycleDateTime: z.string().nullable(),
+    ownerId: z.string().nullable(),
+    ownerTenantId: z.string().nullable(),
+    ownerType: z.enum(["Company", "User"]),
+    serviceStatus: z.array(ServiceStatus),
+    skuId: z.string(),
+    skuPartNumber: z.string(),
+    status: z.enum(subscriptionStatuses),
+    totalLicenses: z.number().int(),
+  })
+  .strict()
+  .openapi("CompanySubscription");
+
+export const CompanySubscriptionEntity = entityOf(CompanySubscriptionSchema, "CompanySubscriptionEntity");
+export const CompanySubscriptionCollection = collectionOf(CompanySubscriptionSchema, "CompanySubscriptionCollection");
+
+/** Graph's subscribedSku: the tenant's pool of one SKU over all its company subscriptions. */
+export const SubscribedSkuSchema = z
+  .object({
+    id: z.string(),
+    accountId: z.string(),
+    accountName: z.string(),
+    appliesTo: z.string(),
+    capabilityStatus: z.enum(subscriptionStatuses),
+    consumedUnits: z.number().int(),
+    prepaidUnits: z
+      .object({
+        enabled: z.number().int(),
+        warning: z.number().int(),
+        suspended: z.number().int(),
+        lockedOut: z.number().int(),
+      })
+      .strict(),
+    servicePlans: z.array(ServiceStatus),
+    skuId: z.string(),
+    skuPartNumber: z.string(),
+    subscriptionIds: z.array(z.string()),
+  })
+  .strict()
+  .openapi("SubscribedSku");
+
+export const SubscribedSkuEntity = entityOf(SubscribedSkuSchema, "SubscribedSkuEntity");
+export const SubscribedSkuCollection = collectionOf(SubscribedSkuSchema, "SubscribedSkuCollection");

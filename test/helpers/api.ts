@@ -1,9 +1,57 @@
 import { env, exports } from "cloudflare:workers";
+import { app } from "../../functions/app.ts";
 import { makeCtx, type Role } from "../../functions/core/context.ts";
 import { createTenant } from "../../functions/lifecycle/tenants.ts";
 import { issueApiKey } from "../../functions/tenancy/actions.ts";
 
 export const BASE = "http://seatflow.test";
+
+// ---- the contract, checked on every answer a test gets -------------------------------------------------------
+
+type Declared = { method: string; template: string; pattern: RegExp; responses: Record<string, unknown> };
+
+const declaredRoutes: Declared[] = app.openAPIRegistry.definitions.flatMap((d) =>
+  d.type === "route"
+    ? [
+        {
+          method: d.route.method.toUpperCase(),
+          template: d.route.path,
+          pattern: new RegExp(`^${d.route.path.replace(/[$.]/g, "\\$&").replace(/\{[^}]+\}/g, "[^/]+")}$`),
+          responses: d.route.responses as Record<string, unknown>,
+        },
+      ]
+    : [],
+);
+
+/** Routes whose answers the tests checked against their declared schemas, for the coverage test. */
+export const contractChecked = new Set<string>();
+
+/**
+ * Checks an answer against what its route declares for that status: a status the route does not declare, or a body
+ * its schema refuses, is a broken contract (/openapi.json would lie to whoever generates a client from it).
+ */
+export function checkContract(method: string, path: string, status: number, body: unknown) {
+  const bare = path.split("?")[0]!;
+  const route = declaredRoutes.find((r) => r.method === method && r.pattern.test(bare));
+  // Unknown paths answer Graph's 404 from the app's notFound; the docs and the document itself have no contract.
+  if (!route || status >= 500) return;
+  const declared = route.responses[String(status)] as
+    | { content?: Record<string, { schema?: { safeParse?: (v: unknown) => { success: boolean; error?: unknown } } }> }
+    | undefined;
+  if (!declared) throw new Error(`${method} ${route.template} answered ${status}, which it does not declare`);
+  contractChecked.add(`${method} ${route.template}`);
+  const schema = declared.content?.["application/json"]?.schema;
+  if (!schema?.safeParse) {
+    if (body !== null && body !== "") throw new Error(`${method} ${route.template} ${status} declares no body`);
+    return;
+  }
+  const checked = schema.safeParse(body);
+  if (!checked.success) {
+    throw new Error(
+      `${method} ${route.template} ${status} does not match its declared schema: ${JSON.stringify(checked.error).slice(0, 2000)}\nbody: ${JSON.stringify(body).slice(0, 1000)}`,
+    );
+  }
+}
 
 export type ApiResponse<T = any> = { status: number; body: T; headers: Headers };
 
@@ -29,6 +77,7 @@ export async function call<T = any>(
   } catch {
     // not JSON (docs page, etc.)
   }
+  checkContract(method.toUpperCase(), path, response.status, parsed);
   return { status: response.status, body: parsed as T, headers: response.headers };
 }
 
