@@ -106,6 +106,19 @@ export async function listMemberOf(
   return results.map(toGroupRow);
 }
 
+/** The columns a create or an update writes, in that order: display_name … rule_job_id. */
+const writableGroupValues = (group: GroupRow) => [
+  group.displayName,
+  group.description,
+  group.mailNickname,
+  group.mailEnabled ? 1 : 0,
+  group.securityEnabled ? 1 : 0,
+  JSON.stringify(group.groupTypes),
+  group.membershipRule,
+  group.membershipRuleProcessingState,
+  group.ruleJobId,
+];
+
 export function insertGroupStatement(d1: D1Database, group: GroupRow): D1PreparedStatement {
   return d1
     .prepare(
@@ -113,21 +126,7 @@ export function insertGroupStatement(d1: D1Database, group: GroupRow): D1Prepare
          membership_rule, membership_rule_processing_state, rule_job_id, created_at, updated_at)
        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) RETURNING seq`,
     )
-    .bind(
-      group.id,
-      group.tenantId,
-      group.displayName,
-      group.description,
-      group.mailNickname,
-      group.mailEnabled ? 1 : 0,
-      group.securityEnabled ? 1 : 0,
-      JSON.stringify(group.groupTypes),
-      group.membershipRule,
-      group.membershipRuleProcessingState,
-      group.ruleJobId,
-      group.createdAt,
-      group.updatedAt,
-    );
+    .bind(group.id, group.tenantId, ...writableGroupValues(group), group.createdAt, group.updatedAt);
 }
 
 export function updateGroupStatement(d1: D1Database, group: GroupRow): D1PreparedStatement {
@@ -137,20 +136,7 @@ export function updateGroupStatement(d1: D1Database, group: GroupRow): D1Prepare
          group_types = ?8, membership_rule = ?9, membership_rule_processing_state = ?10, rule_job_id = ?11, updated_at = ?12
        WHERE tenant_id = ?1 AND id = ?2`,
     )
-    .bind(
-      group.tenantId,
-      group.id,
-      group.displayName,
-      group.description,
-      group.mailNickname,
-      group.mailEnabled ? 1 : 0,
-      group.securityEnabled ? 1 : 0,
-      JSON.stringify(group.groupTypes),
-      group.membershipRule,
-      group.membershipRuleProcessingState,
-      group.ruleJobId,
-      group.updatedAt,
-    );
+    .bind(group.tenantId, group.id, ...writableGroupValues(group), group.updatedAt);
 }
 
 /** Soft-deletes the group and drops its memberships. */

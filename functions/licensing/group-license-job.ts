@@ -1,9 +1,9 @@
 /** The group-license job kind: a group's licenses applied to its members, page by page of members. */
 import { type AuditEntry, auditStatements } from "../audit/store.ts";
-import { groupLicensingActor } from "../core/context.ts";
+import { type Ctx, groupLicensingActor } from "../core/context.ts";
 import { findGroup, type GroupRow } from "../directory/group-store.ts";
 import { healSeatsIfWaiting, sendFollowUps, written } from "../jobs/outbox.ts";
-import type { JobKind } from "../jobs/runner.ts";
+import type { JobKind, QueryBudget } from "../jobs/runner.ts";
 import type { JobCounts, JobRow } from "../jobs/store.ts";
 import { decidePage, fitted, type PageDecision } from "./page-rules.ts";
 import { type Page, pageRead, pageWrites, readTenantLicensing, type TenantLicensing } from "./page-store.ts";
@@ -40,18 +40,24 @@ export function groupCounts(decision: PageDecision, groupId: string): JobCounts 
   return { processed: decision.outcomes.length, succeeded, failed };
 }
 
+/**
+ * What a group's job shares over its pages: the group (a deleted group ends the job) and the tenant's licensing
+ * inputs (rules, catalogue, country), read once per invocation.
+ */
+export async function loadGroupJob(ctx: Ctx, job: JobRow, budget: QueryBudget) {
+  budget.charge(1);
+  const group = await findGroup(ctx.d1, ctx.tenantId, job.subjectId);
+  if (!group) return null;
+  budget.charge(3);
+  return { group, tenant: await readTenantLicensing(ctx) };
+}
+
 /** A job's cursor is the last user seq it wrote ('' before the first page). */
 export const afterCursor = (cursor: string) => Number(cursor || 0);
 
 export const groupLicenseJob: JobKind<Shared, Page, Decision> = {
   actor: groupLicensingActor,
-  async load(ctx, job, budget) {
-    budget.charge(1);
-    const group = await findGroup(ctx.d1, ctx.tenantId, job.subjectId);
-    if (!group) return null;
-    budget.charge(3);
-    return { group, tenant: await readTenantLicensing(ctx) };
-  },
+  load: loadGroupJob,
   onStart: (ctx, job, { group }) => [
     groupProcessingStatement(ctx, group.id, job.id, "ProcessingInProgress"),
     ...auditStatements(ctx, [groupAudit("Start applying group based license to users", group)]),

@@ -178,15 +178,7 @@ export async function readUserLicensing(
         { enabled: Number(r.enabled), consumed: Number(r.consumed) },
       ]),
     ),
-    holdings: new Map(
-      (holdingRows?.results ?? []).map((r) => [
-        String(r.skuId),
-        {
-          companySubscriptions: Number(r.companySubscriptions),
-          selfServiceSubscriptions: Number(r.selfServiceSubscriptions),
-        },
-      ]),
-    ),
+    holdings: toHoldings(holdingRows?.results ?? []),
     skus: toSkuPlans((skuRows?.results ?? []) as SkuPlanRow[]),
     licensingVersion: Number(tenantRows?.results[0]?.licensingVersion ?? 0),
     rules: toPlanRules(ruleRows?.results ?? []),
@@ -466,6 +458,18 @@ export async function loadGroupLicenses(d1: D1Database, tenantId: string, groupI
   return out;
 }
 
+/** Subscription counts per SKU as read (company-owned and self-service, deleted ones left out). */
+const toHoldings = (rows: readonly Record<string, unknown>[]): Map<string, SkuHolding> =>
+  new Map(
+    rows.map((r) => [
+      String(r.skuId),
+      {
+        companySubscriptions: Number(r.companySubscriptions),
+        selfServiceSubscriptions: Number(r.selfServiceSubscriptions),
+      },
+    ]),
+  );
+
 /** What the tenant holds of these SKUs (company and self-service subscriptions) and their catalogue entries. */
 export async function readHoldings(ctx: Ctx, skuIds: readonly string[]) {
   const ids = JSON.stringify(skuIds);
@@ -480,15 +484,7 @@ export async function readHoldings(ctx: Ctx, skuIds: readonly string[]) {
     ctx.d1.prepare(skuPlansSql("SELECT value FROM json_each(?1)")).bind(ids),
   ]);
   return {
-    holdings: new Map(
-      (holdings?.results ?? []).map((r) => [
-        String(r.skuId),
-        {
-          companySubscriptions: Number(r.companySubscriptions),
-          selfServiceSubscriptions: Number(r.selfServiceSubscriptions),
-        },
-      ]),
-    ),
+    holdings: toHoldings(holdings?.results ?? []),
     skus: toSkuPlans((skus?.results ?? []) as SkuPlanRow[]),
   };
 }

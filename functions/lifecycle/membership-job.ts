@@ -4,7 +4,7 @@
  * across the directory and licensing, hence here.
  */
 import { dynamicMembershipActor, groupLicensingActor } from "../core/context.ts";
-import { findGroup, type GroupRow } from "../directory/group-store.ts";
+import type { GroupRow } from "../directory/group-store.ts";
 import {
   evaluateMembershipRule,
   type MembershipRule,
@@ -14,9 +14,9 @@ import {
 import { type MemberUser, membershipWrites } from "../directory/store.ts";
 import type { JobKind } from "../jobs/runner.ts";
 import type { JobCounts } from "../jobs/store.ts";
-import { afterCursor, groupCounts } from "../licensing/group-license-job.ts";
+import { afterCursor, groupCounts, loadGroupJob } from "../licensing/group-license-job.ts";
 import { decidePage, fitted, type PageDecision } from "../licensing/page-rules.ts";
-import { type Page, pageRead, pageWrites, readTenantLicensing, type TenantLicensing } from "../licensing/page-store.ts";
+import { type Page, pageRead, pageWrites, type TenantLicensing } from "../licensing/page-store.ts";
 
 type Shared = { group: GroupRow; rule: MembershipRule | null; tenant: TenantLicensing };
 type Decision = {
@@ -30,12 +30,10 @@ type Decision = {
 export const membershipRuleJob: JobKind<Shared, Page, Decision> = {
   actor: groupLicensingActor,
   async load(ctx, job, budget) {
-    budget.charge(1);
-    const group = await findGroup(ctx.d1, ctx.tenantId, job.subjectId);
-    if (!group) return null;
-    budget.charge(3);
-    const rule = group.membershipRule ? parseMembershipRule(group.membershipRule) : null;
-    return { group, rule, tenant: await readTenantLicensing(ctx) };
+    const shared = await loadGroupJob(ctx, job, budget);
+    if (!shared) return null;
+    const rule = shared.group.membershipRule ? parseMembershipRule(shared.group.membershipRule) : null;
+    return { ...shared, rule };
   },
   readPage: (ctx, { group, rule }, cursor, pageSize) =>
     pageRead(

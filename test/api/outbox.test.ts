@@ -12,7 +12,7 @@ import { updateUser } from "../../functions/directory/actions.ts";
 import { addGroupMember } from "../../functions/directory/group-actions.ts";
 import worker from "../../functions/index.ts";
 import { assignGroupLicenses } from "../../functions/licensing/group-actions.ts";
-import { buy, newTenant, SKU, type TestTenant } from "../helpers/api.ts";
+import { buy, newTenant, newUser, SKU, type TestTenant } from "../helpers/api.ts";
 import { assignGroup, eventually, newGroup, processed, states } from "../helpers/groups.ts";
 
 // Follow-up work rides the outbox: written in the batch of the change that causes it, sent after, swept when lost.
@@ -65,18 +65,10 @@ async function salesGroup(t: TestTenant) {
   });
   expect((await assignGroup(t.admin, groupId, [{ skuId: SKU.EMS }])).status).toBe(202);
   await processed(t.admin, groupId);
-  const user = await t.admin.post("/v1.0/users", {
-    accountEnabled: true,
-    displayName: "Moved To Sales",
-    mailNickname: `mover${Math.random().toString(36).slice(2, 8)}`,
-    userPrincipalName: `mover${Math.random().toString(36).slice(2, 8)}@contoso.test`,
-    usageLocation: "US",
-    department: "HR",
-  });
-  expect(user.status).toBe(201);
+  const userId = await newUser(t.admin, { department: "HR" });
   // Everything that far is settled: what a test then finds in the outbox is its own.
   await settled(t.id);
-  return { groupId, userId: user.body.id as string };
+  return { groupId, userId };
 }
 
 const settled = (tenantId: string) =>
@@ -114,23 +106,17 @@ describe("outbox", () => {
     await buy(t.admin, SKU.EMS, 5);
     const groupId = await newGroup(t.admin);
     const ctx = makeCtx({ ...env, LICENSE_JOBS: droppingQueue() }, t.id, { kind: "system", name: "test fixtures" });
-    const user = await t.admin.post("/v1.0/users", {
-      accountEnabled: true,
-      displayName: "Joiner",
-      mailNickname: `joiner${Math.random().toString(36).slice(2, 8)}`,
-      userPrincipalName: `joiner${Math.random().toString(36).slice(2, 8)}@contoso.test`,
-      usageLocation: "US",
-    });
+    const joiner = await newUser(t.admin);
     await settled(t.id);
     // Both the group's license job and the member's reconcile are lost with the isolate.
     await assignGroupLicenses({
       ctx,
       input: { groupId, addLicenses: [{ skuId: SKU.EMS, disabledPlans: [] }], removeLicenses: [] },
     });
-    await addGroupMember({ ctx, input: { groupId, userRef: user.body.id } });
+    await addGroupMember({ ctx, input: { groupId, userRef: joiner } });
     const group = await t.admin.get(`/v1.0/groups/${groupId}?$select=licenseProcessingState`);
     expect(group.body.licenseProcessingState).toEqual({ state: "QueuedForProcessing" });
-    expect((await states(t.admin, user.body.id)).assignedLicenses).toEqual([]);
+    expect((await states(t.admin, joiner)).assignedLicenses).toEqual([]);
 
     await env.DB.prepare("UPDATE jobs SET updated_at = '2000-01-01T00:00:00.000Z' WHERE tenant_id = ?1")
       .bind(t.id)
@@ -138,7 +124,7 @@ describe("outbox", () => {
     await sweepLost(t.id);
     await processed(t.admin, groupId);
     await eventually(async () =>
-      expect((await states(t.admin, user.body.id)).assignedLicenses.map((l) => l.skuId)).toEqual([SKU.EMS]),
+      expect((await states(t.admin, joiner)).assignedLicenses.map((l) => l.skuId)).toEqual([SKU.EMS]),
     );
   });
 
