@@ -1,4 +1,4 @@
-import { z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -159,6 +159,21 @@ describe("zod helpers (how routes apply the rules in one place)", () => {
     });
     expect(issueOf(Group.safeParse({ displayName: "G", description: "a\u0000" }))).toMatchObject({
       path: ["description"],
+    });
+  });
+
+  it("wrapping a registered schema keeps its OpenAPI name, so defineRoute can wrap every body in one place", () => {
+    const app = new OpenAPIHono();
+    const route = createRoute({
+      method: "post",
+      path: "/users",
+      request: { body: { content: { "application/json": { schema: graphText(CreateUserSchema, "User") } } } },
+      responses: { 200: { description: "ok" } },
+    });
+    app.openapi(route, (c) => c.json({}));
+    const doc = app.getOpenAPIDocument({ openapi: "3.0.0", info: { title: "t", version: "1" } });
+    expect(doc.paths["/users"]?.post?.requestBody).toEqual({
+      content: { "application/json": { schema: { $ref: "#/components/schemas/CreateUser" } } },
     });
   });
 
