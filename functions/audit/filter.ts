@@ -2,11 +2,19 @@
 
 import type { CompiledFilter } from "../core/odata.ts";
 import {
+  balancedSql,
+  bindFilterValues,
+  chainOperands,
+  excessiveHeight,
   type FilterLiteral,
   type FilterNode,
+  MAX_FILTER_SQL_DEPTH,
   normalizeDateTime,
   ODataFilterError,
+  type SqlDepthModel,
+  sqlDepth,
   unsupportedFilterClause,
+  unwrapNots,
 } from "../core/odata-filter.ts";
 
 // The compiled SQL reads audit_log `a` LEFT JOIN json_each(a.entries) `e`: a bulk row's entry `e` is
@@ -47,24 +55,60 @@ function literal(value: FilterLiteral, property: string): string | number {
   );
 }
 
-/** $filter for directoryAudits: activity, category, result, correlationId, date ranges and target ids. */
-export function compileAuditFilter(node: FilterNode, params: (string | number)[]): string {
+type Params = (string | number)[];
+
+/** Levels of this compiler's SQL, measured on D1 and rounded up (a targetResources clause measures 12; this says 13). */
+const DEPTH: SqlDepthModel = {
+  not: 1,
+  evenNot: 0,
+  leaf: () => 2,
+  leafSubquery: () => 0,
+  lambdaLeaf: 3,
+  lambdaLeafSubquery: 1,
+  lambda: 4,
+  lambdaWhere: 2,
+};
+
+/** An upper bound of the SQL depth D1 counts for this compiler's output (checked against D1 in the tests). */
+export const auditFilterSqlDepth = (node: FilterNode): number => sqlDepth(node, DEPTH);
+
+/**
+ * $filter for directoryAudits: activity, category, result, correlationId, date ranges and target ids. Appends the
+ * filter's values to `params` (which may already hold the route's own) and refuses past MAX_FILTER_PARAMS of them: a
+ * targetResources clause binds its id twice.
+ */
+export function compileAuditFilter(node: FilterNode, params: Params): string {
+  // Before any SQL is built: past this, D1 would refuse the statement ("Expression tree is too large").
+  const depth = auditFilterSqlDepth(node);
+  if (depth > MAX_FILTER_SQL_DEPTH) throw excessiveHeight(depth);
+  const start = params.length;
+  return compile(node, (...values) => bindFilterValues(params, start, ...values));
+}
+
+function compile(node: FilterNode, bind: (...values: Params) => void): string {
   switch (node.kind) {
     case "and":
     case "or":
-      return `(${compileAuditFilter(node.left, params)} ${node.kind.toUpperCase()} ${compileAuditFilter(node.right, params)})`;
-    case "not":
-      return `(NOT ${compileAuditFilter(node.operand, params)})`;
+      return balancedSql(
+        chainOperands(node, node.kind).map((operand) => compile(operand, bind)),
+        node.kind === "and" ? "AND" : "OR",
+      );
+    case "not": {
+      // Three-valued NOT NOT x is x, so a run of `not`s compiles to one negation or none.
+      const { operand, negate } = unwrapNots(node);
+      const inner = compile(operand, bind);
+      return negate ? `(NOT ${inner})` : inner;
+    }
     case "compare": {
       const field = node.path.length === 1 ? columns[node.path[0]!.toLowerCase()] : undefined;
       if (!field) throw unsupportedFilterClause(node.path.join("/"), "DirectoryAudit");
-      params.push(literal(node.value, field.name));
+      bind(literal(node.value, field.name));
       return `${field.column} ${ops[node.op]} ?`;
     }
     case "function": {
       const field = node.path.length === 1 ? columns[node.path[0]!.toLowerCase()] : undefined;
       if (!field || node.name !== "startswith") throw unsupportedFilterClause(node.path.join("/"), "DirectoryAudit");
-      params.push(`${String(literal(node.value, field.name)).replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+      bind(`${String(literal(node.value, field.name)).replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
       return `${field.column} LIKE ? ESCAPE '\\'`;
     }
     case "lambda": {
@@ -78,7 +122,7 @@ export function compileAuditFilter(node: FilterNode, params: (string | number)[]
         body.path.map((p) => p.toLowerCase()).join("/") === `${node.variable.toLowerCase()}/id`;
       if (!isTargetId || body.kind !== "compare") throw unsupportedFilterClause(node.path.join("/"), "DirectoryAudit");
       const id = String(literal(body.value, "id")).toLowerCase();
-      params.push(id, id);
+      bind(id, id);
       // IS, not =: a single row's missing entry must make this false, not NULL, or NOT(…) would drop the row.
       return "(lower(e.value ->> 0) IS ? OR EXISTS (SELECT 1 FROM json_each(a.target_resources) t WHERE lower(t.value ->> '$.id') = ?))";
     }

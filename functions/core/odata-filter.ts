@@ -2,9 +2,21 @@
 // Pure: resource-specific compilers (users, groups) turn the AST into SQL.
 
 export const MAX_FILTER_LENGTH = 4096;
+/** Nesting through parentheses, `not` and lambdas; also what keeps the parser's recursion shallow. */
 export const MAX_FILTER_DEPTH = 32;
-// D1 allows at most 100 bound parameters per statement; the route needs a few of its own.
+// D1 allows at most 100 bound parameters per statement; the route needs a few of its own (tenant, cursor, page size).
 export const MAX_FILTER_PARAMS = 64;
+/**
+ * Complexity bounds, checked on the AST before any SQL is built, so that neither of D1's limits can be reached: 100
+ * bound parameters per statement, and an expression tree at most 100 deep (D1 lowers SQLite's default of 1000; measured:
+ * 99 `AND`ed terms pass, 100 fail). MAX_FILTER_NODES is ODataLib's default MaxNodeCount, whose error Graph's OData
+ * services answer with. A lambda is a correlated subquery run per row and adds a subquery's depth, so it costs
+ * LAMBDA_NODE_COST nodes besides its body. MAX_OR_CLAUSES bounds one `or` chain or `in` list (Graph's own limit is 15
+ * without advanced query parameters; seatflow admits more but stays under the parameter limit).
+ */
+export const MAX_FILTER_NODES = 100;
+export const LAMBDA_NODE_COST = 5;
+export const MAX_OR_CLAUSES = 64;
 
 export type ODataFilterErrorCode = "BadRequest" | "Request_BadRequest" | "Request_UnsupportedQuery";
 
@@ -357,7 +369,213 @@ export function parseODataFilter(input: string): FilterNode {
       MAX_FILTER_LENGTH,
     );
   }
-  return new Parser(input).parse();
+  const node = new Parser(input).parse();
+  checkFilterComplexity(node);
+  return node;
+}
+
+// ---- Complexity: bounded here so compilers can never build SQL that D1 refuses ----
+
+/** The operands of a chain of one connective, in order: `a and (b and c)` → [a, b, c] (AND and OR are associative). */
+export function chainOperands(node: FilterNode, kind: "and" | "or"): FilterNode[] {
+  const out: FilterNode[] = [];
+  const stack: FilterNode[] = [node];
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    if (n.kind === kind) stack.push(n.right, n.left);
+    else out.push(n);
+  }
+  return out;
+}
+
+/** Nodes as the complexity bound counts them: one per AST node, one per `in` value, LAMBDA_NODE_COST per lambda. */
+export function filterNodeCount(node: FilterNode): number {
+  switch (node.kind) {
+    case "and":
+    case "or":
+      return 1 + filterNodeCount(node.left) + filterNodeCount(node.right);
+    case "not":
+      return 1 + filterNodeCount(node.operand);
+    case "lambda":
+      return LAMBDA_NODE_COST + filterNodeCount(node.body);
+    case "in":
+      return 1 + node.values.length;
+    default:
+      return 1;
+  }
+}
+
+/**
+ * Graph's directory answer to an `or` chain or `in` list over its limit (Request_UnsupportedQuery; quoted in
+ * microsoftgraph/microsoft-graph-docs#21098 for 16 `in` values).
+ */
+export function tooManyOrClauses(count: number): ODataFilterError {
+  return new ODataFilterError(
+    `Too many child clauses specified in search filter expression containing 'OR' operators: ${count}. Max allowed: ${MAX_OR_CLAUSES}.`,
+    -1,
+    "Request_UnsupportedQuery",
+  );
+}
+
+/**
+ * ODataLib's answer to a filter over MaxNodeCount, with the prefix Graph's OData services put on query errors (e.g.
+ * "The query specified in the URI is not valid. The limit of '0' for Top query has been exceeded.",
+ * microsoftgraph/msgraph-sdk-powershell#2466). ODataLib's server-side hint about MaxNodeCount is left out.
+ */
+export function nodeCountExceeded(): ODataFilterError {
+  return new ODataFilterError(
+    `The query specified in the URI is not valid. The node count limit of '${MAX_FILTER_NODES}' has been exceeded.`,
+    -1,
+  );
+}
+
+/**
+ * The same family of message (after ODataLib's "The limit of '0' for Top query has been exceeded.") for more bound
+ * values than a statement can carry; compilers raise it while binding, so before any SQL is complete.
+ */
+export function tooManyFilterValues(): ODataFilterError {
+  return new ODataFilterError(
+    `The query specified in the URI is not valid. The limit of '${MAX_FILTER_PARAMS}' for filter values has been exceeded.`,
+    -1,
+  );
+}
+
+/** Throws the 400 a filter too complex to run gets; parseODataFilter calls it, so compilers see bounded ASTs. */
+export function checkFilterComplexity(node: FilterNode): void {
+  const walk = (n: FilterNode, parentKind: FilterNode["kind"] | null): void => {
+    switch (n.kind) {
+      case "and":
+      case "or":
+        if (n.kind === "or" && parentKind !== "or") {
+          const operands = chainOperands(n, "or").length;
+          if (operands > MAX_OR_CLAUSES) throw tooManyOrClauses(operands);
+        }
+        walk(n.left, n.kind);
+        walk(n.right, n.kind);
+        return;
+      case "not":
+        walk(n.operand, n.kind);
+        return;
+      case "lambda":
+        walk(n.body, n.kind);
+        return;
+      case "in":
+        if (n.values.length > MAX_OR_CLAUSES) throw tooManyOrClauses(n.values.length);
+        return;
+      default:
+        return;
+    }
+  };
+  walk(node, null);
+  if (filterNodeCount(node) > MAX_FILTER_NODES) throw nodeCountExceeded();
+}
+
+/**
+ * Depth D1 may spend on a filter's own SQL: D1 refuses expression trees deeper than 100, and each route wraps the
+ * filter a few levels deep (tenant, soft-delete and cursor conditions); 80 leaves those and a margin.
+ */
+export const MAX_FILTER_SQL_DEPTH = 80;
+
+/**
+ * Graph's directory answer to a filter nested too deep (Request_UnsupportedQuery; quoted in
+ * microsoftgraph/microsoft-graph-docs#3641 as "search filter expression has excessive height: 4. Max allowed: 3").
+ * The height reported here is the SQL depth of the compiled filter, the measure seatflow bounds.
+ */
+export function excessiveHeight(height: number): ODataFilterError {
+  return new ODataFilterError(
+    `Search filter expression has excessive height: ${height}. Max allowed: ${MAX_FILTER_SQL_DEPTH}.`,
+    -1,
+    "Request_UnsupportedQuery",
+  );
+}
+
+/** A run of `not`s and what it negates: compilers emit one negation for an odd run and none for an even one. */
+export function unwrapNots(node: Extract<FilterNode, { kind: "not" }>): { operand: FilterNode; negate: boolean } {
+  let operand: FilterNode = node.operand;
+  let negate = true;
+  while (operand.kind === "not") {
+    operand = operand.operand;
+    negate = !negate;
+  }
+  return { operand, negate };
+}
+
+/**
+ * How deep a compiler's SQL for each construct is, as SQLite counts it (measured on D1 in test/unit/odata-filter).
+ * SQLite counts an expression's height, and when it resolves a subquery it adds that subquery's WHERE height to the
+ * height of the whole statement so far; so a subquery costs its height where it sits, and its WHERE once more.
+ */
+export interface SqlDepthModel {
+  /** Levels an odd run of `not`s adds, and an even run. */
+  not: number;
+  evenNot: number;
+  /** A comparison, `in` or function outside a lambda, and the subquery WHERE it resolves (0 when it has none). */
+  leaf(node: FilterNode): number;
+  leafSubquery(node: FilterNode): number;
+  /** A comparison inside a lambda body, and its own subquery's WHERE. */
+  lambdaLeaf: number;
+  lambdaLeafSubquery: number;
+  /** A lambda's EXISTS around its body, and what its WHERE adds to the body. */
+  lambda: number;
+  lambdaWhere: number;
+}
+
+function sqlHeight(node: FilterNode, model: SqlDepthModel, inLambda: boolean): number {
+  switch (node.kind) {
+    case "and":
+    case "or": {
+      const operands = chainOperands(node, node.kind);
+      let deepest = 0;
+      for (const o of operands) deepest = Math.max(deepest, sqlHeight(o, model, inLambda));
+      // Compilers emit balanced trees, so a chain adds log2 of its operands.
+      return Math.ceil(Math.log2(operands.length)) + deepest;
+    }
+    case "not": {
+      const { operand, negate } = unwrapNots(node);
+      return (negate ? model.not : model.evenNot) + sqlHeight(operand, model, inLambda);
+    }
+    case "lambda":
+      return model.lambda + sqlHeight(node.body, model, true);
+    default:
+      return inLambda ? model.lambdaLeaf : model.leaf(node);
+  }
+}
+
+/** The most any subquery's WHERE (with the subqueries nested in it) adds when SQLite resolves it. */
+function subqueryDepth(node: FilterNode, model: SqlDepthModel, inLambda: boolean): number {
+  switch (node.kind) {
+    case "and":
+    case "or":
+      return Math.max(subqueryDepth(node.left, model, inLambda), subqueryDepth(node.right, model, inLambda));
+    case "not":
+      return subqueryDepth(node.operand, model, inLambda);
+    case "lambda":
+      return model.lambdaWhere + sqlHeight(node.body, model, true) + subqueryDepth(node.body, model, true);
+    default:
+      return inLambda ? model.lambdaLeafSubquery : model.leafSubquery(node);
+  }
+}
+
+/** An upper bound of the expression depth D1 reports for a compiler's SQL for `node`, per its model. */
+export function sqlDepth(node: FilterNode, model: SqlDepthModel): number {
+  return sqlHeight(node, model, false) + subqueryDepth(node, model, false);
+}
+
+/**
+ * `a OP b OP c …` as a balanced tree of parenthesised pairs, operands kept in order (so are their `?` parameters).
+ * SQLite parses a flat chain, and explicit left-nested parentheses too, as a left-deep tree one level deeper per
+ * operand; balanced, a chain adds only log2(operands) to the statement's depth.
+ */
+export function balancedSql(parts: readonly string[], op: "AND" | "OR"): string {
+  if (parts.length === 1) return parts[0]!;
+  const mid = Math.ceil(parts.length / 2);
+  return `(${balancedSql(parts.slice(0, mid), op)} ${op} ${balancedSql(parts.slice(mid), op)})`;
+}
+
+/** Appends bound values for a compiler whose own values start at `start`, refusing past MAX_FILTER_PARAMS. */
+export function bindFilterValues<T>(params: T[], start: number, ...values: T[]): void {
+  if (params.length - start + values.length > MAX_FILTER_PARAMS) throw tooManyFilterValues();
+  params.push(...values);
 }
 
 // ---- Printing (inverse of parse, used for round-trip tests and for echoing filters into nextLinks) ----

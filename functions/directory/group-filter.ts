@@ -1,9 +1,17 @@
 import type { CompiledFilter } from "../core/odata.ts";
 import {
+  balancedSql,
+  bindFilterValues,
+  chainOperands,
+  excessiveHeight,
   type FilterLiteral,
   type FilterNode,
+  MAX_FILTER_SQL_DEPTH,
   ODataFilterError,
+  type SqlDepthModel,
+  sqlDepth,
   unsupportedFilterClause,
+  unwrapNots,
 } from "../core/odata-filter.ts";
 
 const RESOURCE = "Group";
@@ -36,14 +44,53 @@ function bool(value: FilterLiteral, prop: string): number {
 
 const errorsExist = "EXISTS (SELECT 1 FROM license_sources ls WHERE ls.source_seq = g.seq AND ls.state = 'Error')";
 
-/** $filter on groups, including Graph's hasMembersWithLicenseErrors (never returned, only filterable). */
-export function compileGroupFilter(node: FilterNode, params: (string | number)[]): string {
+type Params = (string | number)[];
+
+/** Levels of this compiler's SQL, measured on D1 and rounded up (a license lambda measures 8; this says 9). */
+const DEPTH: SqlDepthModel = {
+  not: 1,
+  evenNot: 0,
+  leaf: (node) => (hasErrorsClause(node) ? 4 : 2),
+  leafSubquery: (node) => (hasErrorsClause(node) ? 4 : 0),
+  lambdaLeaf: 2,
+  lambdaLeafSubquery: 0,
+  lambda: 2,
+  lambdaWhere: 3,
+};
+
+function hasErrorsClause(node: FilterNode): boolean {
+  return node.kind === "compare" && node.path.join("/").toLowerCase() === "hasmemberswithlicenseerrors";
+}
+
+/** An upper bound of the SQL depth D1 counts for this compiler's output (checked against D1 in the tests). */
+export const groupFilterSqlDepth = (node: FilterNode): number => sqlDepth(node, DEPTH);
+
+/**
+ * $filter on groups, including Graph's hasMembersWithLicenseErrors (never returned, only filterable). Appends the
+ * filter's values to `params` (which may already hold the route's own) and refuses past MAX_FILTER_PARAMS of them.
+ */
+export function compileGroupFilter(node: FilterNode, params: Params): string {
+  // Before any SQL is built: past this, D1 would refuse the statement ("Expression tree is too large").
+  const depth = groupFilterSqlDepth(node);
+  if (depth > MAX_FILTER_SQL_DEPTH) throw excessiveHeight(depth);
+  const start = params.length;
+  return compile(node, (...values) => bindFilterValues(params, start, ...values));
+}
+
+function compile(node: FilterNode, bind: (...values: Params) => void): string {
   switch (node.kind) {
     case "and":
     case "or":
-      return `(${compileGroupFilter(node.left, params)} ${node.kind.toUpperCase()} ${compileGroupFilter(node.right, params)})`;
-    case "not":
-      return `(NOT ${compileGroupFilter(node.operand, params)})`;
+      return balancedSql(
+        chainOperands(node, node.kind).map((operand) => compile(operand, bind)),
+        node.kind === "and" ? "AND" : "OR",
+      );
+    case "not": {
+      // Three-valued NOT NOT x is x, so a run of `not`s compiles to one negation or none.
+      const { operand, negate } = unwrapNots(node);
+      const inner = compile(operand, bind);
+      return negate ? `(NOT ${inner})` : inner;
+    }
     case "compare": {
       const prop = node.path.join("/");
       const key = prop.toLowerCase();
@@ -52,11 +99,11 @@ export function compileGroupFilter(node: FilterNode, params: (string | number)[]
         return wanted ? errorsExist : `NOT ${errorsExist}`;
       }
       if (booleans[key] && (node.op === "eq" || node.op === "ne")) {
-        params.push(bool(node.value, prop));
+        bind(bool(node.value, prop));
         return `${booleans[key]} ${node.op === "eq" ? "=" : "<>"} ?`;
       }
       if (strings[key] && (node.op === "eq" || node.op === "ne")) {
-        params.push(text(node.value, prop));
+        bind(text(node.value, prop));
         return `${strings[key]} ${node.op === "eq" ? "=" : "IS NOT"} ? COLLATE NOCASE`;
       }
       throw unsupportedFilterClause(prop, RESOURCE);
@@ -65,7 +112,7 @@ export function compileGroupFilter(node: FilterNode, params: (string | number)[]
       const prop = node.path.join("/");
       const column = strings[prop.toLowerCase()];
       if (!column || node.name !== "startswith") throw unsupportedFilterClause(prop, RESOURCE);
-      params.push(`${text(node.value, prop).replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+      bind(`${text(node.value, prop).replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
       return `${column} LIKE ? ESCAPE '\\'`;
     }
     case "lambda": {
@@ -75,11 +122,11 @@ export function compileGroupFilter(node: FilterNode, params: (string | number)[]
       if (node.operator === "any" && body.kind === "compare" && body.op === "eq") {
         const target = body.path.map((p) => p.toLowerCase()).join("/");
         if (prop === "grouptypes" && target === variable) {
-          params.push(text(body.value, "groupTypes"));
+          bind(text(body.value, "groupTypes"));
           return "EXISTS (SELECT 1 FROM json_each(g.group_types) t WHERE t.value = ? COLLATE NOCASE)";
         }
         if (prop === "assignedlicenses" && target === `${variable}/skuid` && body.value.kind === "guid") {
-          params.push(body.value.value.toLowerCase());
+          bind(body.value.value.toLowerCase());
           return "EXISTS (SELECT 1 FROM group_licenses gl WHERE gl.group_id = g.id AND gl.sku_id = ?)";
         }
       }

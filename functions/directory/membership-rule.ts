@@ -2,6 +2,7 @@
  * Entra ID dynamic group membership rules (user rules only): parse, evaluate, print.
  * Pure: no I/O, no clock. Parsed ASTs are plain data so they can be cached or compared.
  */
+import { RE2JS, RE2JSSyntaxException } from "re2js";
 import type { UserRow } from "./store.ts";
 import { keyOf, userFields } from "./user-fields.ts";
 
@@ -50,7 +51,6 @@ export class MembershipRuleError extends Error {
 
 export const MAX_RULE_LENGTH = 3072;
 export const MAX_NESTING_DEPTH = 32;
-export const MAX_PATTERN_LENGTH = 256;
 
 /** Entra's rule property names (case-sensitive) → RuleUser keys. */
 const ENTRA_PROPERTIES: Readonly<Record<string, RuleProperty>> = Object.fromEntries(
@@ -203,6 +203,8 @@ const logicalWord = (t: Token): "and" | "or" | "not" | null => {
 
 class Parser {
   private readonly lx: Lexer;
+  // Every -match occurrence is evaluated on its own, so repeats count again.
+  private programTotal = 0;
 
   constructor(src: string) {
     this.lx = new Lexer(src);
@@ -296,7 +298,15 @@ class Parser {
       return { kind: "null", property, operator };
     }
     if (v.type !== "string") throw fail(`expected a value after '${opText}'`, v.pos);
-    if (operator === "-match" || operator === "-notMatch") compilePattern(v.value, v.pos);
+    if (operator === "-match" || operator === "-notMatch") {
+      this.programTotal += compilePattern(v.value, v.pos).size;
+      if (this.programTotal > MAX_RULE_PROGRAM_SIZE) {
+        throw fail(
+          `the rule's regular expressions are too complex together (program size ${this.programTotal}; the maximum is ${MAX_RULE_PROGRAM_SIZE})`,
+          v.pos,
+        );
+      }
+    }
     return { kind: "string", property, operator, value: v.value };
   }
 
@@ -335,103 +345,141 @@ export function parseMembershipRule(rule: string): MembershipRule {
 }
 
 // ---------------------------------------------------------------------------
-// Regular expressions for -match. Entra runs .NET regexes; JS syntax is close enough for the patterns admins write.
+// Regular expressions for -match, run by RE2 (re2js): matching time is linear in the input, whatever the pattern, so
+// `(a|a)*b` or `(.*a){12}b` cannot stall an isolate that evaluates rules for every tenant. This replaces the
+// hand-written nested-quantifier check, which both refused safe patterns like `(\w+\.)+` and missed bad ones.
+//
+// Entra evaluates -match with .NET regular expressions. What changes with RE2:
+// - Refused when the rule is saved: backreferences (`\1`, `\k<n>`), lookahead and lookbehind (`(?=`, `(?!`, `(?<=`,
+//   `(?<!`), atomic groups `(?>`, possessive quantifiers `a++`, conditionals, comments `(?#`, `\Z`, `\G`, and
+//   repetition counts above 1000 (RE2's own limit). `\uXXXX` is kept by rewriting it to RE2's `\x{XXXX}`.
+// - Matched differently: `\d`, `\w`, `\s` and `\b` are ASCII-only in RE2 (Unicode in .NET); `$` matches only at the
+//   very end (.NET also matches before a final newline); `.` matches a whole code point (.NET: a UTF-16 unit);
+//   case-insensitive matching uses Unicode simple case folding (K also matches the Kelvin sign), not .NET's culture rules.
 
+/** Patterns longer than this are refused (a bound kept from before RE2; Entra's rule limit is the real cap). */
+export const MAX_PATTERN_LENGTH = 256;
 /**
- * Star height > 1 (an unbounded quantifier applied to a group that itself contains one, e.g. `(a+)+`) is the classic
- * catastrophic-backtracking shape. Rules run against every user in a tenant inside a CPU-limited Worker, so such
- * patterns are refused up front rather than timed out later. Conservative: `(\w+\.)+` is refused too.
+ * RE2 program size (its instruction count: about one per literal, class or repetition unrolled, so `a{1000}` is 1002)
+ * allowed for one pattern, and for all patterns of a rule together. Matching costs at most one step per instruction
+ * per input character, so these bound the regex work of an evaluation. 512 admits any 256-character literal pattern
+ * or alternation; real rules use tens.
  */
-function hasNestedUnboundedQuantifier(p: string): boolean {
-  const frames: boolean[] = [false];
-  let previousGroupUnbounded: boolean | null = null;
-  let i = 0;
-  while (i < p.length) {
-    const c = p[i]!;
-    if (c === "\\") {
-      i += 2;
-      previousGroupUnbounded = null;
-      continue;
-    }
-    if (c === "[") {
-      i++;
-      if (p[i] === "^") i++;
-      if (p[i] === "]") i++;
-      while (i < p.length && p[i] !== "]") i += p[i] === "\\" ? 2 : 1;
-      i++;
-      previousGroupUnbounded = null;
-      continue;
-    }
-    if (c === "(") {
-      frames.push(false);
-      i++;
-      if (p[i] === "?") {
-        i++;
-        if (p[i] === "<" && p[i + 1] !== "=" && p[i + 1] !== "!") {
-          while (i < p.length && p[i] !== ">") i++;
-        } else if (p[i] === "<") {
-          i++;
-        }
-        i++;
-      }
-      previousGroupUnbounded = null;
-      continue;
-    }
-    if (c === ")") {
-      const inner = frames.length > 1 ? frames.pop()! : false;
-      if (inner) frames[frames.length - 1] = true;
-      previousGroupUnbounded = inner;
-      i++;
-      continue;
-    }
-    const brace = c === "{" ? /^\{(\d+)(,(\d*))?\}/.exec(p.slice(i)) : null;
-    if (c === "*" || c === "+" || c === "?" || brace) {
-      const unbounded = c === "*" || c === "+" || (brace !== null && brace[2] !== undefined && brace[3] === "");
-      if (unbounded) {
-        if (previousGroupUnbounded) return true;
-        frames[frames.length - 1] = true;
-      }
-      i += brace ? brace[0].length : 1;
-      if (p[i] === "?") i++;
-      previousGroupUnbounded = null;
-      continue;
-    }
-    previousGroupUnbounded = null;
-    i++;
-  }
-  return false;
+export const MAX_PATTERN_PROGRAM_SIZE = 512;
+export const MAX_RULE_PROGRAM_SIZE = 1024;
+
+interface CompiledPattern {
+  re: RE2JS;
+  size: number;
 }
 
-const regexCache = new Map<string, RegExp>();
+const regexCache = new Map<string, CompiledPattern>();
 const REGEX_CACHE_LIMIT = 256;
 
-function compilePattern(pattern: string, position: number): RegExp {
+/** `\uXXXX` (.NET and JavaScript) to RE2's `\x{XXXX}`; escaped backslashes are skipped so `\\u0041` stays literal. */
+function translateUnicodeEscapes(pattern: string): string {
+  if (!pattern.includes("\\u")) return pattern;
+  let out = "";
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c !== "\\") {
+      out += c;
+      continue;
+    }
+    const hex = pattern.slice(i + 2, i + 6);
+    if (pattern[i + 1] === "u" && /^[0-9A-Fa-f]{4}$/.test(hex)) {
+      out += `\\x{${hex}}`;
+      i += 5;
+    } else {
+      out += c + (pattern[i + 1] ?? "");
+      i++;
+    }
+  }
+  return out;
+}
+
+/** What .NET users reach for that RE2 lacks, said plainly next to RE2's own words. */
+function unsupportedHint(pattern: string): string {
+  if (/\(\?[=!]|\(\?<[=!]/.test(pattern)) return "; lookahead and lookbehind are not supported";
+  if (/\\[1-9]|\\k</.test(pattern)) return "; backreferences are not supported";
+  if (/\(\?>/.test(pattern)) return "; atomic groups are not supported";
+  return "";
+}
+
+/** RE2's description of why it refused, e.g. "missing closing ): `(unclosed`", without the flags re2js prefixes. */
+function describeRe2Error(error: unknown): string {
+  if (error instanceof RE2JSSyntaxException) {
+    const fragment = (error.input ?? "").replace(/^\(\?i\)/, "");
+    return fragment ? `${error.error}: '${fragment}'` : error.error;
+  }
+  return error instanceof Error ? error.message : "unreadable pattern";
+}
+
+function compilePattern(pattern: string, position: number): CompiledPattern {
   const cached = regexCache.get(pattern);
   if (cached) return cached;
   if (pattern.length > MAX_PATTERN_LENGTH) {
     throw fail(`regular expression is longer than ${MAX_PATTERN_LENGTH} characters`, position);
   }
-  if (hasNestedUnboundedQuantifier(pattern)) {
-    throw fail("regular expression nests repetition (e.g. '(a+)+'), which can backtrack catastrophically", position);
-  }
-  let re: RegExp;
+  let re: RE2JS;
   try {
-    re = new RegExp(pattern, "i");
-  } catch {
-    throw fail("invalid regular expression", position);
+    re = RE2JS.compile(translateUnicodeEscapes(pattern), RE2JS.CASE_INSENSITIVE);
+  } catch (error) {
+    throw fail(`invalid regular expression (${describeRe2Error(error)}${unsupportedHint(pattern)})`, position);
   }
+  const size = re.programSize();
+  if (size > MAX_PATTERN_PROGRAM_SIZE) {
+    throw fail(
+      `regular expression is too complex (program size ${size}; the maximum is ${MAX_PATTERN_PROGRAM_SIZE})`,
+      position,
+    );
+  }
+  const compiled = { re, size };
   // Bounded so a long-lived isolate evaluating many tenants' rules can't grow without limit.
   if (regexCache.size >= REGEX_CACHE_LIMIT) regexCache.clear();
-  regexCache.set(pattern, re);
-  return re;
+  regexCache.set(pattern, compiled);
+  return compiled;
 }
 
 // ---------------------------------------------------------------------------
-// Evaluation
+// Evaluation, with its work counted.
+//
+// One step per rule node visited, plus the characters each test reads: a string test folds both sides (attribute
+// length + value length); a list folds the attribute once and each value (its length + 1, so empty values count); a
+// -match reads the attribute through RE2, at most one step per program instruction per character plus one
+// ((length + 1) × program size — the Pike VM's bound; RE2's DFA usually does far less). Booleans and null tests read
+// nothing more. Every term is bounded by the rule's size limits, which gives MAX_EVALUATION_STEPS below.
+
+/** The longest attribute value a rule can read: the wire schemas' longest user field (displayName, mail: 256). */
+export const MAX_RULE_ATTRIBUTE_LENGTH = 256;
+/** `user.mail-eq""` is the shortest comparison the parser accepts, so a rule holds at most MAX_RULE_LENGTH/14. */
+const MIN_COMPARISON_LENGTH = 14;
+
+/**
+ * Steps one evaluation of a parsed rule can take against attribute values within MAX_RULE_ATTRIBUTE_LENGTH:
+ * nodes (each owns at least one character of the rule) + string-test values and list values (their characters are in
+ * the rule) + attribute reads (one per comparison) + regex work ((attribute + 1) × the rule's total program size).
+ */
+export const MAX_EVALUATION_STEPS =
+  MAX_RULE_LENGTH +
+  2 * MAX_RULE_LENGTH +
+  Math.floor(MAX_RULE_LENGTH / MIN_COMPARISON_LENGTH) * MAX_RULE_ATTRIBUTE_LENGTH +
+  (MAX_RULE_ATTRIBUTE_LENGTH + 1) * MAX_RULE_PROGRAM_SIZE;
+
+/** Pass one to evaluateMembershipRule to read the work done; it accumulates across calls. */
+export interface StepMeter {
+  steps: number;
+}
 
 const fold = (s: string) => s.toLowerCase();
 
-function positiveStringTest(operator: StringOperator, actual: string, expected: string): boolean {
+function positiveStringTest(operator: StringOperator, actual: string, expected: string, meter: StepMeter): boolean {
+  if (POSITIVE_OF[operator] === "-match") {
+    const { re, size } = compilePattern(expected, 0);
+    meter.steps += (actual.length + 1) * size;
+    return re.test(actual);
+  }
+  meter.steps += actual.length + expected.length;
   switch (POSITIVE_OF[operator]) {
     case "-eq":
       return fold(actual) === fold(expected);
@@ -440,38 +488,54 @@ function positiveStringTest(operator: StringOperator, actual: string, expected: 
     case "-endsWith":
       return fold(actual).endsWith(fold(expected));
     case "-contains":
+      // V8's string search is linear (it switches to Boyer-Moore when a naive scan would not be), so this is fair.
       return fold(actual).includes(fold(expected));
-    case "-match":
-      return compilePattern(expected, 0).test(actual);
     default:
       return false;
   }
 }
 
-export function evaluateMembershipRule(rule: MembershipRule, user: RuleUser): boolean {
+function evaluate(rule: MembershipRule, user: RuleUser, meter: StepMeter): boolean {
+  meter.steps++;
   switch (rule.kind) {
     case "and":
-      return rule.operands.every((r) => evaluateMembershipRule(r, user));
+      return rule.operands.every((r) => evaluate(r, user, meter));
     case "or":
-      return rule.operands.some((r) => evaluateMembershipRule(r, user));
+      return rule.operands.some((r) => evaluate(r, user, meter));
     case "not":
-      return !evaluateMembershipRule(rule.operand, user);
+      return !evaluate(rule.operand, user, meter);
     case "boolean":
       return (user.accountEnabled === rule.value) === (rule.operator === "-eq");
     case "null":
       return (user[rule.property] == null) === (rule.operator === "-eq");
     case "list": {
       const actual = user[rule.property] ?? null;
-      const hit = actual !== null && rule.values.some((v) => fold(v) === fold(actual));
+      let hit = false;
+      if (actual !== null) {
+        meter.steps += actual.length;
+        const folded = fold(actual);
+        hit = rule.values.some((v) => {
+          meter.steps += v.length + 1;
+          return fold(v) === folded;
+        });
+      }
       return rule.operator === "-in" ? hit : !hit;
     }
     case "string": {
       const actual = user[rule.property] ?? null;
       // A missing value matches no positive test, so every negated test holds ("-ne 'x'" on null is true).
-      const hit = actual !== null && positiveStringTest(rule.operator, actual, rule.value);
+      const hit = actual !== null && positiveStringTest(rule.operator, actual, rule.value, meter);
       return POSITIVE_OF[rule.operator] === rule.operator ? hit : !hit;
     }
   }
+}
+
+/**
+ * Whether `user` satisfies `rule`. With a `meter`, the steps taken are added to it (the fuzz suite reads them against
+ * MAX_EVALUATION_STEPS); without one they are counted and dropped.
+ */
+export function evaluateMembershipRule(rule: MembershipRule, user: RuleUser, meter: StepMeter = { steps: 0 }): boolean {
+  return evaluate(rule, user, meter);
 }
 
 /** RuleUser keys the rule reads (`user.objectId` → `id`). */

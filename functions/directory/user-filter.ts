@@ -4,18 +4,25 @@
  */
 import { skuOfPool } from "../../db/seqs.ts";
 import {
+  balancedSql,
+  bindFilterValues,
   type ComparisonOperator,
+  chainOperands,
+  excessiveHeight,
   type FilterFunctionName,
   type FilterLiteral,
   type FilterNode,
   type FilterPath,
   GUID_PATTERN,
   incompatibleOperandTypes,
-  MAX_FILTER_PARAMS,
+  MAX_FILTER_SQL_DEPTH,
   noMatchingFunctionSignature,
   normalizeDateTime,
   ODataFilterError,
+  type SqlDepthModel,
+  sqlDepth,
   unsupportedFilterClause,
+  unwrapNots,
 } from "../core/odata-filter.ts";
 import { userFields } from "./user-fields.ts";
 
@@ -78,7 +85,7 @@ function same(a: string | undefined, b: string): boolean {
 }
 
 function bind(ctx: Context, value: SqlParam): string {
-  ctx.params.push(value);
+  bindFilterValues(ctx.params, 0, value);
   return "?";
 }
 
@@ -202,14 +209,17 @@ function compileNode(ctx: Context, node: FilterNode): string {
   switch (node.kind) {
     case "or":
     case "and": {
-      const left = compileNode(ctx, node.left);
-      const right = compileNode(ctx, node.right);
-      return `(${left} ${node.kind === "or" ? "OR" : "AND"} ${right})`;
+      const parts = chainOperands(node, node.kind).map((operand) => compileNode(ctx, operand));
+      return balancedSql(parts, node.kind === "or" ? "OR" : "AND");
     }
-    case "not":
+    case "not": {
       ctx.advanced = true;
+      // A run of `not`s compiles to one negation or none: each would otherwise add two levels of SQL depth.
+      const { operand, negate } = unwrapNots(node);
       // Two-valued OData logic: an atom over a null column yields SQL NULL, which NOT would keep NULL.
-      return `(NOT coalesce(${compileNode(ctx, node.operand)}, 0))`;
+      const inner = `coalesce(${compileNode(ctx, operand)}, 0)`;
+      return negate ? `(NOT ${inner})` : inner;
+    }
     case "compare":
       if (node.op === "ne") ctx.advanced = true;
       if (ctx.licenseVariable !== null) {
@@ -232,14 +242,30 @@ function compileNode(ctx: Context, node: FilterNode): string {
   }
 }
 
+/** Levels of this compiler's SQL, measured on D1 and rounded up (a license lambda measures 15; this says 17). */
+const DEPTH: SqlDepthModel = {
+  not: 2,
+  evenNot: 1,
+  leaf: (node) => (isLicenseCount(node) ? 5 : node.kind === "in" ? 3 : 2),
+  leafSubquery: (node) => (isLicenseCount(node) ? 4 : 0),
+  lambdaLeaf: 4,
+  lambdaLeafSubquery: 3,
+  lambda: 4,
+  lambdaWhere: 2,
+};
+
+function isLicenseCount(node: FilterNode): boolean {
+  return node.kind === "compare" && node.path.length === 2 && same(node.path[1], "$count");
+}
+
+/** An upper bound of the SQL depth D1 counts for this compiler's output (checked against D1 in the tests). */
+export const userFilterSqlDepth = (node: FilterNode): number => sqlDepth(node, DEPTH);
+
 export function compileUserFilter(node: FilterNode): CompiledUserFilter {
+  // Before any SQL is built: past this, D1 would refuse the statement ("Expression tree is too large").
+  const depth = userFilterSqlDepth(node);
+  if (depth > MAX_FILTER_SQL_DEPTH) throw excessiveHeight(depth);
   const ctx: Context = { params: [], advanced: false, licenseVariable: null };
   const sql = compileNode(ctx, node);
-  if (ctx.params.length > MAX_FILTER_PARAMS) {
-    throw new ODataFilterError(
-      `Invalid filter clause: the filter has ${ctx.params.length} values; at most ${MAX_FILTER_PARAMS} are supported.`,
-      -1,
-    );
-  }
   return { sql, params: ctx.params, advanced: ctx.advanced };
 }

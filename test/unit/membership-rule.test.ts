@@ -1,13 +1,20 @@
 import fc from "fast-check";
+import { RE2JS } from "re2js";
 import { describe, expect, it } from "vitest";
 import {
   evaluateMembershipRule,
+  MAX_EVALUATION_STEPS,
+  MAX_PATTERN_PROGRAM_SIZE,
+  MAX_RULE_ATTRIBUTE_LENGTH,
+  MAX_RULE_LENGTH,
+  MAX_RULE_PROGRAM_SIZE,
   type MembershipRule,
   MembershipRuleError,
   parseMembershipRule,
   printMembershipRule,
   type RuleUser,
   ruleProperties,
+  type StepMeter,
   type StringRuleProperty,
 } from "../../functions/directory/membership-rule.ts";
 
@@ -31,6 +38,8 @@ const baseUser: RuleUser = {
 
 const matches = (rule: string, user: Partial<RuleUser> = {}) =>
   evaluateMembershipRule(parseMembershipRule(rule), { ...baseUser, ...user });
+const matchesRule = (rule: MembershipRule, user: Partial<RuleUser> = {}) =>
+  evaluateMembershipRule(rule, { ...baseUser, ...user });
 
 const parseError = (rule: string): MembershipRuleError => {
   try {
@@ -247,7 +256,16 @@ describe("errors", () => {
     ["user.country -in []", 18, "expected a string in the list"],
     ['user.mail -match "(unclosed"', 17, "invalid regular expression"],
     ['user.mail -match "[a-"', 17, "invalid regular expression"],
-    ['user.mail -match "(a+)+$"', 17, "nests repetition"],
+    ['user.mail -match "(a)\\1"', 17, "backreferences are not supported"],
+    ['user.mail -match "(?<n>a)\\k<n>"', 17, "backreferences are not supported"],
+    ['user.mail -match "(?=a)b"', 17, "lookahead and lookbehind are not supported"],
+    ['user.mail -match "(?!a)b"', 17, "lookahead and lookbehind are not supported"],
+    ['user.mail -match "(?<=a)b"', 17, "lookahead and lookbehind are not supported"],
+    ['user.department -eq "x" -or user.mail -notMatch "(?<!a)b"', 48, "lookahead and lookbehind"],
+    ['user.mail -match "(?>a)"', 17, "atomic groups are not supported"],
+    ['user.mail -match "a++"', 17, "invalid nested repetition operator: '++'"],
+    ['user.mail -match "a{1001}"', 17, "invalid repeat count: '{1001}'"],
+    ['user.mail -match "x\\Z"', 17, "invalid escape sequence: '\\Z'"],
     ['user.department -eq "x" @', 24, 'unexpected character "@"'],
     ["", 0, "expected a property"],
     ["   ", 3, "expected a property"],
@@ -271,8 +289,20 @@ describe("errors", () => {
     expect(e.message).toContain("longer than 256");
   });
 
-  it("accepts common safe patterns", () => {
-    for (const p of ["^.*@contoso\\.com$", "(ab)+c+", "^(a|b)*$", "(\\d{3}-){2}\\d{4}", "[(+*]+", "(?:x)+y"]) {
+  it("accepts common patterns, including nested repetition RE2 runs in linear time", () => {
+    for (const p of [
+      "^.*@contoso\\.com$",
+      "(ab)+c+",
+      "^(a|b)*$",
+      "(\\d{3}-){2}\\d{4}",
+      "[(+*]+",
+      "(?:x)+y",
+      "(\\w+\\.)+",
+      "(a+)+$",
+      "(?i)^ADELE",
+      "(?<first>\\w+) (?<last>\\w+)",
+      "\\p{L}+",
+    ]) {
       expect(() => parseMembershipRule(`user.mail -match "${p}"`), p).not.toThrow();
     }
   });
@@ -298,6 +328,183 @@ describe("errors", () => {
     const e = parseError("x");
     expect(e).toBeInstanceOf(Error);
     expect(e.name).toBe("MembershipRuleError");
+  });
+});
+
+describe("regular expressions (RE2: linear time)", () => {
+  // workerd's clock only moves between I/O, so the wall-time checks below are coarse; the step count in
+  // "evaluation work" is the precise bound, and the test timeout catches anything that really stalls.
+  // The issue's patterns: exponential for a backtracking engine on a failing 30-character value.
+  const catastrophic = [
+    "(a|a)*b",
+    "(.*a){12}b",
+    "(a+)+$",
+    "(x+x+)+y",
+    "^(([a-z])+.)+[A-Z]([a-z])+$",
+    "(\\w+\\.)+@",
+    "^(a|aa)+$",
+    "(.*){1,30}[bc]",
+  ];
+  const values = ["a".repeat(30), "x".repeat(31), "a".repeat(MAX_RULE_ATTRIBUTE_LENGTH), `${"aaaa.".repeat(51)}!`];
+
+  it.each(catastrophic)("%s evaluates in milliseconds against 30+ and 256-character values", (pattern) => {
+    const rule = parseMembershipRule(`user.displayName -match "${pattern.replaceAll("\\", "\\\\")}"`);
+    for (const displayName of values) {
+      const started = performance.now();
+      matchesRule(rule, { displayName });
+      expect(performance.now() - started, `${pattern} on ${displayName.length} chars`).toBeLessThan(250);
+    }
+  });
+
+  it("all of them against every value stays well under a second", () => {
+    const started = performance.now();
+    for (const pattern of catastrophic) {
+      const rule = parseMembershipRule(`user.displayName -match "${pattern.replaceAll("\\", "\\\\")}"`);
+      for (let i = 0; i < 20; i++)
+        for (const displayName of values) matchesRule(rule, { displayName: `${displayName}${i}` });
+    }
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it("agrees with JavaScript's RegExp on short values where both are defined", () => {
+    const patterns = ["^a", "b$", "^$", "a|b", "[aq]", "(ab)+", "^.*$", "^E-\\d{4}$", "(a|a)*b", "(x+x+)+y", "s.l"];
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...patterns),
+        fc.string({ unit: fc.constantFrom(..."abxyqsSlE-0123 "), maxLength: 12 }),
+        (p, v) => {
+          const rule = parseMembershipRule(`user.department -match "${p.replaceAll("\\", "\\\\")}"`);
+          expect(matchesRule(rule, { department: v })).toBe(new RegExp(p, "i").test(v));
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  it("rewrites \\uXXXX to RE2's \\x{XXXX} and leaves an escaped backslash alone", () => {
+    expect(matches('user.displayName -match "^\\u0041dele"')).toBe(true);
+    // The regex ^\\u0041 (an escaped backslash, then "u0041"); the rule's own quoting doubles each backslash again.
+    const literal: MembershipRule = {
+      kind: "string",
+      property: "displayName",
+      operator: "-match",
+      value: "^\\\\u0041",
+    };
+    const rule = parseMembershipRule(printMembershipRule(literal));
+    expect(rule).toEqual(literal);
+    expect(matchesRule(rule, { displayName: "\\u0041" })).toBe(true);
+    expect(matchesRule(rule, { displayName: "A" })).toBe(false);
+  });
+
+  it("refuses a pattern whose RE2 program is too large, and a rule whose patterns are together", () => {
+    expect(() => parseMembershipRule(`user.mail -match "a{${MAX_PATTERN_PROGRAM_SIZE - 2}}"`)).not.toThrow();
+    const one = parseError(`user.mail -match "a{${MAX_PATTERN_PROGRAM_SIZE}}"`);
+    expect(one.position).toBe(17);
+    expect(one.message).toContain(
+      `too complex (program size ${MAX_PATTERN_PROGRAM_SIZE + 2}; the maximum is ${MAX_PATTERN_PROGRAM_SIZE})`,
+    );
+    const big = `"a{${MAX_PATTERN_PROGRAM_SIZE - 2}}"`;
+    expect(() => parseMembershipRule(`user.mail -match ${big} -or user.mail -match ${big}`)).not.toThrow();
+    const rule = `user.mail -match ${big} -or user.mail -match ${big} -or user.mail -match "ab"`;
+    const together = parseError(rule);
+    expect(together.position).toBe(rule.lastIndexOf('"ab"'));
+    const ab = RE2JS.compile("ab", RE2JS.CASE_INSENSITIVE).programSize();
+    expect(together.message).toContain(`too complex together (program size ${MAX_RULE_PROGRAM_SIZE + ab}`);
+    expect(MAX_RULE_PROGRAM_SIZE).toBe(2 * MAX_PATTERN_PROGRAM_SIZE);
+  });
+});
+
+describe("evaluation work", () => {
+  const count = (rule: MembershipRule, user: Partial<RuleUser> = {}) => {
+    const meter: StepMeter = { steps: 0 };
+    evaluateMembershipRule(rule, { ...baseUser, ...user }, meter);
+    return meter.steps;
+  };
+
+  it("counts a step per node and the characters each test reads", () => {
+    expect(count(parseMembershipRule('user.department -eq "Sales"'))).toBe(1 + 5 + 5);
+    expect(count(parseMembershipRule("user.accountEnabled -eq true"))).toBe(1);
+    expect(count(parseMembershipRule("user.department -eq null"))).toBe(1);
+    expect(count(parseMembershipRule('user.department -in ["a", ""]'))).toBe(1 + 5 + 2 + 1);
+    expect(count(parseMembershipRule('user.department -contains "x"'), { department: null })).toBe(1);
+    // -and stops at the first false operand: 1 (and) + 1 + 5 + 1 (the false test); the third is never read.
+    expect(count(parseMembershipRule('user.department -eq "x" -and user.mail -eq "y" -and user.country -eq "z"'))).toBe(
+      1 + 1 + 5 + 1,
+    );
+    const match = parseMembershipRule('user.department -match "^S"');
+    expect(count(match)).toBe(1 + (5 + 1) * RE2JS.compile("^S", RE2JS.CASE_INSENSITIVE).programSize());
+    expect(count(parseMembershipRule('-not user.department -eq "Sales"'))).toBe(2 + 10);
+  });
+
+  it("accumulates across calls on one meter, and works without one", () => {
+    const rule = parseMembershipRule('user.department -eq "Sales"');
+    const meter: StepMeter = { steps: 0 };
+    evaluateMembershipRule(rule, baseUser, meter);
+    evaluateMembershipRule(rule, baseUser, meter);
+    expect(meter.steps).toBe(22);
+    expect(evaluateMembershipRule(rule, baseUser)).toBe(true);
+  });
+
+  const longest: RuleUser = Object.fromEntries(
+    Object.entries(baseUser).map(([k, v]) => [k, typeof v === "string" ? "a".repeat(MAX_RULE_ATTRIBUTE_LENGTH) : v]),
+  ) as RuleUser;
+
+  /** Rules of maximal size built to make an evaluation do as much as it can: every operand false, so -or reads all. */
+  function worstCaseRules(): string[] {
+    const fill = (head: string, clause: string) => {
+      let rule = head;
+      while (rule.length + clause.length <= MAX_RULE_LENGTH) rule += clause;
+      return rule;
+    };
+    const heavy = `a{${MAX_PATTERN_PROGRAM_SIZE - 2}}`; // needs 510 a's, values have 256: never matches, reads everything
+    const twoHeavy = `user.mail -match "${heavy}" -or user.displayName -match "${heavy}"`;
+    return [
+      // the regex budget spent, then as many attribute reads as fit
+      fill(twoHeavy, ' -or user.mail-eq""'),
+      fill(twoHeavy, " -or(user.mail -eq null)"),
+      // long literals against long values
+      fill(twoHeavy, ` -or user.mail -contains "${"b".repeat(200)}"`),
+      // lists: many values
+      `user.mail -in [${Array.from({ length: Math.floor((MAX_RULE_LENGTH - 16) / 3) }, () => '""').join(",")}]`,
+      // many small patterns, each read against a maximal value
+      fill('user.mail -match "b"', ' -or user.mail -match "b"'),
+      // deep -not chains
+      `${"-not ".repeat(600)}user.mail -eq "b"`,
+    ];
+  }
+
+  it("a rule within the size limits never exceeds MAX_EVALUATION_STEPS against maximal values, and runs fast", () => {
+    for (const text of worstCaseRules()) {
+      expect(text.length).toBeLessThanOrEqual(MAX_RULE_LENGTH);
+      const rule = parseMembershipRule(text);
+      const meter: StepMeter = { steps: 0 };
+      const started = performance.now();
+      for (let i = 0; i < 10; i++) evaluateMembershipRule(rule, longest, meter);
+      const elapsed = (performance.now() - started) / 10;
+      expect(meter.steps / 10, text.slice(0, 60)).toBeLessThanOrEqual(MAX_EVALUATION_STEPS);
+      expect(elapsed, text.slice(0, 60)).toBeLessThan(100);
+    }
+    // The regex-heavy rule spends most of the budget: the bound is close to what the worst case does.
+    const meter: StepMeter = { steps: 0 };
+    evaluateMembershipRule(parseMembershipRule(worstCaseRules()[0]!), longest, meter);
+    expect(meter.steps).toBeGreaterThan(MAX_EVALUATION_STEPS * 0.8);
+  });
+
+  it("property: printed random rules that fit the limits stay within the budget on maximal and random users", () => {
+    fc.assert(
+      fc.property(ruleArb, userArb, (rule, user) => {
+        const text = printMembershipRule(rule);
+        fc.pre(text.length <= MAX_RULE_LENGTH);
+        const parsed = parseMembershipRule(text);
+        for (const u of [user, longest]) {
+          const meter: StepMeter = { steps: 0 };
+          evaluateMembershipRule(parsed, u, meter);
+          expect(meter.steps).toBeLessThanOrEqual(MAX_EVALUATION_STEPS);
+          expect(meter.steps).toBeGreaterThan(0);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 

@@ -1,16 +1,24 @@
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { auditFilterSqlDepth, compileAuditFilter } from "../../functions/audit/filter.ts";
 import {
+  checkFilterComplexity,
   type FilterLiteral,
   type FilterNode,
+  filterNodeCount,
   formatODataFilter,
   MAX_FILTER_DEPTH,
   MAX_FILTER_LENGTH,
+  MAX_FILTER_NODES,
+  MAX_FILTER_PARAMS,
+  MAX_FILTER_SQL_DEPTH,
+  MAX_OR_CLAUSES,
   ODataFilterError,
   parseODataFilter,
 } from "../../functions/core/odata-filter.ts";
-import { compileUserFilter } from "../../functions/directory/user-filter.ts";
+import { compileGroupFilter, groupFilterSqlDepth } from "../../functions/directory/group-filter.ts";
+import { compileUserFilter, userFilterSqlDepth } from "../../functions/directory/user-filter.ts";
 
 const SKU = "184efa21-98c3-4e5d-95ab-d07053a96e67";
 const SKU2 = "6fd2c87f-b296-42f0-b197-1e91e994b900";
@@ -18,6 +26,16 @@ const OWNER = "ul.user_seq = u.seq";
 const LICENSE_SKU = "(SELECT sku_id FROM seat_pools WHERE seq = ul.pool_seq)";
 
 const compile = (filter: string) => compileUserFilter(parseODataFilter(filter));
+
+const withinComplexity = (ast: FilterNode) => {
+  try {
+    checkFilterComplexity(ast);
+    return true;
+  } catch (e) {
+    if (e instanceof ODataFilterError) return false;
+    throw e;
+  }
+};
 
 function errorOf(fn: () => unknown): ODataFilterError {
   try {
@@ -161,13 +179,15 @@ describe("parseODataFilter", () => {
     expect(() => parseODataFilter("a/any(x:".repeat(500))).toThrow(ODataFilterError);
   });
 
-  it("handles long flat chains (left-deep, not nested)", () => {
+  it("handles long flat chains without deep recursion, refusing the ones over the node limit", () => {
     const clause = "mail eq null";
-    const filter = Array.from({ length: Math.floor(MAX_FILTER_LENGTH / (clause.length + 4)) }, () => clause).join(
-      " or ",
+    const chain = (n: number, op = " or ") => Array.from({ length: n }, () => clause).join(op);
+    // 240 clauses fit in 4096 characters: 479 nodes, refused as Graph's OData services refuse them.
+    const err = errorOf(() => parseODataFilter(chain(Math.floor(MAX_FILTER_LENGTH / (clause.length + 5)), " and ")));
+    expect(err.message).toBe(
+      "The query specified in the URI is not valid. The node count limit of '100' has been exceeded.",
     );
-    const compiled = compile(filter);
-    expect(compiled.params).toEqual([]);
+    expect(compile(chain(50)).params).toEqual([]);
   });
 
   it("property: never throws anything but ODataFilterError", () => {
@@ -235,7 +255,7 @@ describe("parseODataFilter", () => {
     fc.assert(
       fc.property(node, (ast) => {
         const text = formatODataFilter(ast);
-        fc.pre(text.length <= MAX_FILTER_LENGTH);
+        fc.pre(text.length <= MAX_FILTER_LENGTH && withinComplexity(ast));
         expect(parseODataFilter(text)).toEqual(ast);
       }),
       { numRuns: 1000 },
@@ -373,8 +393,18 @@ describe("compileUserFilter", () => {
   });
 
   it("caps bound parameters below D1's limit", () => {
-    const values = Array.from({ length: 65 }, (_, i) => `'v${i}'`).join(",");
-    expect(errorOf(() => compile(`department in (${values})`)).message).toMatch(/at most 64/);
+    const values = (n: number) => Array.from({ length: n }, (_, i) => `'v${i}'`).join(",");
+    expect(compile(`department in (${values(64)})`).params).toHaveLength(64);
+    const err = errorOf(() => compile(`department in (${values(65)})`));
+    expect(err.message).toBe(
+      "Too many child clauses specified in search filter expression containing 'OR' operators: 65. Max allowed: 64.",
+    );
+    expect(err.code).toBe("Request_UnsupportedQuery");
+    // Two lists under the per-list limit still exceed the statement's: refused while binding, before SQL exists.
+    const two = errorOf(() => compile(`department in (${values(40)}) or country in (${values(40)})`));
+    expect(two.message).toBe(
+      "The query specified in the URI is not valid. The limit of '64' for filter values has been exceeded.",
+    );
   });
 
   it("property: string values are only ever bound, never spliced into SQL", () => {
@@ -471,4 +501,262 @@ describe("compiled SQL runs on D1 with OData semantics", () => {
       "u3",
     ]);
   });
+});
+
+describe("complexity bounds: well-formed filters are 400s, never SQLite errors", () => {
+  const db = (env as unknown as { DB: D1Database }).DB;
+  const lambda = `assignedLicenses/any(x:x/skuId eq ${SKU})`;
+  const target = "targetResources/any(t:t/id eq 'abc')";
+  const times = (n: number, clause: string, op = " and ") => Array.from({ length: n }, () => clause).join(op);
+  const nest = (n: number, leaf: string, wrap: (inner: string) => string) => {
+    let s = leaf;
+    for (let i = 0; i < n; i++) s = wrap(s);
+    return s;
+  };
+
+  /** The statements the routes run (handlers.ts, group-handlers.ts, audit/handlers.ts), with room for a prefix. */
+  const routes = {
+    users: (filter: string, pad = "") => {
+      const c = compileUserFilter(parseODataFilter(filter));
+      return {
+        sql: `SELECT u.id FROM users u WHERE u.tenant_id = ? AND u.deleted_at IS NULL AND (${pad}(${c.sql})) AND u.id > ? ORDER BY u.id LIMIT ?`,
+        params: ["t", ...c.params, "", 11] as unknown[],
+      };
+    },
+    groups: (filter: string, pad = "") => {
+      const params: (string | number)[] = ["t"];
+      const sql = compileGroupFilter(parseODataFilter(filter), params);
+      return {
+        sql: `SELECT g.id FROM groups g WHERE g.tenant_id = ? AND g.deleted_at IS NULL AND ${pad}(${sql}) AND g.id > ? ORDER BY g.id LIMIT ?`,
+        params: [...params, "", 11] as unknown[],
+      };
+    },
+    audits: (filter: string, pad = "") => {
+      const params: (string | number)[] = ["t"];
+      const sql = compileAuditFilter(parseODataFilter(filter), params);
+      return {
+        sql: `SELECT a.id FROM audit_log a LEFT JOIN json_each(a.entries) e WHERE a.tenant_id = ? AND ${pad}(${sql}) AND (a.activity_date_time < ? OR (a.activity_date_time = ? AND a.id < ?)) LIMIT ?`,
+        params: [...params, "9", "9", "9", 11] as unknown[],
+      };
+    },
+  };
+  type Route = keyof typeof routes;
+
+  async function runs(route: Route, filter: string, pad = ""): Promise<true | string> {
+    const { sql, params } = routes[route](filter, pad);
+    expect(params.length).toBeLessThanOrEqual(100);
+    try {
+      await db
+        .prepare(sql)
+        .bind(...params)
+        .all();
+      return true;
+    } catch (e) {
+      return String(e);
+    }
+  }
+
+  /**
+   * The depth D1 counts for a statement, measured: each NOT prefixed to the filter adds exactly one level, and D1
+   * refuses depth 100, so depth = 100 − the most NOTs that still run.
+   */
+  async function measuredDepth(route: Route, filter: string): Promise<number> {
+    let lo = 0;
+    let hi = 100;
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      if ((await runs(route, filter, "NOT ".repeat(mid))) === true) lo = mid;
+      else hi = mid - 1;
+    }
+    return 100 - lo;
+  }
+
+  it.each([47, 48, 100])("%i assignedLicenses/any clauses joined by and: a 400 on users and groups", async (n) => {
+    const filter = times(n, lambda);
+    for (const route of ["users", "groups"] as const) {
+      const err = errorOf(() => routes[route](filter));
+      // 100 of them are also longer than the 4096 characters a filter may have: refused on that first.
+      expect(err.message).toBe(
+        filter.length > MAX_FILTER_LENGTH
+          ? `Invalid filter clause: the filter is longer than ${MAX_FILTER_LENGTH} characters.`
+          : "The query specified in the URI is not valid. The node count limit of '100' has been exceeded.",
+      );
+      expect(err.code).toBe("BadRequest");
+    }
+  });
+
+  it("the most lambda clauses the node limit admits run on D1", async () => {
+    const most = Math.floor((MAX_FILTER_NODES + 1) / 7); // each: lambda cost + its comparison + an `and`
+    expect(await runs("users", times(most, lambda))).toBe(true);
+    expect(await runs("groups", times(most, lambda))).toBe(true);
+    expect(await runs("audits", times(most, target))).toBe(true);
+    expect(() => routes.users(times(most + 1, lambda))).toThrow(ODataFilterError);
+  });
+
+  it("60 targetResources clauses on directoryAudits: a 400, and the audit compiler keeps its own value budget", () => {
+    expect(errorOf(() => routes.audits(times(60, target))).message).toMatch(/node count limit of '100'/);
+    // Bypassing the parser's bound, the compiler still refuses before binding D1's 100th variable (2 per clause).
+    const clause = parseODataFilter(target);
+    let ast: FilterNode = clause;
+    for (let i = 1; i < 40; i++) ast = { kind: "and", left: ast, right: clause };
+    const params: (string | number)[] = ["tenant"];
+    const err = errorOf(() => compileAuditFilter(ast, params));
+    expect(err.message).toBe(
+      "The query specified in the URI is not valid. The limit of '64' for filter values has been exceeded.",
+    );
+    expect(params.length - 1).toBeLessThanOrEqual(MAX_FILTER_PARAMS);
+  });
+
+  it("long in lists and or chains: Graph's 'Too many child clauses' past the limit", () => {
+    const list = (n: number) => `department in (${Array.from({ length: n }, (_, i) => `'d${i}'`).join(", ")})`;
+    expect(compile(list(MAX_OR_CLAUSES)).params).toHaveLength(MAX_OR_CLAUSES);
+    for (const filter of [list(MAX_OR_CLAUSES + 1), list(500), times(65, "mail eq null", " or ")]) {
+      const err = errorOf(() => compile(filter));
+      expect(err.message).toMatch(
+        /^Too many child clauses specified in search filter expression containing 'OR' operators: \d+\. Max allowed: 64\.$/,
+      );
+      expect(err.code).toBe("Request_UnsupportedQuery");
+    }
+    // An or chain broken by `not` or `and` counts per chain.
+    expect(() =>
+      checkFilterComplexity(parseODataFilter(`(${times(30, "a eq 1", " or ")}) and (${times(30, "b eq 1", " or ")})`)),
+    ).toThrow(/node count/);
+  });
+
+  it("deep parentheses and not runs stay within the depth bound", async () => {
+    expect(
+      await runs(
+        "users",
+        nest(MAX_FILTER_DEPTH, "department eq 'x'", (i) => `(${i})`),
+      ),
+    ).toBe(true);
+    // A lambda is a nesting level too.
+    expect(await runs("users", `${"not ".repeat(MAX_FILTER_DEPTH - 1)}${lambda}`)).toBe(true);
+    expect(await runs("users", `${"not ".repeat(MAX_FILTER_DEPTH)}department eq 'x'`)).toBe(true);
+    expect(await runs("groups", `${"not ".repeat(MAX_FILTER_DEPTH - 1)}${lambda}`)).toBe(true);
+    expect(await runs("audits", `${"not ".repeat(MAX_FILTER_DEPTH - 1)}${target}`)).toBe(true);
+    expect(() => parseODataFilter(nest(MAX_FILTER_DEPTH + 1, "a eq 1", (i) => `(${i})`))).toThrow(/nested deeper/);
+  });
+
+  it("a lambda body nested deep is refused by height before D1 could refuse it", () => {
+    // Before the bound this compiled and D1 answered "Expression tree is too large" (SQLite counts the body twice).
+    const body = nest(15, `x/skuId eq ${SKU}`, (i) => `not (x/skuId eq ${SKU} or ${i})`);
+    const err = errorOf(() => routes.users(`assignedLicenses/any(x:${body})`));
+    expect(err.message).toMatch(/^Search filter expression has excessive height: \d+\. Max allowed: 80\.$/);
+    expect(err.code).toBe("Request_UnsupportedQuery");
+  });
+
+  // ---- Property: whatever the parser and a compiler accept runs on D1, within the computed depth ----
+
+  const SKU2 = "6fd2c87f-b296-42f0-b197-1e91e994b900";
+  /** Levels each route's statement wraps around its filter (left-deep ANDs of its own conditions). */
+  const ROUTE_DEPTH: Record<Route, number> = { users: 3, groups: 3, audits: 3 };
+  /** The depth of each statement's own conditions (the audit cursor is an OR of an AND), whatever the filter. */
+  const ROUTE_FLOOR: Record<Route, number> = { users: 4, groups: 4, audits: 5 };
+  const MODEL: Record<Route, (node: FilterNode) => number> = {
+    users: userFilterSqlDepth,
+    groups: groupFilterSqlDepth,
+    audits: auditFilterSqlDepth,
+  };
+  const deepest: Record<Route, number> = { users: 0, groups: 0, audits: 0 };
+  const leaves: Record<Route, string[]> = {
+    users: [
+      "department eq 'x'",
+      "mail eq null",
+      "accountEnabled eq true",
+      "startswith(displayName,'a')",
+      "endswith(mail,'@x.com')",
+      "department in ('a', null)",
+      "assignedLicenses/$count eq 0",
+      "createdDateTime ge 2021-01-01T00:00:00Z",
+      lambda,
+      `assignedLicenses/any(x:x/skuId in (${SKU}, ${SKU2}))`,
+      `assignedLicenses/any(x:not (x/skuId eq ${SKU} or x/skuId ne ${SKU2}))`,
+    ],
+    groups: [
+      "displayName eq 'x'",
+      "securityEnabled eq true",
+      "startswith(mailNickname,'a')",
+      "hasMembersWithLicenseErrors eq true",
+      "groupTypes/any(c:c eq 'Unified')",
+      lambda,
+    ],
+    audits: ["category eq 'x'", "activityDateTime ge 2021-01-01T00:00:00Z", "startswith(result,'s')", target],
+  };
+  const filterOf = (route: Route): fc.Arbitrary<string> => {
+    const leaf = fc.constantFrom(...leaves[route]);
+    const { node } = fc.letrec<{ node: string }>((tie) => ({
+      node: fc.oneof(
+        { maxDepth: 6, depthIdentifier: route },
+        leaf,
+        tie("node").map((n) => `not ${n}`),
+        fc
+          .tuple(fc.constantFrom(" and ", " or "), fc.array(tie("node"), { minLength: 2, maxLength: 6 }))
+          .map(([op, parts]) => `(${parts.join(op)})`),
+      ),
+    }));
+    // Deep, narrow shapes too: the ones that stress depth rather than width.
+    const deep = fc
+      .tuple(leaf, fc.array(fc.tuple(fc.constantFrom("not", "and", "or"), leaf), { maxLength: 24 }))
+      .map(([start, steps]) =>
+        steps.reduce((acc, [op, l]) => (op === "not" ? `not (${acc})` : `(${l} ${op} ${acc})`), start),
+      );
+    return fc.oneof(node, deep);
+  };
+
+  it.each(["users", "groups", "audits"] as const)(
+    "%s: the deepest filter the parser and the computed bound admit runs on D1; one level more is a 400",
+    async (route) => {
+      const leaf = { users: lambda, groups: lambda, audits: target }[route];
+      const other = { users: "department eq 'x'", groups: "displayName eq 'x'", audits: "category eq 'x'" }[route];
+      const at = (n: number) => nest(n, leaf, (inner) => `not (${other} or ${inner})`);
+      const admitted = (n: number) => {
+        try {
+          routes[route](at(n));
+          return true;
+        } catch (e) {
+          if (e instanceof ODataFilterError) return false;
+          throw e;
+        }
+      };
+      let levels = 0;
+      while (admitted(levels + 1)) levels++;
+      const deepestAccepted = at(levels);
+      expect(levels).toBeGreaterThan(10);
+      expect(await runs(route, deepestAccepted)).toBe(true);
+      const depth = await measuredDepth(route, deepestAccepted);
+      expect(depth).toBeLessThanOrEqual(ROUTE_DEPTH[route] + MODEL[route](parseODataFilter(deepestAccepted)));
+      expect(depth).toBeLessThan(100);
+    },
+  );
+
+  it.each(["users", "groups", "audits"] as const)(
+    "property (%s): any accepted filter runs on D1 with ≤ 100 parameters, at a depth within the computed bound",
+    async (route) => {
+      await fc.assert(
+        fc.asyncProperty(filterOf(route), async (filter) => {
+          let built: { sql: string; params: unknown[] };
+          try {
+            built = routes[route](filter);
+          } catch (e) {
+            if (e instanceof ODataFilterError) return; // refused: a 400, which is the other acceptable outcome
+            throw e;
+          }
+          expect(built.params.length).toBeLessThanOrEqual(100);
+          expect(await runs(route, filter)).toBe(true);
+          const depth = await measuredDepth(route, filter);
+          // The compiler's computed bound, which it enforces (≤ MAX_FILTER_SQL_DEPTH), plus the route's own levels.
+          const bound = MODEL[route](parseODataFilter(filter));
+          expect(bound).toBeLessThanOrEqual(MAX_FILTER_SQL_DEPTH);
+          expect(depth).toBeLessThanOrEqual(Math.max(ROUTE_FLOOR[route], ROUTE_DEPTH[route] + bound));
+          deepest[route] = Math.max(deepest[route], depth);
+          expect(filterNodeCount(parseODataFilter(filter))).toBeLessThanOrEqual(MAX_FILTER_NODES);
+        }),
+        { numRuns: route === "users" ? 150 : 80 },
+      );
+      // The random shapes do reach some depth; the test below takes each compiler to its bound.
+      expect(deepest[route]).toBeGreaterThan(10);
+    },
+    120_000,
+  );
 });
