@@ -14,7 +14,7 @@ const sources = import.meta.glob("../../functions/**/*.ts", {
 const files = new Map(Object.entries(sources).map(([path, text]) => [path.replace("../../functions/", ""), text]));
 
 /** The capability order: a domain file may import from its own folder and from folders of a lower rank only. */
-export const LAYERS: Record<string, number> = {
+const LAYERS: Record<string, number> = {
   core: 0,
   audit: 1,
   jobs: 2,
@@ -73,8 +73,8 @@ function importsOf(file: string, text: string): Import[] {
 
 const allImports = [...files].flatMap(([file, text]) => importsOf(file, text));
 
-/** The arrows that break the layering (exported so the rules themselves can be tested on made-up imports). */
-export function layerViolations(imports: readonly Import[]): string[] {
+/** The arrows that break the layering (the last test runs it on made-up imports). */
+function layerViolations(imports: readonly Import[]): string[] {
   const problems: string[] = [];
   for (const { from, to } of imports) {
     const source = folderOf(from);
@@ -96,7 +96,7 @@ export function layerViolations(imports: readonly Import[]): string[] {
 }
 
 /** Import cycles between files (type-only imports are erased at build time, so they cannot form one). */
-export function fileCycles(imports: readonly Import[]): string[][] {
+function fileCycles(imports: readonly Import[]): string[][] {
   const next = new Map<string, string[]>();
   for (const i of imports) if (!i.typeOnly) next.set(i.from, [...(next.get(i.from) ?? []), i.to]);
   const cycles: string[][] = [];
@@ -119,7 +119,7 @@ export function fileCycles(imports: readonly Import[]): string[][] {
 }
 
 /** Cycles between folders of the same rank (a lower rank cannot be reached upward once arrows only run down). */
-export function folderCycles(imports: readonly Import[]): string[] {
+function folderCycles(imports: readonly Import[]): string[] {
   const edges = new Set<string>();
   for (const { from, to } of imports) {
     if (isTransport(from) || folderOf(from) === folderOf(to)) continue;
