@@ -2,7 +2,8 @@
 /**
  * seatflow's admin CLI, against the local D1 that `wrangler dev` (npm start) uses; safe to run while it serves.
  *
- *   tenant create <displayName> [--country XX]          prints the tenant id alone on the last line
+ *   tenant create <displayName> [--country XX] [--domain d]... [--operator] [--self-service-subscriptions]
+ *                                                        prints the tenant id alone on the last line
  *   tenant list                                          one "id<TAB>country<TAB>displayName" line per tenant
  *   key create --tenant <id> --role <Role> [--name n]    prints the API key alone on the last line
  *   catalog import <file.csv>                            idempotent; prints the counts
@@ -29,7 +30,8 @@ quietStdout();
 
 class UsageError extends Error {}
 
-const usage = `usage: npm run -s tenant -- create <displayName> [--country XX] [--operator]
+const usage = `usage: npm run -s tenant -- create <displayName> [--country XX] [--domain example.com]... [--operator]
+                                                  [--self-service-subscriptions]
        npm run -s tenant -- list
        npm run -s key -- create --tenant <tenantId> --role <${roles.join("|")}> [--name <name>]
        npm run catalog:import -- <file.csv>
@@ -48,6 +50,8 @@ const { values, positionals } = (() => {
       options: {
         country: { type: "string" },
         operator: { type: "boolean" },
+        domain: { type: "string", multiple: true },
+        "self-service-subscriptions": { type: "boolean" },
         tenant: { type: "string" },
         role: { type: "string" },
         name: { type: "string" },
@@ -98,11 +102,19 @@ async function tenantCreate(args: string[]) {
   const e = await env();
   await ensureMigrated(e.DB);
   // --operator: this tenant's GlobalAdministrators may import the shared catalogue and create tenants over the API.
-  const { tenant } = await createTenant({
+  const { tenant, domains } = await createTenant({
     ctx: makeCtx(e, "", cliActor),
-    input: { displayName, country, operator: values.operator ?? false },
+    input: {
+      displayName,
+      country,
+      operator: values.operator ?? false,
+      // --domain, repeatable: verified domains its users' userPrincipalNames may end in (the first is the default).
+      domains: values.domain ?? [],
+      // --self-service-subscriptions: its own GlobalAdministrators may buy seats (otherwise only the operator may).
+      selfServiceSubscriptions: values["self-service-subscriptions"] ?? false,
+    },
   });
-  log(`created tenant ${tenant.displayName} (${tenant.country})`);
+  log(`created tenant ${tenant.displayName} (${tenant.country}); domains: ${domains.map((d) => d.name).join(", ")}`);
   emit(tenant.id);
 }
 

@@ -207,7 +207,13 @@ export async function seedDemo(
   // The demo tenant is the local installation's operator: its admin key may also import the catalogue and create tenants.
   const { tenant } = await createTenant({
     ctx: makeCtx(env, "", seedActor),
-    input: { displayName: "Contoso", country: "US", operator: true },
+    input: {
+      displayName: "Contoso",
+      country: "US",
+      operator: true,
+      domains: ["contoso.example"],
+      selfServiceSubscriptions: true,
+    },
   });
   const ctx = makeCtx(env, tenant.id, seedActor);
   const skuIds = new Map<string, string>();
@@ -262,7 +268,7 @@ export async function seedBench(env: Env, users: number, log: (line: string) => 
   await ensureCatalog(env, log);
   const { tenant } = await createTenant({
     ctx: makeCtx(env, "", seedActor),
-    input: { displayName: "Bench", country: "US" },
+    input: { displayName: "Bench", country: "US", domains: ["bench.example"], selfServiceSubscriptions: true },
   });
   const ctx = makeCtx(env, tenant.id, seedActor);
   const sub = await createSubscription({
@@ -372,7 +378,7 @@ export async function seedBenchGroups(
   await ensureCatalog(env, log);
   const { tenant } = await createTenant({
     ctx: makeCtx(env, "", seedActor),
-    input: { displayName: "Bench Groups", country: "US" },
+    input: { displayName: "Bench Groups", country: "US", domains: ["gbench.bench.example"] },
   });
   const ctx = makeCtx(env, tenant.id, seedActor);
   const ems = await createSubscription({ ctx, input: { skuPartNumber: "EMS", totalLicenses: users * 2 } });
@@ -419,7 +425,7 @@ export async function seedBenchGroups(
 
   const { tenant: readTenant } = await createTenant({
     ctx: makeCtx(env, "", seedActor),
-    input: { displayName: "Bench Readers", country: "US" },
+    input: { displayName: "Bench Readers", country: "US", domains: ["rbench.bench.example"] },
   });
   const readUserIds = await bulkUsers(d1, readTenant.id, readers, "rbench", "Readers");
   const readKey = await issueApiKey({

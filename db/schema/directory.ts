@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { guid, isoTime } from "../columns.ts";
 
@@ -45,6 +46,8 @@ export const users = sqliteTable(
     index("users_tenant_seq").on(t.tenantId, t.seq),
     // Guests are few: checks such as "does this group contain a guest" start from them, not from the members.
     index("users_tenant_type").on(t.tenantId, t.userType),
+    // Keyset pages in displayName order ($orderby=displayName), compared case-insensitively as Graph sorts.
+    index("users_tenant_display_name").on(t.tenantId, sql`${t.displayName} COLLATE NOCASE`, t.id),
   ],
 );
 
@@ -71,7 +74,11 @@ export const groups = sqliteTable(
     updatedAt: isoTime("updated_at").notNull(),
     deletedAt: isoTime("deleted_at"),
   },
-  (t) => [index("groups_tenant").on(t.tenantId)],
+  (t) => [
+    index("groups_tenant").on(t.tenantId),
+    // Keyset pages in displayName order ($orderby=displayName), compared case-insensitively as Graph sorts.
+    index("groups_tenant_display_name").on(t.tenantId, sql`${t.displayName} COLLATE NOCASE`, t.id),
+  ],
 );
 
 /**

@@ -35,3 +35,21 @@ export const seatPools = sqliteTable(
   },
   (t) => [uniqueIndex("seat_pools_tenant_sku").on(t.tenantId, t.skuId)],
 );
+
+/**
+ * A pool left with more seats consumed than enabled after a change to its subscriptions (seats cut, a subscription
+ * suspended): existing users keep their licenses (DESIGN rule 3), and the over-allocation is reported here.
+ */
+export const overallocationAlerts = sqliteTable(
+  "overallocation_alerts",
+  {
+    id: guid("id").primaryKey(),
+    tenantId: guid("tenant_id").notNull(),
+    skuId: guid("sku_id").notNull(),
+    subscriptionId: guid("subscription_id").notNull(),
+    enabledUnits: integer("enabled_units").notNull(),
+    consumedUnits: integer("consumed_units").notNull(),
+    createdAt: isoTime("created_at").notNull(),
+  },
+  (t) => [index("overallocation_alerts_tenant").on(t.tenantId, t.createdAt)],
+);

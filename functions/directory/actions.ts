@@ -2,10 +2,11 @@
 import { type AuditEntry, auditStatement } from "../audit/store.ts";
 import { requireRole } from "../core/authorize.ts";
 import type { Ctx } from "../core/context.ts";
-import { notFound, uniqueness } from "../core/errors.ts";
+import { invalid, notFound, uniqueness } from "../core/errors.ts";
 import { newId } from "../core/ids.ts";
 import { can } from "../core/roles.ts";
 import { followUp, sendFollowUps } from "../jobs/outbox.ts";
+import { verifiedDomainNames } from "../tenancy/store.ts";
 import {
   findUser,
   insertUserStatement,
@@ -14,6 +15,7 @@ import {
   type UserRow,
   updateUserStatement,
 } from "./store.ts";
+import { checkUserPrincipalName } from "./upn.ts";
 import { keyOf, type WritableUserField, writableUserFields } from "./user-fields.ts";
 
 /** The properties a user is created with (Graph's create body, as validated). */
@@ -51,9 +53,21 @@ export const userTarget = (
   modifiedProperties,
 });
 
+/** Refuses a userPrincipalName Entra would refuse: malformed, or outside the tenant's verified domains. */
+async function checkUpn(ctx: Ctx, upn: string) {
+  const check = checkUserPrincipalName(upn, await verifiedDomainNames(ctx.d1, ctx.tenantId));
+  if (!check.ok) {
+    throw invalid(check.message, {
+      reason: check.reason,
+      fields: [{ field: "userPrincipalName", message: check.message }],
+    });
+  }
+}
+
 /** Users arrive with no license: nothing is assigned implicitly except through groups (rule 12). */
 export async function createUser({ ctx, input }: { ctx: Ctx; input: CreateUserInput }): Promise<UserRow> {
   requireRole(ctx, can.manageUsers);
+  await checkUpn(ctx, input.userPrincipalName);
   const now = ctx.now.toISOString();
   const user: UserRow = {
     seq: 0, // given by the insert below
@@ -112,6 +126,7 @@ export async function updateUser({ ctx, input }: { ctx: Ctx; input: { userRef: s
     if (name === "userPrincipalName" && typeof value === "string") value = value.toLowerCase();
     if (value !== user[keyOf(field) as keyof UserRow]) changes[name] = value ?? null;
   }
+  if (typeof changes.userPrincipalName === "string") await checkUpn(ctx, changes.userPrincipalName);
   const modified = Object.entries(changes).map(([field, value]) => ({
     displayName: field,
     oldValue: JSON.stringify(user[field as keyof UserRow]),

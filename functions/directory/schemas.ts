@@ -12,11 +12,9 @@ const usageLocation = z
 const text = (max: number) => z.string().trim().min(1).max(max);
 const optionalText = (max: number) => z.string().trim().max(max).nullable().optional();
 
-const userPrincipalName = z
-  .string()
-  .trim()
-  .max(113)
-  .regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, "Invalid value specified for property 'userPrincipalName' of resource 'User'.");
+// Its shape and domain are judged by the verb (directory/upn.ts), which knows the tenant's verified domains and answers
+// in Graph's words; the wire only bounds it.
+const userPrincipalName = z.string().trim().min(1).max(113);
 
 // Accepted as Graph SDKs send it, then dropped: seatflow never stores or returns a password.
 const passwordProfile = z

@@ -9,10 +9,11 @@
 // - Non-ASCII letters: the table allows none, while Graph's property note says accents are possible but break first-party
 //   apps. We follow the table (it is the rule Entra enforces for cloud-created users).
 // - Leading or doubled periods: not refused by the table, so not refused here (`#EXT#` guest UPNs and `a..b` are kept).
+import { MAX_UPN_DOMAIN_LENGTH } from "../tenancy/rules.ts";
 
 export const MAX_UPN_LENGTH = 113;
 export const MAX_UPN_LOCAL_LENGTH = 64;
-export const MAX_UPN_DOMAIN_LENGTH = 48;
+export { MAX_UPN_DOMAIN_LENGTH };
 
 /** Graph's message for any malformed UPN (Request_BadRequest; microsoftgraph/microsoft-graph-docs-contrib#7106). */
 export const INVALID_UPN = "Property userPrincipalName is invalid.";

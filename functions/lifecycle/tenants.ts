@@ -6,10 +6,21 @@ import { auditStatement } from "../audit/store.ts";
 import { curatedPlanRules } from "../catalog/curated-rules.ts";
 import { requireRole } from "../core/authorize.ts";
 import type { Ctx } from "../core/context.ts";
+import { uniqueness } from "../core/errors.ts";
 import { newId } from "../core/ids.ts";
 import { can } from "../core/roles.ts";
 import { newKey } from "../tenancy/actions.ts";
-import { insertTenantStatements, type Tenant } from "../tenancy/store.ts";
+import { domainName, initialDomain } from "../tenancy/rules.ts";
+import {
+  type DomainRow,
+  findDomain,
+  insertDomainStatement,
+  insertTenantStatements,
+  type Tenant,
+} from "../tenancy/store.ts";
+
+const domainTaken = (name: string) =>
+  uniqueness("domains", `The domain '${name}' is already a domain of another tenant.`);
 
 export type CreateTenantInput = {
   displayName: string;
@@ -18,6 +29,10 @@ export type CreateTenantInput = {
   operator?: boolean | undefined;
   /** Issue the tenant's first GlobalAdministrator key in the same batch. */
   withAdminKey?: boolean | undefined;
+  /** Verified domains besides the initial one; the first becomes the default (userPrincipalNames end in these). */
+  domains?: string[] | undefined;
+  /** Whether the tenant's own GlobalAdministrators may buy and change seats (the operator's decision). */
+  selfServiceSubscriptions?: boolean | undefined;
 };
 
 /**
@@ -32,13 +47,26 @@ export async function createTenant({ ctx, input }: { ctx: Ctx; input: CreateTena
     country: input.country.toUpperCase(),
     allowGuestsInLicensedGroups: false,
     isOperator: input.operator ?? false,
+    selfServiceSubscriptions: input.selfServiceSubscriptions ?? false,
     licensingVersion: 0,
     createdAt: ctx.now.toISOString(),
   };
   const rules = curatedPlanRules.map((r) => ({ ...r, id: newId() }));
+  const names = [...new Set((input.domains ?? []).map(domainName))];
+  for (const name of names) if (await findDomain(ctx.d1, name)) throw domainTaken(name);
+  const domains: DomainRow[] = [initialDomain(tenant.displayName, tenant.id), ...names].map((name, i) => ({
+    name,
+    tenantId: tenant.id,
+    // The first verified domain given is where the tenant's users live; without one, the initial domain.
+    isDefault: names.length === 0 ? i === 0 : i === 1,
+    isInitial: i === 0,
+    isVerified: true,
+    createdAt: tenant.createdAt,
+  }));
   const key = input.withAdminKey ? await newKey(ctx, tenant.id, "GlobalAdministrator", "Initial admin key") : null;
   await ctx.d1.batch([
     ...insertTenantStatements(ctx.d1, tenant, rules),
+    ...domains.map((d) => insertDomainStatement(ctx.d1, d)),
     auditStatement(
       ctx,
       {
@@ -51,5 +79,5 @@ export async function createTenant({ ctx, input }: { ctx: Ctx; input: CreateTena
     ),
     ...(key?.statements ?? []),
   ]);
-  return { tenant, adminKey: key?.issued };
+  return { tenant, domains, adminKey: key?.issued };
 }

@@ -3,11 +3,11 @@ import { auditStatement } from "../audit/store.ts";
 import { loadSkuPlans, type SkuPlans } from "../catalog/store.ts";
 import { requireRole } from "../core/authorize.ts";
 import type { Ctx } from "../core/context.ts";
-import { invalid, notFound } from "../core/errors.ts";
+import { forbidden, invalid, notFound } from "../core/errors.ts";
 import { newId } from "../core/ids.ts";
 import { can } from "../core/roles.ts";
 import { followUp, sendFollowUps } from "../jobs/outbox.ts";
-import { findTenant } from "../tenancy/store.ts";
+import { findTenant, sellsItselfSeats } from "../tenancy/store.ts";
 import { canMoveTo, type SubscriptionStatus } from "./rules.ts";
 import {
   consumedUnits,
@@ -15,6 +15,8 @@ import {
   findSubscription,
   insertSubscriptionStatement,
   listSubscriptions as listStoredSubscriptions,
+  overallocation,
+  overallocationAlertStatement,
   refreshPoolStatements,
   type SubscriptionRow,
   updateSubscriptionStatement,
@@ -40,8 +42,24 @@ async function withSku(ctx: Ctx, row: SubscriptionRow): Promise<SubscriptionWith
   return { subscription: row, skuPartNumber: sku?.skuPartNumber ?? "", sku };
 }
 
+/**
+ * Seats are the operator's to sell: an API key of another tenant may buy or change them only where the operator turned
+ * selfServiceSubscriptions on (the demo tenant has it). The service itself (the CLI, the seed) acts for the operator.
+ */
+async function requireSeatSeller(ctx: Ctx) {
+  requireRole(ctx, can.manageSubscriptions);
+  if (ctx.actor.kind !== "apiKey" || ctx.actor.operator) return;
+  if (!(await sellsItselfSeats(ctx.d1, ctx.tenantId))) {
+    throw forbidden(
+      "Subscriptions of this tenant are bought and changed by the installation's operator (selfServiceSubscriptions is off).",
+      "operatorSellsSeats",
+    );
+  }
+}
+
 export async function createSubscription({ ctx, input }: { ctx: Ctx; input: CreateSubscriptionInput }) {
   requireRole(ctx, can.manageSubscriptions);
+  await requireSeatSeller(ctx);
   const sku = await findSkuByIdOrPartNumber(ctx.d1, input);
   if (!sku) {
     throw invalid(`The product '${input.skuId ?? input.skuPartNumber}' is not in the product catalogue.`);
@@ -96,6 +114,7 @@ export type UpdateSubscriptionInput = {
 
 export async function updateSubscription({ ctx, input }: { ctx: Ctx; input: UpdateSubscriptionInput }) {
   requireRole(ctx, can.manageSubscriptions);
+  await requireSeatSeller(ctx);
   const current = await findSubscription(ctx.d1, ctx.tenantId, input.id);
   if (!current) throw notFound(input.id);
   if (input.status && !canMoveTo(current.status, input.status)) {
@@ -110,9 +129,19 @@ export async function updateSubscription({ ctx, input }: { ctx: Ctx; input: Upda
   const seatsAdded =
     next.totalLicenses > current.totalLicenses || (next.status === "Enabled" && current.status !== "Enabled");
   const heal = seatsAdded ? healSku(ctx, current.skuId) : null;
-  await ctx.d1.batch([
+  // Existing users keep their seats when seats are cut below use (rule 3): the change is made, and reported.
+  const alert = overallocationAlertStatement(ctx.d1, {
+    id: newId(),
+    tenantId: ctx.tenantId,
+    skuId: current.skuId,
+    subscriptionId: current.id,
+    at: ctx.now.toISOString(),
+  });
+  const refresh = refreshPoolStatements(ctx.d1, ctx.tenantId, current.skuId);
+  const results = await ctx.d1.batch([
     updateSubscriptionStatement(ctx.d1, next),
-    ...refreshPoolStatements(ctx.d1, ctx.tenantId, current.skuId),
+    ...refresh,
+    alert,
     ...(heal?.statements ?? []),
     auditStatement(ctx, {
       activity: "Update subscription",
@@ -135,7 +164,15 @@ export async function updateSubscription({ ctx, input }: { ctx: Ctx; input: Upda
     }),
   ]);
   if (heal) await sendFollowUps(ctx, [heal.id]);
-  return withSku(ctx, next);
+  const over = results[1 + refresh.length]?.results[0] as { enabledUnits: number; consumedUnits: number } | undefined;
+  return {
+    ...(await withSku(ctx, next)),
+    ...(over
+      ? {
+          warning: `The pool of this product now has ${over.consumedUnits} seats in use and ${over.enabledUnits} enabled: existing users keep their licenses, new assignments are refused until seats are added. See /api/reports/overallocation.`,
+        }
+      : {}),
+  };
 }
 
 /** Seats were added: members waiting in CountViolation for this SKU are reprocessed, oldest first (rule 9). */
@@ -190,4 +227,10 @@ export async function listLicensePools({ ctx }: { ctx: Ctx }) {
     findTenant(ctx.d1, ctx.tenantId),
   ]);
   return { listing, consumed, tenant: { id: ctx.tenantId, displayName: tenant?.displayName ?? "" } };
+}
+
+/** What over-allocation the tenant has: the pools over now, and the alerts changes to seats raised, newest first. */
+export async function overallocationReport({ ctx }: { ctx: Ctx }) {
+  requireRole(ctx, can.readLicensing);
+  return overallocation(ctx.d1, ctx.tenantId);
 }

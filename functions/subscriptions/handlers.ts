@@ -3,12 +3,18 @@ import type { Ctx } from "../core/context.ts";
 import { notFound } from "../core/errors.ts";
 import { contextUrl } from "../core/odata.ts";
 import { newRouter } from "../core/openapi.ts";
+import { actForTenant } from "../tenancy/actions.ts";
 import * as actions from "./actions.ts";
 import * as routes from "./routes.ts";
-import { companySubscription, companySubscriptions, subscribedSkus } from "./views.ts";
+import { companySubscription, companySubscriptions, overallocationAlert, subscribedSkus } from "./views.ts";
 
 const present = ({ subscription, skuPartNumber, sku }: actions.SubscriptionWithSku) =>
   companySubscription(subscription, skuPartNumber, sku);
+
+const presentChanged = (changed: actions.SubscriptionWithSku & { warning?: string }) => ({
+  ...present(changed),
+  ...(changed.warning ? { warning: changed.warning } : {}),
+});
 
 /** Graph's /directory/subscriptions and seatflow's /api/subscriptions list the same collection. */
 const subscriptionCollection = async (ctx: Ctx, url: string) => ({
@@ -60,9 +66,25 @@ export const subscriptionsRouter = newRouter()
   })
   .openapi(routes.updateSubscription, async (c) => {
     const input = { ...c.req.valid("json"), id: c.req.valid("param").id };
-    return c.json(present(await actions.updateSubscription({ ctx: c.get("ctx"), input })), 200);
+    return c.json(presentChanged(await actions.updateSubscription({ ctx: c.get("ctx"), input })), 200);
   })
   .openapi(routes.takeOverSubscription, async (c) => {
     const taken = await actions.takeOverSubscription({ ctx: c.get("ctx"), input: { id: c.req.valid("param").id } });
     return c.json(present(taken), 200);
+  })
+  .openapi(routes.overallocationReport, async (c) => {
+    const { alerts, pools } = await actions.overallocationReport({ ctx: c.get("ctx") });
+    return c.json({ pools, value: alerts.map(overallocationAlert) }, 200);
+  })
+  .openapi(routes.sellSubscription, async (c) => {
+    const ctx = await actForTenant({ ctx: c.get("ctx"), input: { tenantId: c.req.valid("param").tenantId } });
+    return c.json(present(await actions.createSubscription({ ctx, input: c.req.valid("json") })), 201);
+  })
+  .openapi(routes.changeSoldSubscription, async (c) => {
+    const { tenantId, id } = c.req.valid("param");
+    const ctx = await actForTenant({ ctx: c.get("ctx"), input: { tenantId } });
+    return c.json(
+      presentChanged(await actions.updateSubscription({ ctx, input: { ...c.req.valid("json"), id } })),
+      200,
+    );
   });

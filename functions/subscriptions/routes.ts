@@ -2,13 +2,17 @@
 import { defineRoute, jsonBody, jsonResponse } from "../core/openapi.ts";
 import { can } from "../core/roles.ts";
 import {
+  ChangedSubscriptionSchema,
   CompanySubscriptionCollection,
   CompanySubscriptionEntity,
   CompanySubscriptionSchema,
   CreateSubscriptionSchema,
   IdParam,
+  OverallocationReport,
   SubscribedSkuCollection,
   SubscribedSkuEntity,
+  TenantParam,
+  TenantSubscriptionParams,
   UpdateSubscriptionSchema,
 } from "./schemas.ts";
 
@@ -86,7 +90,9 @@ export const updateSubscription = defineRoute(can.manageSubscriptions, {
   tags: ["Subscriptions"],
   summary: "Change seats or move through the lifecycle (Enabled → Warning → Suspended → LockedOut/Deleted)",
   request: { params: IdParam, body: jsonBody(UpdateSubscriptionSchema) },
-  responses: { 200: jsonResponse(CompanySubscriptionSchema, "The subscription") },
+  responses: {
+    200: jsonResponse(ChangedSubscriptionSchema, "The subscription (with a warning if seats are now over-allocated)"),
+  },
 });
 
 export const takeOverSubscription = defineRoute(can.manageSubscriptions, {
@@ -97,4 +103,33 @@ export const takeOverSubscription = defineRoute(can.manageSubscriptions, {
   summary: "Take over a self-service purchase so its seats join the admin's pool",
   request: { params: IdParam },
   responses: { 200: jsonResponse(CompanySubscriptionSchema, "The subscription") },
+});
+
+export const overallocationReport = defineRoute(can.readLicensing, {
+  method: "get",
+  path: "/api/reports/overallocation",
+  operationId: "overallocationReport",
+  tags: ["Subscriptions"],
+  summary: "Pools with more seats in use than enabled now, and the alerts changes to seats raised (newest first)",
+  responses: { 200: jsonResponse(OverallocationReport, "Over-allocation") },
+});
+
+export const sellSubscription = defineRoute(can.operate, {
+  method: "post",
+  path: "/api/tenants/{tenantId}/subscriptions",
+  operationId: "sellSubscription",
+  tags: ["Subscriptions"],
+  summary: "The operator sells a tenant seats: a subscription in that tenant",
+  request: { params: TenantParam, body: jsonBody(CreateSubscriptionSchema) },
+  responses: { 201: jsonResponse(CompanySubscriptionSchema, "The new subscription") },
+});
+
+export const changeSoldSubscription = defineRoute(can.operate, {
+  method: "patch",
+  path: "/api/tenants/{tenantId}/subscriptions/{id}",
+  operationId: "changeSoldSubscription",
+  tags: ["Subscriptions"],
+  summary: "The operator changes a tenant's seats or moves its subscription through the lifecycle",
+  request: { params: TenantSubscriptionParams, body: jsonBody(UpdateSubscriptionSchema) },
+  responses: { 200: jsonResponse(ChangedSubscriptionSchema, "The subscription") },
 });

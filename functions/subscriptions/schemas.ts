@@ -106,3 +106,57 @@ export const SubscribedSkuSchema = z
 
 export const SubscribedSkuEntity = entityOf(SubscribedSkuSchema, "SubscribedSkuEntity");
 export const SubscribedSkuCollection = collectionOf(SubscribedSkuSchema, "SubscribedSkuCollection");
+
+/** A subscription as changed: with a warning when the change left its pool with more seats in use than enabled. */
+export const ChangedSubscriptionSchema = CompanySubscriptionSchema.extend({ warning: z.string().optional() }).openapi(
+  "ChangedSubscription",
+);
+
+export const OverallocationReport = z
+  .object({
+    pools: z.array(
+      z
+        .object({
+          skuId: z.string(),
+          skuPartNumber: z.string(),
+          enabledUnits: z.number().int(),
+          consumedUnits: z.number().int(),
+        })
+        .strict(),
+    ),
+    value: z.array(
+      z
+        .object({
+          id: z.string(),
+          skuId: z.string(),
+          subscriptionId: z.string(),
+          enabledUnits: z.number().int(),
+          consumedUnits: z.number().int(),
+          createdDateTime: z.string(),
+        })
+        .strict(),
+    ),
+  })
+  .strict()
+  .openapi("OverallocationReport");
+
+export const TenantSubscriptionParams = z.object({
+  tenantId: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: "tenantId", in: "path" } }),
+  id: z
+    .string()
+    .min(1)
+    .max(256)
+    .openapi({ param: { name: "id", in: "path" } }),
+});
+
+export const TenantParam = z.object({
+  tenantId: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: "tenantId", in: "path" } }),
+});

@@ -123,3 +123,59 @@ export async function consumedUnits(d1: D1Database, tenantId: string): Promise<M
     .all<{ skuId: string; consumed: number }>();
   return new Map(results.map((p) => [p.skuId, p.consumed]));
 }
+
+/**
+ * Records an over-allocation alert when, after the batch's own pool refresh, the pool has more seats consumed than
+ * enabled (seats cut below use, a subscription suspended): RETURNING says whether it did, and with which figures.
+ */
+export const overallocationAlertStatement = (
+  d1: D1Database,
+  alert: { id: string; tenantId: string; skuId: string; subscriptionId: string; at: string },
+) =>
+  d1
+    .prepare(
+      `INSERT INTO overallocation_alerts (id, tenant_id, sku_id, subscription_id, enabled_units, consumed_units, created_at)
+       SELECT ?1, tenant_id, sku_id, ?4, enabled_units, consumed_units, ?5 FROM seat_pools
+       WHERE tenant_id = ?2 AND sku_id = ?3 AND consumed_units > enabled_units
+       RETURNING enabled_units AS enabledUnits, consumed_units AS consumedUnits`,
+    )
+    .bind(alert.id, alert.tenantId, alert.skuId, alert.subscriptionId, alert.at);
+
+export type OverallocationAlert = {
+  id: string;
+  skuId: string;
+  subscriptionId: string;
+  enabledUnits: number;
+  consumedUnits: number;
+  createdAt: string;
+};
+
+/** The tenant's over-allocation alerts, newest first, and the pools over-allocated now. */
+export async function overallocation(d1: D1Database, tenantId: string, limit = 100) {
+  const [alerts, pools] = await d1.batch<Record<string, unknown>>([
+    d1
+      .prepare(
+        `SELECT id, sku_id AS skuId, subscription_id AS subscriptionId, enabled_units AS enabledUnits,
+           consumed_units AS consumedUnits, created_at AS createdAt
+         FROM overallocation_alerts WHERE tenant_id = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2`,
+      )
+      .bind(tenantId, limit),
+    d1
+      .prepare(
+        `SELECT p.sku_id AS skuId, k.sku_part_number AS skuPartNumber, p.enabled_units AS enabledUnits,
+           p.consumed_units AS consumedUnits
+         FROM seat_pools p JOIN skus k ON k.id = p.sku_id WHERE p.tenant_id = ?1 AND p.consumed_units > p.enabled_units
+         ORDER BY p.sku_id`,
+      )
+      .bind(tenantId),
+  ]);
+  return {
+    alerts: (alerts?.results ?? []) as OverallocationAlert[],
+    pools: (pools?.results ?? []) as {
+      skuId: string;
+      skuPartNumber: string;
+      enabledUnits: number;
+      consumedUnits: number;
+    }[],
+  };
+}

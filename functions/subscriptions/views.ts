@@ -2,7 +2,7 @@
 import type { SkuPlans } from "../catalog/store.ts";
 import { graphTime } from "../core/time.ts";
 import { capabilityStatus, prepaidUnits } from "./rules.ts";
-import type { SubscriptionRow } from "./store.ts";
+import type { OverallocationAlert, SubscriptionRow } from "./store.ts";
 
 const servicePlanInfo = (sku: SkuPlans | undefined) =>
   (sku?.servicePlans ?? []).map((p) => ({
@@ -70,3 +70,12 @@ export function subscribedSkus(
     };
   });
 }
+
+export const overallocationAlert = (a: OverallocationAlert) => ({
+  id: a.id,
+  skuId: a.skuId,
+  subscriptionId: a.subscriptionId,
+  enabledUnits: a.enabledUnits,
+  consumedUnits: a.consumedUnits,
+  createdDateTime: graphTime(a.createdAt),
+});

@@ -2,18 +2,29 @@
 import { auditStatement } from "../audit/store.ts";
 import { requireRole } from "../core/authorize.ts";
 import type { Ctx, Role } from "../core/context.ts";
-import { notFound } from "../core/errors.ts";
+import { invalid, notFound, uniqueness } from "../core/errors.ts";
 import { newId } from "../core/ids.ts";
 import { can } from "../core/roles.ts";
 import { generateApiKey, hashApiKey } from "./keys.ts";
+import { domainName } from "./rules.ts";
 import {
   type ApiKeyRow,
+  type DomainRow,
+  deleteDomainStatement,
+  findDomain,
   findLiveApiKey,
   findTenant,
   insertApiKeyStatement,
+  insertDomainStatement,
   listApiKeys as listStoredApiKeys,
+  listDomains as listStoredDomains,
   revokeApiKeyStatement,
+  setDefaultDomainStatement,
   type Tenant,
+  type TenantSettings,
+  updateSeatSellingStatement,
+  updateSettingsStatement,
+  usersInDomain,
 } from "./store.ts";
 
 export type { Tenant } from "./store.ts";
@@ -74,4 +85,176 @@ export async function getOrganization({ ctx }: { ctx: Ctx }): Promise<Tenant> {
   const tenant = await findTenant(ctx.d1, ctx.tenantId);
   if (!tenant) throw notFound(ctx.tenantId);
   return tenant;
+}
+
+// ---- domains ----
+
+const domainTaken = () => uniqueness("id", "Another object with the same value for property id already exists.");
+
+export async function listDomains({ ctx }: { ctx: Ctx }): Promise<DomainRow[]> {
+  requireRole(ctx, can.readDirectory);
+  return listStoredDomains(ctx.d1, ctx.tenantId);
+}
+
+/**
+ * Adds a verified domain to the tenant. seatflow checks no DNS: a domain is verified when its tenant's administrator
+ * adds it, and a name already held by any tenant is refused (with the same words, so no tenant learns another's).
+ */
+export async function addDomain({
+  ctx,
+  input,
+}: {
+  ctx: Ctx;
+  input: { name: string; isDefault?: boolean | undefined };
+}) {
+  requireRole(ctx, can.manageTenancy);
+  const name = domainName(input.name);
+  if (await findDomain(ctx.d1, name)) throw domainTaken();
+  const domain: DomainRow = {
+    name,
+    tenantId: ctx.tenantId,
+    isDefault: false,
+    isInitial: false,
+    isVerified: true,
+    createdAt: ctx.now.toISOString(),
+  };
+  try {
+    await ctx.d1.batch([
+      insertDomainStatement(ctx.d1, domain),
+      ...(input.isDefault ? [setDefaultDomainStatement(ctx.d1, ctx.tenantId, name)] : []),
+      auditStatement(ctx, {
+        activity: "Add verified domain",
+        category: "DirectoryManagement",
+        operationType: "Add",
+        targets: [{ id: name, displayName: name, type: "Other" }],
+      }),
+    ]);
+  } catch (error) {
+    // Another tenant added it meanwhile: the primary key says so.
+    if (error instanceof Error && /UNIQUE|PRIMARY KEY/i.test(error.message)) throw domainTaken();
+    throw error;
+  }
+  return { ...domain, isDefault: input.isDefault ?? false };
+}
+
+/** Removes a domain no user's userPrincipalName uses; the initial domain stays (it becomes the default again). */
+export async function removeDomain({ ctx, input }: { ctx: Ctx; input: { name: string } }) {
+  requireRole(ctx, can.manageTenancy);
+  const name = input.name.trim().toLowerCase();
+  const domain = await findDomain(ctx.d1, name);
+  if (!domain || domain.tenantId !== ctx.tenantId) throw notFound(input.name);
+  if (domain.isInitial) throw invalid("The initial domain of a tenant cannot be removed.", { reason: "initialDomain" });
+  const users = await usersInDomain(ctx.d1, ctx.tenantId, name);
+  if (users > 0) {
+    throw invalid(
+      `Domain '${name}' can't be removed: ${users} user(s) have a userPrincipalName in it. Rename them first.`,
+      { reason: "domainInUse" },
+    );
+  }
+  const initial = (await listStoredDomains(ctx.d1, ctx.tenantId)).find((d) => d.isInitial);
+  await ctx.d1.batch([
+    deleteDomainStatement(ctx.d1, ctx.tenantId, name),
+    ...(domain.isDefault && initial ? [setDefaultDomainStatement(ctx.d1, ctx.tenantId, initial.name)] : []),
+    auditStatement(ctx, {
+      activity: "Remove verified domain",
+      category: "DirectoryManagement",
+      operationType: "Delete",
+      targets: [{ id: name, displayName: name, type: "Other" }],
+    }),
+  ]);
+}
+
+// ---- settings ----
+
+export type Settings = TenantSettings & { selfServiceSubscriptions: boolean };
+
+export async function getSettings({ ctx }: { ctx: Ctx }): Promise<Settings> {
+  requireRole(ctx, can.readTenancy);
+  const tenant = await findTenant(ctx.d1, ctx.tenantId);
+  if (!tenant) throw notFound(ctx.tenantId);
+  return {
+    allowGuestsInLicensedGroups: tenant.allowGuestsInLicensedGroups,
+    selfServiceSubscriptions: tenant.selfServiceSubscriptions,
+  };
+}
+
+/** The settings a tenant's administrators decide (whether seats are theirs to buy is the operator's: setSeatSelling). */
+export async function updateSettings({ ctx, input }: { ctx: Ctx; input: Partial<TenantSettings> }) {
+  requireRole(ctx, can.manageTenancy);
+  const before = await getSettings({ ctx });
+  const next = { ...before, ...input };
+  if (next.allowGuestsInLicensedGroups !== before.allowGuestsInLicensedGroups) {
+    await ctx.d1.batch([
+      updateSettingsStatement(ctx.d1, ctx.tenantId, next),
+      auditStatement(ctx, {
+        activity: "Update company settings",
+        category: "DirectoryManagement",
+        operationType: "Update",
+        targets: [
+          {
+            id: ctx.tenantId,
+            type: "Directory",
+            modifiedProperties: [
+              {
+                displayName: "allowGuestsInLicensedGroups",
+                oldValue: String(before.allowGuestsInLicensedGroups),
+                newValue: String(next.allowGuestsInLicensedGroups),
+              },
+            ],
+          },
+        ],
+      }),
+    ]);
+  }
+  return next;
+}
+
+/**
+ * Whether a tenant's own GlobalAdministrators may buy seats and change them. In an installation with many tenants,
+ * seats are the operator's to sell: this is the operator's switch (an operator key, or the CLI).
+ */
+export async function setSeatSelling({
+  ctx,
+  input,
+}: {
+  ctx: Ctx;
+  input: { tenantId: string; selfServiceSubscriptions: boolean };
+}) {
+  requireRole(ctx, can.operate);
+  const tenant = await findTenant(ctx.d1, input.tenantId);
+  if (!tenant) throw notFound(input.tenantId);
+  await ctx.d1.batch([
+    updateSeatSellingStatement(ctx.d1, tenant.id, input.selfServiceSubscriptions),
+    auditStatement(ctx, {
+      activity: "Update company settings",
+      category: "DirectoryManagement",
+      operationType: "Update",
+      targets: [
+        {
+          id: tenant.id,
+          displayName: tenant.displayName,
+          type: "Directory",
+          modifiedProperties: [
+            {
+              displayName: "selfServiceSubscriptions",
+              oldValue: String(tenant.selfServiceSubscriptions),
+              newValue: String(input.selfServiceSubscriptions),
+            },
+          ],
+        },
+      ],
+    }),
+  ]);
+  return { ...tenant, selfServiceSubscriptions: input.selfServiceSubscriptions };
+}
+
+/**
+ * The context of an operator acting for another tenant (selling it seats): the same actor, that tenant's data. Only
+ * the operator tenant's administrators may; an unknown tenant is a 404.
+ */
+export async function actForTenant({ ctx, input }: { ctx: Ctx; input: { tenantId: string } }): Promise<Ctx> {
+  requireRole(ctx, can.operate);
+  const tenant = await findTenant(ctx.d1, input.tenantId.toLowerCase());
+  if (!tenant) throw notFound(input.tenantId);
+  return { ...ctx, tenantId: tenant.id };
 }

@@ -1,12 +1,16 @@
 /** The tenancy capability's wire shapes. */
 import { z } from "@hono/zod-openapi";
 import { roles } from "../core/context.ts";
-import { collectionOf } from "../core/openapi.ts";
+import { collectionOf, entityOf } from "../core/openapi.ts";
 
 export const CreateTenantSchema = z
   .object({
     displayName: z.string().trim().min(1).max(256),
     country: z.string().regex(/^[A-Za-z]{2}$/, "country must be a two-letter ISO 3166 code."),
+    /** Verified domains besides the initial one (the first becomes the default). */
+    domains: z.array(z.string().min(1).max(253)).max(20).optional(),
+    /** Whether the tenant's own GlobalAdministrators may buy and change seats. */
+    selfServiceSubscriptions: z.boolean().optional(),
   })
   .strict()
   .openapi("CreateTenant");
@@ -35,6 +39,7 @@ export const CreatedTenant = z
     country: z.string(),
     allowGuestsInLicensedGroups: z.boolean(),
     isOperator: z.boolean(),
+    selfServiceSubscriptions: z.boolean(),
     licensingVersion: z.number().int(),
     createdAt: z.string(),
     adminKey: z.string(),
@@ -70,3 +75,62 @@ export const IssuedKeySchema = z
   })
   .strict()
   .openapi("IssuedKey");
+
+export const DomainSchema = z
+  .object({
+    id: z.string(),
+    authenticationType: z.literal("Managed"),
+    availabilityStatus: z.string().nullable(),
+    isAdminManaged: z.boolean(),
+    isDefault: z.boolean(),
+    isInitial: z.boolean(),
+    isRoot: z.boolean(),
+    isVerified: z.boolean(),
+    passwordNotificationWindowInDays: z.number().int().nullable(),
+    passwordValidityPeriodInDays: z.number().int().nullable(),
+    supportedServices: z.array(z.string()),
+  })
+  .strict()
+  .openapi("Domain");
+
+export const DomainEntity = entityOf(DomainSchema, "DomainEntity");
+export const DomainCollection = collectionOf(DomainSchema, "DomainCollection");
+
+export const AddDomainSchema = z
+  .object({
+    id: z.string().min(1).max(253).openapi({ description: "The domain name, e.g. contoso.example" }),
+    isDefault: z.boolean().optional(),
+  })
+  .strict()
+  .openapi("AddDomain");
+
+export const DomainIdParam = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(253)
+    .openapi({ param: { name: "id", in: "path" } }),
+});
+
+export const SettingsSchema = z
+  .object({ allowGuestsInLicensedGroups: z.boolean(), selfServiceSubscriptions: z.boolean() })
+  .strict()
+  .openapi("TenantSettings");
+
+export const UpdateSettingsSchema = z
+  .object({ allowGuestsInLicensedGroups: z.boolean() })
+  .partial()
+  .strict()
+  .openapi("UpdateTenantSettings");
+
+export const UpdateTenantSchema = z.object({ selfServiceSubscriptions: z.boolean() }).strict().openapi("UpdateTenant");
+
+export const TenantIdParam = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: "id", in: "path" } }),
+});
+
+export const TenantSchema = CreatedTenant.omit({ adminKey: true }).openapi("Tenant");

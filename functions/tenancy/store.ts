@@ -5,13 +5,15 @@ import type { Role } from "../core/context.ts";
 export type Tenant = typeof tenants.$inferSelect;
 
 const tenantColumns = `id, display_name AS displayName, country, allow_guests_in_licensed_groups AS allowGuestsInLicensedGroups,
-  is_operator AS isOperator, licensing_version AS licensingVersion, created_at AS createdAt`;
+  is_operator AS isOperator, self_service_subscriptions AS selfServiceSubscriptions, licensing_version AS licensingVersion,
+  created_at AS createdAt`;
 
 /** SQLite hands booleans back as 0/1. */
 const toTenant = (row: Record<string, unknown>): Tenant => ({
   ...(row as Tenant),
   allowGuestsInLicensedGroups: row.allowGuestsInLicensedGroups === 1 || row.allowGuestsInLicensedGroups === true,
   isOperator: row.isOperator === 1 || row.isOperator === true,
+  selfServiceSubscriptions: row.selfServiceSubscriptions === 1 || row.selfServiceSubscriptions === true,
 });
 
 export async function findTenant(d1: D1Database, tenantId: string): Promise<Tenant | undefined> {
@@ -45,8 +47,9 @@ export function insertTenantStatements(
   return [
     d1
       .prepare(
-        `INSERT INTO tenants (id, display_name, country, allow_guests_in_licensed_groups, is_operator, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)`,
+        `INSERT INTO tenants (id, display_name, country, allow_guests_in_licensed_groups, is_operator,
+           self_service_subscriptions, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)`,
       )
       .bind(
         tenant.id,
@@ -54,6 +57,7 @@ export function insertTenantStatements(
         tenant.country,
         tenant.allowGuestsInLicensedGroups ? 1 : 0,
         tenant.isOperator ? 1 : 0,
+        tenant.selfServiceSubscriptions ? 1 : 0,
         tenant.createdAt,
       ),
     d1
@@ -132,3 +136,102 @@ export async function tenantSettings(d1: D1Database, tenantId: string): Promise<
     .first<{ allowed: number }>();
   return { allowGuestsInLicensedGroups: row?.allowed === 1 };
 }
+
+/** Whether the tenant's own GlobalAdministrators may buy and change seats (else only the operator may). */
+export async function sellsItselfSeats(d1: D1Database, tenantId: string): Promise<boolean> {
+  const row = await d1
+    .prepare("SELECT self_service_subscriptions AS selfService FROM tenants WHERE id = ?1")
+    .bind(tenantId)
+    .first<{ selfService: number }>();
+  return row?.selfService === 1;
+}
+
+// ---- domains ----
+
+export type DomainRow = {
+  name: string;
+  tenantId: string;
+  isDefault: boolean;
+  isInitial: boolean;
+  isVerified: boolean;
+  createdAt: string;
+};
+
+const toDomain = (r: Record<string, unknown>): DomainRow => ({
+  ...(r as DomainRow),
+  isDefault: r.isDefault === 1 || r.isDefault === true,
+  isInitial: r.isInitial === 1 || r.isInitial === true,
+  isVerified: r.isVerified === 1 || r.isVerified === true,
+});
+
+const domainColumns =
+  "name, tenant_id AS tenantId, is_default AS isDefault, is_initial AS isInitial, is_verified AS isVerified, created_at AS createdAt";
+
+export async function listDomains(d1: D1Database, tenantId: string): Promise<DomainRow[]> {
+  const { results } = await d1
+    .prepare(`SELECT ${domainColumns} FROM domains WHERE tenant_id = ?1 ORDER BY is_initial DESC, name`)
+    .bind(tenantId)
+    .all<Record<string, unknown>>();
+  return results.map(toDomain);
+}
+
+/** The domain of this name, whichever tenant holds it (a name belongs to one tenant only). */
+export async function findDomain(d1: D1Database, name: string): Promise<DomainRow | undefined> {
+  const row = await d1
+    .prepare(`SELECT ${domainColumns} FROM domains WHERE name = ?1`)
+    .bind(name)
+    .first<Record<string, unknown>>();
+  return row ? toDomain(row) : undefined;
+}
+
+/** The names of the tenant's verified domains: a userPrincipalName must end in one of them. */
+export async function verifiedDomainNames(d1: D1Database, tenantId: string): Promise<string[]> {
+  const { results } = await d1
+    .prepare("SELECT name FROM domains WHERE tenant_id = ?1 AND is_verified = 1")
+    .bind(tenantId)
+    .all<{ name: string }>();
+  return results.map((r) => r.name);
+}
+
+export const insertDomainStatement = (d1: D1Database, domain: DomainRow) =>
+  d1
+    .prepare(
+      `INSERT INTO domains (name, tenant_id, is_default, is_initial, is_verified, created_at)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6)`,
+    )
+    .bind(
+      domain.name,
+      domain.tenantId,
+      domain.isDefault ? 1 : 0,
+      domain.isInitial ? 1 : 0,
+      domain.isVerified ? 1 : 0,
+      domain.createdAt,
+    );
+
+/** Makes `name` the tenant's default domain (the one new userPrincipalNames are suggested in) and no other. */
+export const setDefaultDomainStatement = (d1: D1Database, tenantId: string, name: string) =>
+  d1.prepare("UPDATE domains SET is_default = (name = ?2) WHERE tenant_id = ?1").bind(tenantId, name);
+
+export const deleteDomainStatement = (d1: D1Database, tenantId: string, name: string) =>
+  d1.prepare("DELETE FROM domains WHERE tenant_id = ?1 AND name = ?2").bind(tenantId, name);
+
+/** How many of the tenant's users (deleted ones too: they may be restored) have a userPrincipalName in the domain. */
+export async function usersInDomain(d1: D1Database, tenantId: string, name: string): Promise<number> {
+  const row = await d1
+    .prepare("SELECT count(*) AS n FROM users WHERE tenant_id = ?1 AND user_principal_name LIKE ?2 ESCAPE '\\'")
+    .bind(tenantId, `%@${name.replace(/[\\%_]/g, (c) => `\\${c}`)}`)
+    .first<{ n: number }>();
+  return Number(row?.n ?? 0);
+}
+
+/** The tenant's settings that its own administrators change. */
+export const updateSettingsStatement = (d1: D1Database, tenantId: string, settings: TenantSettings) =>
+  d1
+    .prepare("UPDATE tenants SET allow_guests_in_licensed_groups = ?2 WHERE id = ?1")
+    .bind(tenantId, settings.allowGuestsInLicensedGroups ? 1 : 0);
+
+/** Whether the tenant sells itself seats: the operator's decision. */
+export const updateSeatSellingStatement = (d1: D1Database, tenantId: string, selfServiceSubscriptions: boolean) =>
+  d1
+    .prepare("UPDATE tenants SET self_service_subscriptions = ?2 WHERE id = ?1")
+    .bind(tenantId, selfServiceSubscriptions ? 1 : 0);

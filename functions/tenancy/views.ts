@@ -1,6 +1,6 @@
 /** The tenancy capability's presenters. */
 import { graphTime } from "../core/time.ts";
-import type { Tenant } from "./store.ts";
+import type { DomainRow, Tenant } from "./store.ts";
 
 /** Graph's organization resource. */
 export const graphOrganization = (tenant: Tenant) => ({
@@ -8,4 +8,19 @@ export const graphOrganization = (tenant: Tenant) => ({
   displayName: tenant.displayName,
   countryLetterCode: tenant.country,
   createdDateTime: graphTime(tenant.createdAt),
+});
+
+/** Graph's domain resource (seatflow's domains are managed, root domains, verified when added). */
+export const graphDomain = (domain: DomainRow) => ({
+  id: domain.name,
+  authenticationType: "Managed" as const,
+  availabilityStatus: null,
+  isAdminManaged: true,
+  isDefault: domain.isDefault,
+  isInitial: domain.isInitial,
+  isRoot: true,
+  isVerified: domain.isVerified,
+  passwordNotificationWindowInDays: null,
+  passwordValidityPeriodInDays: null,
+  supportedServices: ["Email", "OfficeCommunicationsOnline"],
 });

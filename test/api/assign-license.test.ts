@@ -48,8 +48,8 @@ describe("POST /v1.0/users/{id}/assignLicense", () => {
   it("addresses users by userPrincipalName too", async () => {
     const t = await newTenant();
     await buy(t.admin, SKU.EMS, 1);
-    const userId = await newUser(t.admin, { userPrincipalName: "Adele.Vance@contoso.test", mailNickname: "adele" });
-    const res = await assign(t.admin, "adele.vance@contoso.test", [{ skuId: SKU.EMS }]);
+    const userId = await newUser(t.admin, { userPrincipalName: `Adele.Vance@${t.domain}`, mailNickname: "adele" });
+    const res = await assign(t.admin, `adele.vance@${t.domain}`, [{ skuId: SKU.EMS }]);
     expect(res.status).toBe(200);
     expect(res.body.id).toBe(userId);
   });

@@ -78,7 +78,7 @@ describe("POST /v1.0/$batch", () => {
         accountEnabled: true,
         displayName: `B${i}`,
         mailNickname: `b${i}`,
-        userPrincipalName: `b${i}@contoso.test`,
+        userPrincipalName: `b${i}@${t.domain}`,
       },
     }));
     const res = await t.admin.post("/v1.0/$batch", { requests });
@@ -164,7 +164,7 @@ describe("POST /v1.0/$batch", () => {
       id,
       method: "POST",
       url: "/users",
-      body: { accountEnabled: true, displayName: nick, mailNickname: nick, userPrincipalName: `${nick}@contoso.test` },
+      body: { accountEnabled: true, displayName: nick, mailNickname: nick, userPrincipalName: `${nick}@${t.domain}` },
     });
     const unknown = await t.admin.post("/v1.0/$batch", {
       requests: [create("1", "first"), { ...create("2", "second"), dependsOn: ["99"] }],
@@ -264,7 +264,7 @@ describe("GET /v1.0/auditLogs/directoryAudits", () => {
       accountEnabled: true,
       displayName: "Adele Vance",
       mailNickname: "adelev",
-      userPrincipalName: "adelev@contoso.test",
+      userPrincipalName: `adelev@${t.domain}`,
       usageLocation: "US",
     });
     expect(created.status).toBe(201);
@@ -278,7 +278,7 @@ describe("GET /v1.0/auditLogs/directoryAudits", () => {
     expect(add[0].targetResources[0]).toMatchObject({
       id: userId,
       type: "User",
-      userPrincipalName: "adelev@contoso.test",
+      userPrincipalName: `adelev@${t.domain}`,
     });
     expect(add[0].category).toBe("UserManagement");
     expect(add[0].result).toBe("success");

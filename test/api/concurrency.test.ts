@@ -224,7 +224,7 @@ describe("userPrincipalName uniqueness under concurrent creates", () => {
           accountEnabled: true,
           displayName: `Racer ${i}`,
           mailNickname: `racer${i}`,
-          userPrincipalName: i % 2 === 0 ? "racer@contoso.test" : "RACER@contoso.test",
+          userPrincipalName: i % 2 === 0 ? `racer@${t.domain}` : `RACER@${t.domain.toUpperCase()}`,
         }),
       ),
     );

@@ -34,12 +34,12 @@ describe("the official Microsoft Graph JavaScript SDK against seatflow", () => {
       accountEnabled: true,
       displayName: "Adele Vance",
       mailNickname: "AdeleV",
-      userPrincipalName: "AdeleV@contoso.test",
+      userPrincipalName: `AdeleV@${t.domain}`,
       passwordProfile: { forceChangePasswordNextSignIn: true, password: "xWwvJ]6NMw+bWH-d" },
       usageLocation: "US",
     });
     expect(created.id).toMatch(/^[0-9a-f-]{36}$/);
-    expect(created.userPrincipalName).toBe("adelev@contoso.test");
+    expect(created.userPrincipalName).toBe(`adelev@${t.domain}`);
     expect(created.displayName).toBe("Adele Vance");
     expect(created).not.toHaveProperty("passwordProfile");
     expect(sent.at(-1)).toEqual({ method: "POST", url: `${BASE}/v1.0/users` });
@@ -59,7 +59,7 @@ describe("the official Microsoft Graph JavaScript SDK against seatflow", () => {
     );
 
     // Addressed by userPrincipalName, with the SDK's $select builder.
-    const user = await client.api("/users/AdeleV@contoso.test").select(["id", "assignedLicenses"]).get();
+    const user = await client.api(`/users/AdeleV@${t.domain}`).select(["id", "assignedLicenses"]).get();
     expect(user.id).toBe(created.id);
     expect(user.assignedLicenses).toEqual([{ disabledPlans: [PLAN.SWAY], skuId: SKU.E3 }]);
 
@@ -77,7 +77,7 @@ describe("the official Microsoft Graph JavaScript SDK against seatflow", () => {
       accountEnabled: true,
       displayName: "Alex Wilber",
       mailNickname: "alexw",
-      userPrincipalName: "alexw@contoso.test",
+      userPrincipalName: `alexw@${t.domain}`,
       passwordProfile: { password: "long-enough-1!", forceChangePasswordNextSignIn: false },
       usageLocation: "GB",
     });
@@ -91,7 +91,7 @@ describe("the official Microsoft Graph JavaScript SDK against seatflow", () => {
       .filter(`assignedLicenses/any(x:x/skuId eq ${SKU.SPB})`)
       .select("id,userPrincipalName")
       .get();
-    expect(withSpb.value).toEqual([{ id: user.id, userPrincipalName: "alexw@contoso.test" }]);
+    expect(withSpb.value).toEqual([{ id: user.id, userPrincipalName: `alexw@${t.domain}` }]);
     const withE3 = await client.api("/users").filter(`assignedLicenses/any(x:x/skuId eq ${SKU.E3})`).get();
     expect(withE3.value).toEqual([]);
 
@@ -108,7 +108,7 @@ describe("the official Microsoft Graph JavaScript SDK against seatflow", () => {
       accountEnabled: true,
       displayName: "Megan Bowen",
       mailNickname: "meganb",
-      userPrincipalName: "meganb@contoso.test",
+      userPrincipalName: `meganb@${t.domain}`,
       passwordProfile: { password: "long-enough-1!" },
       usageLocation: "US",
     });
@@ -129,7 +129,7 @@ describe("the official Microsoft Graph JavaScript SDK against seatflow", () => {
   it("maps 404 and 401 through the SDK too", async () => {
     const t = await newTenant();
     const { client } = graphClient(t.keys.GlobalReader);
-    const missing = await graphFailure(() => client.api("/users/nobody@contoso.test").get());
+    const missing = await graphFailure(() => client.api(`/users/nobody@${t.domain}`).get());
     expect(missing.statusCode).toBe(404);
     expect(missing.code).toBe("Request_ResourceNotFound");
 
@@ -138,7 +138,7 @@ describe("the official Microsoft Graph JavaScript SDK against seatflow", () => {
         accountEnabled: true,
         displayName: "Reader Cannot",
         mailNickname: "readercannot",
-        userPrincipalName: "readercannot@contoso.test",
+        userPrincipalName: `readercannot@${t.domain}`,
       }),
     );
     expect(denied.statusCode).toBe(403);

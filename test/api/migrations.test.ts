@@ -137,5 +137,22 @@ describe("migration 0009 (per-member tables keyed by seqs)", () => {
     expect(await all("SELECT tenant_id, kind, payload, done_at FROM outbox")).toEqual([
       [T, "job", JSON.stringify({ jobId: "job-running" }), null],
     ]);
+
+    // Migration 0011: existing tenants keep buying their own seats, get an initial domain, and keep the domains their
+    // users' userPrincipalNames use, verified.
+    expect(await all("SELECT id, self_service_subscriptions FROM tenants ORDER BY id")).toEqual([
+      [T, 1],
+      [OTHER, 1],
+    ]);
+    expect(
+      await all(
+        "SELECT tenant_id, name, is_initial, is_default, is_verified FROM domains ORDER BY tenant_id, is_initial DESC, name",
+      ),
+    ).toEqual([
+      [T, `tenant-${T.replace(/-/g, "").slice(-6)}.onseatflow.local`, 1, 1, 1],
+      [T, "t.test", 0, 0, 1],
+      [OTHER, `tenant-${OTHER.replace(/-/g, "").slice(-6)}.onseatflow.local`, 1, 1, 1],
+      [OTHER, "o.test", 0, 0, 1],
+    ]);
   });
 });

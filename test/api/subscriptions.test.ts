@@ -417,3 +417,81 @@ describe("self-service purchases", () => {
     expect((await t.admin.post(`/api/subscriptions/${own.id}/takeOver`)).status).toBe(400);
   });
 });
+
+describe("who sells seats", () => {
+  it("a tenant without selfServiceSubscriptions can't buy or change seats; the operator sells them", async () => {
+    const operator = await newTenant("US", "Operator", { operator: true });
+    const t = await newTenant("US", "Customer", { selfServiceSubscriptions: false });
+    const refused = await t.admin.post("/api/subscriptions", { skuId: SKU.EMS, totalLicenses: 10_000_000 });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.message).toContain("operator");
+    expect((await t.admin.get("/v1.0/subscribedSkus")).body.value).toEqual([]);
+
+    const sold = await operator.admin.post(`/api/tenants/${t.id}/subscriptions`, { skuId: SKU.EMS, totalLicenses: 2 });
+    expect(sold.status).toBe(201);
+    expect((await pool(t.admin, SKU.EMS))!.prepaidUnits).toEqual(units(2));
+    expect((await t.admin.patch(`/api/subscriptions/${sold.body.id}`, { totalLicenses: 500 })).status).toBe(403);
+    const changed = await operator.admin.patch(`/api/tenants/${t.id}/subscriptions/${sold.body.id}`, {
+      totalLicenses: 3,
+    });
+    expect(changed.status).toBe(200);
+    expect(changed.body.totalLicenses).toBe(3);
+    // The customer's log says who sold it: the operator's key.
+    const audit = await t.admin.get(
+      "/v1.0/auditLogs/directoryAudits?$filter=activityDisplayName eq 'Add subscription'",
+    );
+    expect(audit.body.value[0].initiatedBy.app.servicePrincipalName).toBe("GlobalAdministrator");
+    expect(audit.body.value[0].initiatedBy.app.appId).not.toBeNull();
+
+    // A non-operator can't sell seats to anyone, nor switch self-service on.
+    expect(
+      (await t.admin.post(`/api/tenants/${t.id}/subscriptions`, { skuId: SKU.EMS, totalLicenses: 1 })).status,
+    ).toBe(403);
+    expect((await t.admin.patch(`/api/tenants/${t.id}`, { selfServiceSubscriptions: true })).status).toBe(403);
+    // The operator can.
+    const on = await operator.admin.patch(`/api/tenants/${t.id}`, { selfServiceSubscriptions: true });
+    expect(on.status).toBe(200);
+    expect(on.body.selfServiceSubscriptions).toBe(true);
+    expect((await t.admin.get("/api/settings")).body).toEqual({
+      allowGuestsInLicensedGroups: false,
+      selfServiceSubscriptions: true,
+    });
+    expect((await t.admin.post("/api/subscriptions", { skuId: SKU.E3, totalLicenses: 1 })).status).toBe(201);
+    expect(
+      (
+        await operator.admin.post("/api/tenants/00000000-0000-4000-8000-000000000000/subscriptions", {
+          skuId: SKU.E3,
+          totalLicenses: 1,
+        })
+      ).status,
+    ).toBe(404);
+  });
+
+  it("cutting seats below what is in use answers 200 with a warning and writes an over-allocation alert", async () => {
+    const t = await newTenant();
+    const sub = await buy(t.admin, SKU.EMS, 3);
+    const users = [await newUser(t.admin), await newUser(t.admin), await newUser(t.admin)];
+    for (const u of users) expect((await assign(t.admin, u, [{ skuId: SKU.EMS }])).status).toBe(200);
+    expect((await t.admin.get("/api/reports/overallocation")).body).toEqual({ pools: [], value: [] });
+
+    const cut = await t.admin.patch(`/api/subscriptions/${sub.id}`, { totalLicenses: 1 });
+    expect(cut.status).toBe(200);
+    expect(cut.body.totalLicenses).toBe(1);
+    expect(cut.body.warning).toMatch(/3 seats in use and 1 enabled/);
+    // Everyone keeps their license; nobody new gets one.
+    expect((await pool(t.admin, SKU.EMS))!.consumedUnits).toBe(3);
+    expect((await assign(t.admin, await newUser(t.admin), [{ skuId: SKU.EMS }])).status).toBe(400);
+
+    const report = await t.as("GlobalReader").get("/api/reports/overallocation");
+    expect(report.status).toBe(200);
+    expect(report.body.pools).toEqual([{ skuId: SKU.EMS, skuPartNumber: "EMS", enabledUnits: 1, consumedUnits: 3 }]);
+    expect(report.body.value).toEqual([
+      expect.objectContaining({ skuId: SKU.EMS, subscriptionId: sub.id, enabledUnits: 1, consumedUnits: 3 }),
+    ]);
+    // A change that leaves the pool within its seats raises nothing.
+    const fine = await t.admin.patch(`/api/subscriptions/${sub.id}`, { totalLicenses: 5 });
+    expect(fine.body.warning).toBeUndefined();
+    expect((await t.admin.get("/api/reports/overallocation")).body.pools).toEqual([]);
+    expect((await t.admin.get("/api/reports/overallocation")).body.value).toHaveLength(1);
+  });
+});

@@ -14,7 +14,8 @@ describe("POST /api/tenants", () => {
     const old = await newTenant("US", "Old Corp", { operator: true });
     const oldUser = await newUser(old.admin);
 
-    const res = await old.admin.post("/api/tenants", { displayName: "Fabrikam", country: "de" });
+    const domain = `fabrikam-${Math.random().toString(36).slice(2, 8)}.example`;
+    const res = await old.admin.post("/api/tenants", { displayName: "Fabrikam", country: "de", domains: [domain] });
     expect(res.status).toBe(201);
     expect(res.body.id).toMatch(GUID);
     expect(res.body.id).not.toBe(old.id);
@@ -22,7 +23,7 @@ describe("POST /api/tenants", () => {
     expect(res.body.country).toBe("DE");
     expect(res.body.adminKey).toMatch(/^sf_[A-Za-z0-9_-]{40,}$/);
 
-    const fresh = client(res.body.adminKey);
+    const fresh = client(res.body.adminKey, domain);
     const org = await fresh.get("/v1.0/organization");
     expect(org.status).toBe(200);
     expect(org.body.value).toEqual([
@@ -39,7 +40,10 @@ describe("POST /api/tenants", () => {
 
     // The new tenant is fully usable: it starts with the curated plan rules, and its admin can act.
     expect((await fresh.get("/api/plan-rules")).body.value.length).toBeGreaterThanOrEqual(3);
-    await buy(fresh, SKU.E3, 1);
+    // Seats are the operator's to sell: the new tenant's own admin may not buy them, the operator sells them.
+    expect((await fresh.post("/api/subscriptions", { skuId: SKU.E3, totalLicenses: 1 })).status).toBe(403);
+    const sold = await old.admin.post(`/api/tenants/${res.body.id}/subscriptions`, { skuId: SKU.E3, totalLicenses: 1 });
+    expect(sold.status).toBe(201);
     const newUserId = await newUser(fresh);
     expect((await assign(fresh, newUserId, [{ skuId: SKU.E3 }])).status).toBe(200);
     expect((await old.admin.get("/v1.0/users")).body.value.map((u: { id: string }) => u.id)).not.toContain(newUserId);
@@ -105,7 +109,7 @@ describe("API keys", () => {
         accountEnabled: true,
         displayName: "Nope",
         mailNickname: "nope",
-        userPrincipalName: "nope@contoso.test",
+        userPrincipalName: `nope@${t.domain}`,
       }),
       await reader.patch(`/v1.0/users/${userId}`, { jobTitle: "Reader was here" }),
       await assign(reader, userId, [{ skuId: SKU.E3 }]),
@@ -119,7 +123,7 @@ describe("API keys", () => {
     // Nothing happened.
     const user = await t.admin.get(`/v1.0/users/${userId}?$select=jobTitle,assignedLicenses`);
     expect(user.body).toMatchObject({ jobTitle: null, assignedLicenses: [] });
-    expect((await t.admin.get("/v1.0/users/nope@contoso.test")).status).toBe(404);
+    expect((await t.admin.get(`/v1.0/users/nope@${t.domain}`)).status).toBe(404);
     expect((await t.admin.get("/api/subscriptions")).body.value).toHaveLength(1);
   });
 

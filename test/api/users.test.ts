@@ -7,11 +7,11 @@ const DUPLICATE_UPN = "Another object with the same value for property userPrinc
 const uniq = () => Math.random().toString(36).slice(2, 10);
 
 /** The Graph SDK's documented create-user body (plus usageLocation so the user can be licensed). */
-const sdkBody = (nick: string, password: string) => ({
+const sdkBody = (nick: string, password: string, domain: string) => ({
   accountEnabled: true,
   displayName: "Adele Vance",
   mailNickname: nick,
-  userPrincipalName: `${nick}@contoso.test`,
+  userPrincipalName: `${nick}@${domain}`,
   passwordProfile: { forceChangePasswordNextSignIn: true, password },
 });
 
@@ -34,11 +34,11 @@ describe("POST /v1.0/users", () => {
     const t = await newTenant();
     const nick = `adele${uniq()}`;
     const password = `Pw-${uniq()}-${uniq()}!`;
-    const res = await t.as("UserAdministrator").post("/v1.0/users", sdkBody(nick, password));
+    const res = await t.as("UserAdministrator").post("/v1.0/users", sdkBody(nick, password, t.domain));
     expect(res.status).toBe(201);
     expect(res.body.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     expect(res.body.displayName).toBe("Adele Vance");
-    expect(res.body.userPrincipalName).toBe(`${nick}@contoso.test`);
+    expect(res.body.userPrincipalName).toBe(`${nick}@${t.domain}`);
     expect(res.body["@odata.context"]).toBe(`${BASE}/v1.0/$metadata#users/$entity`);
     expect(res.headers.get("location")).toBe(`${BASE}/v1.0/users/${res.body.id}`);
     expect(res.body).not.toHaveProperty("passwordProfile");
@@ -81,33 +81,41 @@ describe("POST /v1.0/users", () => {
     const row = await env.DB.prepare("SELECT user_principal_name AS upn FROM users WHERE tenant_id = ?1 AND id = ?2")
       .bind(t.id, res.body.id)
       .first<{ upn: string }>();
-    expect(row?.upn).toBe(`${nick}@contoso.test`);
+    expect(row?.upn).toBe(`${nick}@${t.domain}`);
   });
 
   it("refuses a duplicate userPrincipalName (any case) with Graph's message", async () => {
     const t = await newTenant();
     const nick = `dup${uniq()}`;
-    expect((await t.admin.post("/v1.0/users", sdkBody(nick, "x!Y2-long-enough"))).status).toBe(201);
-    const again = await t.admin.post("/v1.0/users", { ...sdkBody(nick, "x!Y2-long-enough"), displayName: "Other" });
+    expect((await t.admin.post("/v1.0/users", sdkBody(nick, "x!Y2-long-enough", t.domain))).status).toBe(201);
+    const again = await t.admin.post("/v1.0/users", {
+      ...sdkBody(nick, "x!Y2-long-enough", t.domain),
+      displayName: "Other",
+    });
     expect(again.status).toBe(400);
     expect(again.body.error.code).toBe("Request_BadRequest");
     expect(again.body.error.message).toBe(DUPLICATE_UPN);
     const upper = await t.admin.post("/v1.0/users", {
-      ...sdkBody(nick, "x!Y2-long-enough"),
-      userPrincipalName: `${nick.toUpperCase()}@CONTOSO.TEST`,
+      ...sdkBody(nick, "x!Y2-long-enough", t.domain),
+      userPrincipalName: `${nick.toUpperCase()}@${t.domain.toUpperCase()}`,
     });
     expect(upper.status).toBe(400);
     expect(upper.body.error.message).toBe(DUPLICATE_UPN);
     const list = await t.admin.get("/v1.0/users?$count=true", { ConsistencyLevel: "eventual" });
     expect(list.body["@odata.count"]).toBe(1);
 
-    // The same UPN in another tenant is fine.
+    // The same name in another tenant's own domain is fine; in this tenant's domain it is not that tenant's to use.
     const other = await newTenant();
-    expect((await other.admin.post("/v1.0/users", sdkBody(nick, "x!Y2-long-enough"))).status).toBe(201);
+    expect((await other.admin.post("/v1.0/users", sdkBody(nick, "x!Y2-long-enough", other.domain))).status).toBe(201);
+    const foreign = await other.admin.post("/v1.0/users", sdkBody(`${nick}x`, "x!Y2-long-enough", t.domain));
+    expect(foreign.status).toBe(400);
+    expect(foreign.body.error.message).toBe(
+      "The domain portion of the userPrincipalName property is invalid. You must use one of the verified domain names in your organization.",
+    );
 
     // Renaming onto a taken UPN is refused the same way.
     const second = await newUser(t.admin);
-    const rename = await t.admin.patch(`/v1.0/users/${second}`, { userPrincipalName: `${nick}@contoso.test` });
+    const rename = await t.admin.patch(`/v1.0/users/${second}`, { userPrincipalName: `${nick}@${t.domain}` });
     expect(rename.status).toBe(400);
     expect(rename.body.error.message).toBe(DUPLICATE_UPN);
   });
@@ -115,32 +123,38 @@ describe("POST /v1.0/users", () => {
   it("refuses unknown fields and invalid values with 400, creating nothing", async () => {
     const t = await newTenant();
     const nick = `unk${uniq()}`;
-    const unknown = await t.admin.post("/v1.0/users", { ...sdkBody(nick, "x!Y2-long-enough"), favouriteColour: "red" });
+    const unknown = await t.admin.post("/v1.0/users", {
+      ...sdkBody(nick, "x!Y2-long-enough", t.domain),
+      favouriteColour: "red",
+    });
     expect(unknown.status).toBe(400);
     expect(unknown.body.error.code).toBe("Request_BadRequest");
     expect(unknown.body.error.message).toContain("favouriteColour");
     const unknownInProfile = await t.admin.post("/v1.0/users", {
-      ...sdkBody(nick, "x!Y2-long-enough"),
+      ...sdkBody(nick, "x!Y2-long-enough", t.domain),
       passwordProfile: { password: "x!Y2-long-enough", hash: "nope" },
     });
     expect(unknownInProfile.status).toBe(400);
     const missing = await t.admin.post("/v1.0/users", { displayName: "No UPN", accountEnabled: true });
     expect(missing.status).toBe(400);
     expect(missing.body.error.message).toContain("userPrincipalName");
-    const badUpn = await t.admin.post("/v1.0/users", { ...sdkBody(nick, "pw"), userPrincipalName: "no-at-sign" });
+    const badUpn = await t.admin.post("/v1.0/users", {
+      ...sdkBody(nick, "pw", t.domain),
+      userPrincipalName: "no-at-sign",
+    });
     expect(badUpn.status).toBe(400);
     expect(badUpn.body.error.details[0].target).toBe("userPrincipalName");
     const badJson = await t.admin.post("/v1.0/users", "{not json");
     expect(badJson.status).toBe(400);
 
-    expect((await t.admin.get(`/v1.0/users/${nick}@contoso.test`)).status).toBe(404);
+    expect((await t.admin.get(`/v1.0/users/${nick}@${t.domain}`)).status).toBe(404);
     expect((await t.admin.get("/v1.0/users")).body.value).toEqual([]);
   });
 
   it("is refused to roles that may not manage users", async () => {
     const t = await newTenant();
     for (const role of ["GlobalReader", "LicenseAdministrator"] as const) {
-      const res = await t.as(role).post("/v1.0/users", sdkBody(`r${uniq()}`, "x!Y2-long-enough"));
+      const res = await t.as(role).post("/v1.0/users", sdkBody(`r${uniq()}`, "x!Y2-long-enough", t.domain));
       expect(res.status).toBe(403);
       expect(res.body.error.code).toBe("Authorization_RequestDenied");
     }
@@ -152,15 +166,18 @@ describe("GET /v1.0/users/{id}", () => {
   it("finds a user by id and by userPrincipalName in any case; another tenant's user is a 404", async () => {
     const t = await newTenant();
     const nick = `Megan.Bowen${uniq()}`;
-    const id = await newUser(t.admin, { userPrincipalName: `${nick}@Contoso.test`, mailNickname: "meganb" });
+    const id = await newUser(t.admin, {
+      userPrincipalName: `${nick}@${t.domain.toUpperCase()[0]}${t.domain.slice(1)}`,
+      mailNickname: "meganb",
+    });
     const byId = await t.as("GlobalReader").get(`/v1.0/users/${id}`);
     expect(byId.status).toBe(200);
     expect(byId.body.id).toBe(id);
-    expect(byId.body.userPrincipalName).toBe(`${nick.toLowerCase()}@contoso.test`);
+    expect(byId.body.userPrincipalName).toBe(`${nick.toLowerCase()}@${t.domain}`);
     for (const ref of [
-      `${nick}@Contoso.test`,
-      `${nick.toLowerCase()}@contoso.test`,
-      `${nick.toUpperCase()}@CONTOSO.TEST`,
+      `${nick}@${t.domain.toUpperCase()[0]}${t.domain.slice(1)}`,
+      `${nick.toLowerCase()}@${t.domain}`,
+      `${nick.toUpperCase()}@${t.domain.toUpperCase()}`,
     ]) {
       const res = await t.admin.get(`/v1.0/users/${encodeURIComponent(ref)}`);
       expect(res.status, ref).toBe(200);
@@ -169,12 +186,12 @@ describe("GET /v1.0/users/{id}", () => {
     // The id is case-insensitive as well (GUIDs).
     expect((await t.admin.get(`/v1.0/users/${id.toUpperCase()}`)).status).toBe(200);
 
-    const missing = await t.admin.get("/v1.0/users/nobody@contoso.test");
+    const missing = await t.admin.get(`/v1.0/users/nobody@${t.domain}`);
     expect(missing.status).toBe(404);
     expect(missing.body.error.code).toBe("Request_ResourceNotFound");
     const other = await newTenant();
     expect((await other.admin.get(`/v1.0/users/${id}`)).status).toBe(404);
-    expect((await other.admin.get(`/v1.0/users/${nick}@contoso.test`)).status).toBe(404);
+    expect((await other.admin.get(`/v1.0/users/${nick}@${t.domain}`)).status).toBe(404);
   });
 
   it("returns Graph's default property set without $select, and exactly the selected ones with it", async () => {
@@ -282,7 +299,7 @@ describe("PATCH /v1.0/users/{id}", () => {
 
     expect((await t.admin.patch(`/v1.0/users/${id}`, { shoeSize: 44 })).status).toBe(400);
     expect((await t.as("GlobalReader").patch(`/v1.0/users/${id}`, { department: "X" })).status).toBe(403);
-    expect((await t.admin.patch("/v1.0/users/nobody@contoso.test", { department: "X" })).status).toBe(404);
+    expect((await t.admin.patch(`/v1.0/users/nobody@${t.domain}`, { department: "X" })).status).toBe(404);
   });
 });
 
@@ -291,7 +308,7 @@ describe("DELETE /v1.0/users/{id}", () => {
     const t = await newTenant();
     await buy(t.admin, SKU.E3, 1);
     const nick = `gone${uniq()}`;
-    const upn = `${nick}@contoso.test`;
+    const upn = `${nick}@${t.domain}`;
     const id = await newUser(t.admin, { userPrincipalName: upn, mailNickname: nick });
     expect((await assign(t.admin, id, [{ skuId: SKU.E3 }])).status).toBe(200);
     expect(await consumed(t.admin, SKU.E3)).toBe(1);
@@ -319,7 +336,7 @@ describe("DELETE /v1.0/users/{id}", () => {
       .bind(t.id, id)
       .first<{ deleted_at: string | null }>();
     expect(row?.deleted_at).toBeTruthy();
-    const reuse = await t.admin.post("/v1.0/users", sdkBody(nick, "x!Y2-long-enough"));
+    const reuse = await t.admin.post("/v1.0/users", sdkBody(nick, "x!Y2-long-enough", t.domain));
     expect(reuse.status).toBe(400);
     expect(reuse.body.error.message).toBe(DUPLICATE_UPN);
     const rows = await env.DB.prepare("SELECT user_id FROM user_licenses_by_id WHERE tenant_id = ?1 AND user_id = ?2")

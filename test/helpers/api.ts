@@ -83,19 +83,24 @@ export async function call<T = any>(
 
 export type TestTenant = {
   id: string;
+  /** The tenant's own verified domain: a name no other test tenant holds. */
+  domain: string;
   keys: Record<Role, string>;
   as: (role: Role) => Client;
   admin: Client;
 };
 
 export type Client = {
+  /** The verified domain of the client's tenant (its users' userPrincipalNames end in it). */
+  domain: string;
   get: <T = any>(path: string, headers?: Record<string, string>) => Promise<ApiResponse<T>>;
   post: <T = any>(path: string, body?: unknown, headers?: Record<string, string>) => Promise<ApiResponse<T>>;
   patch: <T = any>(path: string, body?: unknown) => Promise<ApiResponse<T>>;
   delete: <T = any>(path: string) => Promise<ApiResponse<T>>;
 };
 
-export const client = (key: string | null): Client => ({
+export const client = (key: string | null, domain = "contoso.test"): Client => ({
+  domain,
   get: (path, headers) => call(key, "GET", path, undefined, headers),
   post: (path, body, headers) => call(key, "POST", path, body ?? {}, headers),
   patch: (path, body) => call(key, "PATCH", path, body ?? {}),
@@ -117,15 +122,29 @@ export const systemCtx = (tenantId = "") => makeCtx(env, tenantId, { kind: "syst
 export async function newTenant(
   country = "US",
   displayName = "Contoso",
-  options: { operator?: boolean } = {},
+  options: { operator?: boolean; selfServiceSubscriptions?: boolean } = {},
 ): Promise<TestTenant> {
+  // Domains belong to one tenant each: every test tenant has its own (and sells itself seats, as the demo does).
+  const domain = `${displayName.toLowerCase().replace(/[^a-z0-9]+/g, "")}-${Math.random().toString(36).slice(2, 10)}.test`;
   const { tenant } = await createTenant({
     ctx: systemCtx(),
-    input: { displayName, country, operator: options.operator ?? false },
+    input: {
+      displayName,
+      country,
+      operator: options.operator ?? false,
+      selfServiceSubscriptions: options.selfServiceSubscriptions ?? true,
+      domains: [domain],
+    },
   });
   const keys = {} as Record<Role, string>;
   for (const role of allRoles) keys[role] = (await issueApiKey({ ctx: systemCtx(tenant.id), input: { role } })).key;
-  return { id: tenant.id, keys, as: (role) => client(keys[role]), admin: client(keys.GlobalAdministrator) };
+  return {
+    id: tenant.id,
+    domain,
+    keys,
+    as: (role) => client(keys[role], domain),
+    admin: client(keys.GlobalAdministrator, domain),
+  };
 }
 
 export const SKU = {
@@ -157,7 +176,7 @@ export async function newUser(api: Client, fields: Record<string, unknown> = {})
     accountEnabled: true,
     displayName: `User ${counter}`,
     mailNickname: nick,
-    userPrincipalName: `${nick}@contoso.test`,
+    userPrincipalName: `${nick}@${api.domain}`,
     passwordProfile: { password: "x!Y2-long-enough", forceChangePasswordNextSignIn: true },
     usageLocation: "US",
     ...fields,
