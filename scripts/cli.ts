@@ -97,8 +97,6 @@ async function tenantCreate(args: string[]) {
   const displayName = args.join(" ").trim();
   if (!displayName) throw new UsageError("tenant create needs a display name");
   const country = (values.country ?? "US").toUpperCase();
-  if (!/^[A-Z]{2}$/.test(country))
-    throw new UsageError(`--country must be a two-letter ISO code, got '${values.country}'`);
   const e = await env();
   await ensureMigrated(e.DB);
   // --operator: this tenant's GlobalAdministrators may import the shared catalogue and create tenants over the API.

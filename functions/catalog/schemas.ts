@@ -1,6 +1,8 @@
 /** The catalogue capability's wire shapes. */
 import { z } from "@hono/zod-openapi";
+import { INVALID_USAGE_LOCATION, isAssignedCountryCode } from "../core/countries.ts";
 import { isGuid } from "../core/ids.ts";
+import { graphCheck } from "../core/openapi.ts";
 
 const planGuid = z
   .string()
@@ -12,9 +14,7 @@ export const PlanRuleSchema = z
     kind: z.enum(["exclusive", "requires", "prohibited_location"]),
     servicePlanId: planGuid,
     relatedServicePlanIds: z.array(planGuid).max(50).optional(),
-    usageLocation: z
-      .string()
-      .regex(/^[A-Za-z]{2}$/, "usageLocation must be a two-letter country code.")
+    usageLocation: graphCheck(z.string(), (v) => isAssignedCountryCode(v.toUpperCase()), INVALID_USAGE_LOCATION)
       .nullable()
       .optional(),
     description: z.string().max(500).optional(),

@@ -16,3 +16,6 @@ export const isAssignedCountryCode = (code: string): boolean => ASSIGNED.has(cod
  * `UK` instead of `GB`): see docs/graph-errors-research.md.
  */
 export const INVALID_USAGE_LOCATION = "Property usageLocation is invalid.";
+
+/** seatflow's own answer for a tenant's country (Graph has no create-organization call to copy). */
+export const INVALID_COUNTRY = "country must be an assigned ISO 3166-1 alpha-2 code (for example US, GB, DE).";

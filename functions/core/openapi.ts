@@ -4,6 +4,7 @@ import type { MiddlewareHandler } from "hono";
 import { type Access, requireRole } from "./authorize.ts";
 import type { AppEnv } from "./context.ts";
 import { invalid } from "./errors.ts";
+import { graphText } from "./text.ts";
 
 export const GraphErrorSchema = z
   .object({
@@ -59,6 +60,35 @@ export const jsonResponse = <T extends z.ZodType>(schema: T, description: string
   content: { "application/json": { schema } },
 });
 
+/** The Graph resource a route's body describes, for the text rules' message (Graph names property and resource). */
+const resourceOfTag: Record<string, string> = {
+  Users: "User",
+  Groups: "Group",
+  Licensing: "AssignedLicense",
+  Subscriptions: "Subscription",
+  Tenancy: "Organization",
+  Catalogue: "ServicePlanRule",
+  Batch: "BatchRequest",
+};
+
+/** Free text where admins paste paragraphs: tab and line breaks are allowed there, nowhere else. */
+const MULTILINE = ["description"];
+
+/**
+ * Every string a JSON body carries must survive storage: well-formed UTF-16, no control characters (names, UPNs and
+ * ids none at all; descriptions no others than tab and line breaks). Applied here, once for every route, so no body
+ * escapes it; a refusal is Graph's 400 naming the property.
+ */
+function withTextRules(request: RouteConfig["request"], tag: string | undefined): RouteConfig["request"] {
+  const json = request?.body?.content?.["application/json"];
+  if (!request || !json || !("schema" in json) || !(json.schema instanceof z.ZodType)) return request;
+  const schema = graphText(json.schema, resourceOfTag[tag ?? ""] ?? tag ?? "Resource", { multiline: MULTILINE });
+  return {
+    ...request,
+    body: { ...request.body, content: { ...request.body!.content, "application/json": { ...json, schema } } },
+  };
+}
+
 /** Who may call each route, by "METHOD /path" as declared: data the security matrix test reads back. */
 export const routeAccess = new Map<string, Access>();
 
@@ -79,8 +109,10 @@ export function defineRoute<const R extends Omit<RouteConfig, "middleware"> & { 
 ) {
   routeAccess.set(`${route.method.toUpperCase()} ${route.path}`, access);
   const who = `${access.operator ? "Operator tenant only. " : ""}Roles: ${access.roles.join(", ")}.`;
+  // The text rules swap a body's schema for a refined one of the same type, so the route keeps its static shape.
+  const config: R = route.request ? { ...route, request: withTextRules(route.request, route.tags?.[0]) } : route;
   return createRoute({
-    ...route,
+    ...config,
     description: `${route.description ?? route.summary ?? ""}\n\n${who}`.trim(),
     security: [{ apiKey: [] }],
     middleware: [allowOnly(access)] as const,
@@ -88,16 +120,30 @@ export function defineRoute<const R extends Omit<RouteConfig, "middleware"> & { 
   });
 }
 
+/**
+ * A check whose refusal is Graph's own sentence (e.g. "Property usageLocation is invalid."): the 400 then carries that
+ * sentence as its message, as Graph's does, instead of seatflow's summary of every zod issue.
+ */
+export const graphCheck = <T extends z.ZodType>(schema: T, ok: (value: z.output<T>) => boolean, message: string) =>
+  schema.superRefine((value, ctx) => {
+    if (!ok(value)) ctx.addIssue({ code: "custom", message, params: { graphWords: true } });
+  });
+
+const inGraphWords = (issue: z.core.$ZodIssue) =>
+  issue.code === "custom" && (issue.params as { graphWords?: boolean } | undefined)?.graphWords === true;
+
 /** zod failures become Graph's 400 listing each offending field. */
 export const validationHook = (result: { success: boolean; error?: z.ZodError; target?: string }) => {
   if (result.success || !result.error) return;
-  const details = result.error.issues.map((issue) => ({
+  const issues = result.error.issues;
+  const details = issues.map((issue) => ({
     code: "InvalidValue",
     target: issue.path.join(".") || (result.target ?? "body"),
     message: issue.message,
   }));
   const fields = details.map((d) => `${d.target}: ${d.message}`).join("; ");
-  throw invalid(`Invalid request: ${fields}`, {
+  const graphs = issues.find(inGraphWords);
+  throw invalid(graphs ? graphs.message : `Invalid request: ${fields}`, {
     fields: details.map((d) => ({ field: d.target, message: d.message })),
   });
 };

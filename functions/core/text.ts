@@ -108,12 +108,17 @@ export function graphText<T extends z.ZodType>(
   const multiline = new Set(options.multiline ?? []);
   return schema.superRefine((value, ctx) => {
     const bad = findBadText(value, (property) => (multiline.has(property) ? "multiline" : "name"));
-    if (bad) ctx.addIssue({ code: "custom", path: bad.path, message: invalidPropertyValue(bad.property, resource) });
+    if (bad) {
+      const message = invalidPropertyValue(bad.property, resource);
+      ctx.addIssue({ code: "custom", path: bad.path, message, params: { graphWords: true } });
+    }
   }) as T;
 }
 
 /** A single string field with the text rules, for schemas built field by field. */
 export const graphString = (property: string, resource: string, policy: TextPolicy = "name") =>
   z.string().superRefine((value, ctx) => {
-    if (textProblem(value, policy)) ctx.addIssue({ code: "custom", message: invalidPropertyValue(property, resource) });
+    if (textProblem(value, policy)) {
+      ctx.addIssue({ code: "custom", message: invalidPropertyValue(property, resource), params: { graphWords: true } });
+    }
   });

@@ -5,12 +5,15 @@ import type { Ctx } from "../core/context.ts";
 import { invalid, notFound, uniqueness } from "../core/errors.ts";
 import { newId } from "../core/ids.ts";
 import { can } from "../core/roles.ts";
+import { isGuardFailure } from "../core/sql.ts";
 import { followUp, sendFollowUps } from "../jobs/outbox.ts";
 import { verifiedDomainNames } from "../tenancy/store.ts";
 import {
   findUser,
+  holdsDirectLicense,
   insertUserStatement,
   listUsers as listStoredUsers,
+  noDirectLicenseGuard,
   type UserListQuery,
   type UserRow,
   updateUserStatement,
@@ -40,6 +43,14 @@ export type UserChanges = Partial<Record<WritableUserField, unknown>>;
 
 const upnTaken = () =>
   uniqueness("userPrincipalName", "Another object with the same value for property userPrincipalName already exists.");
+const LOCATION_NEEDED =
+  "The usageLocation of a user with directly assigned licenses cannot be cleared: licenses need a usage location. Set another location, or remove the user's direct licenses first.";
+const locationNeeded = () =>
+  invalid(LOCATION_NEEDED, {
+    reason: "usageLocationRequired",
+    fields: [{ field: "usageLocation", message: LOCATION_NEEDED }],
+  });
+
 const isUniqueViolation = (error: unknown) => error instanceof Error && /UNIQUE constraint failed/i.test(error.message);
 
 export const userTarget = (
@@ -127,6 +138,10 @@ export async function updateUser({ ctx, input }: { ctx: Ctx; input: { userRef: s
     if (value !== user[keyOf(field) as keyof UserRow]) changes[name] = value ?? null;
   }
   if (typeof changes.userPrincipalName === "string") await checkUpn(ctx, changes.userPrincipalName);
+  // A direct license needs the user's own location (groups fall back to the tenant's); the guard below closes the race
+  // with an assignLicense landing between this read and the write.
+  const clearsLocation = "usageLocation" in changes && changes.usageLocation === null;
+  if (clearsLocation && (await holdsDirectLicense(ctx.d1, user))) throw locationNeeded();
   const modified = Object.entries(changes).map(([field, value]) => ({
     displayName: field,
     oldValue: JSON.stringify(user[field as keyof UserRow]),
@@ -138,6 +153,7 @@ export async function updateUser({ ctx, input }: { ctx: Ctx; input: { userRef: s
   const reevaluate = followUp(ctx, { kind: "userChanged", userIds: [user.id] });
   try {
     await ctx.d1.batch([
+      ...(clearsLocation ? [noDirectLicenseGuard(ctx.d1, user)] : []),
       updateUserStatement(ctx.d1, user, changes, updated.updatedAt),
       auditStatement(ctx, {
         activity: "Update user",
@@ -149,6 +165,7 @@ export async function updateUser({ ctx, input }: { ctx: Ctx; input: { userRef: s
     ]);
   } catch (error) {
     if (isUniqueViolation(error)) throw upnTaken();
+    if (clearsLocation && isGuardFailure(error)) throw locationNeeded();
     throw error;
   }
   await sendFollowUps(ctx, [reevaluate.id]);

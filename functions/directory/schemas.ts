@@ -1,13 +1,16 @@
 /** The users' wire shapes. */
 import { z } from "@hono/zod-openapi";
-import { collectionOf, entityOf } from "../core/openapi.ts";
+import { INVALID_USAGE_LOCATION, isAssignedCountryCode } from "../core/countries.ts";
+import { collectionOf, entityOf, graphCheck } from "../core/openapi.ts";
 import { AssignedLicenseView, AssignedPlan, LicenseAssignmentState } from "../licensing/schemas.ts";
 import { type UserField, userFields, type WritableUserField } from "./user-fields.ts";
 
-const usageLocation = z
-  .string()
-  .regex(/^[A-Za-z]{2}$/, "Invalid value specified for property 'usageLocation' of resource 'User'.")
-  .transform((v) => v.toUpperCase());
+// ISO 3166-1 alpha-2 as assigned (so not ZZ, UK or EU), any case on the wire, stored upper case.
+const usageLocation = graphCheck(
+  z.string().transform((v) => v.toUpperCase()),
+  isAssignedCountryCode,
+  INVALID_USAGE_LOCATION,
+);
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 const optionalText = (max: number) => z.string().trim().max(max).nullable().optional();

@@ -3,6 +3,7 @@ import { memberChangeStatements } from "../audit/store.ts";
 import type { Ctx } from "../core/context.ts";
 import { isGuid } from "../core/ids.ts";
 import type { CompiledFilter } from "../core/odata.ts";
+import { guardSql } from "../core/sql.ts";
 import { keyOf, userFields, type WritableUserField, writableUserFields } from "./user-fields.ts";
 
 /** A user as stored (snake_case columns aliased to the domain's names). */
@@ -128,6 +129,20 @@ export function updateUserStatement(
     )
     .bind(user.tenantId, user.id, now, ...fields.map((f) => toDb(changes[f])));
 }
+
+/** A user holds a direct license while a direct source of theirs is not in error (source 0: licensing/rules.ts). */
+const HOLDS_DIRECT_LICENSE =
+  "EXISTS (SELECT 1 FROM license_sources WHERE user_seq = ?1 AND source_seq = 0 AND state <> 'Error')";
+
+export async function holdsDirectLicense(d1: D1Database, user: Pick<UserRow, "seq">): Promise<boolean> {
+  return (
+    (await d1.prepare(`SELECT ${HOLDS_DIRECT_LICENSE} AS held`).bind(user.seq).first<{ held: number }>())?.held === 1
+  );
+}
+
+/** Aborts the batch if the user holds a direct license by the time it runs (clearing usageLocation must not race one). */
+export const noDirectLicenseGuard = (d1: D1Database, user: Pick<UserRow, "seq">): D1PreparedStatement =>
+  d1.prepare(guardSql(`NOT ${HOLDS_DIRECT_LICENSE}`)).bind(user.seq);
 
 /** Marks the user deleted (soft delete) and drops their group memberships. */
 export const deleteUserStatements = (ctx: Ctx, user: Pick<UserRow, "id" | "seq">): D1PreparedStatement[] => [

@@ -6,7 +6,8 @@ import { auditStatement } from "../audit/store.ts";
 import { curatedPlanRules } from "../catalog/curated-rules.ts";
 import { requireRole } from "../core/authorize.ts";
 import type { Ctx } from "../core/context.ts";
-import { uniqueness } from "../core/errors.ts";
+import { INVALID_COUNTRY, isAssignedCountryCode } from "../core/countries.ts";
+import { invalid, uniqueness } from "../core/errors.ts";
 import { newId } from "../core/ids.ts";
 import { can } from "../core/roles.ts";
 import { newKey } from "../tenancy/actions.ts";
@@ -41,10 +42,15 @@ export type CreateTenantInput = {
  */
 export async function createTenant({ ctx, input }: { ctx: Ctx; input: CreateTenantInput }) {
   requireRole(ctx, can.operate);
+  // The tenant's country is the usage location its group licensing falls back to, so it must be a real one.
+  const country = input.country.toUpperCase();
+  if (!isAssignedCountryCode(country)) {
+    throw invalid(INVALID_COUNTRY, { fields: [{ field: "country", message: INVALID_COUNTRY }] });
+  }
   const tenant: Tenant = {
     id: newId(),
     displayName: input.displayName,
-    country: input.country.toUpperCase(),
+    country,
     allowGuestsInLicensedGroups: false,
     isOperator: input.operator ?? false,
     selfServiceSubscriptions: input.selfServiceSubscriptions ?? false,

@@ -1,12 +1,13 @@
 /** The tenancy capability's wire shapes. */
 import { z } from "@hono/zod-openapi";
 import { roles } from "../core/context.ts";
-import { collectionOf, entityOf } from "../core/openapi.ts";
+import { INVALID_COUNTRY, isAssignedCountryCode } from "../core/countries.ts";
+import { collectionOf, entityOf, graphCheck } from "../core/openapi.ts";
 
 export const CreateTenantSchema = z
   .object({
     displayName: z.string().trim().min(1).max(256),
-    country: z.string().regex(/^[A-Za-z]{2}$/, "country must be a two-letter ISO 3166 code."),
+    country: graphCheck(z.string(), (v) => isAssignedCountryCode(v.toUpperCase()), INVALID_COUNTRY),
     /** Verified domains besides the initial one (the first becomes the default). */
     domains: z.array(z.string().min(1).max(253)).max(20).optional(),
     /** Whether the tenant's own GlobalAdministrators may buy and change seats. */

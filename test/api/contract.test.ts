@@ -28,6 +28,14 @@ describe("the OpenAPI contract", () => {
       }
     }
     expect(untyped).toEqual([]);
+    // Request bodies stay named components although defineRoute wraps each in the text rules.
+    const body = (path: string, method: string) =>
+      (paths[path]?.[method] as { requestBody?: { content: Record<string, { schema: unknown }> } })?.requestBody
+        ?.content["application/json"]?.schema;
+    expect(body("/v1.0/users", "post")).toEqual({ $ref: "#/components/schemas/CreateUser" });
+    expect(body("/v1.0/users/{id}/assignLicense", "post")).toMatchObject({
+      $ref: expect.stringMatching(/^#\/components/),
+    });
   });
 
   it("declares every route in the app's registry with a zod schema for each JSON answer", () => {
