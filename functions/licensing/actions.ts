@@ -12,7 +12,7 @@ import type { UserRow } from "../directory/store.ts";
 import { healSeatsIfWaiting, sendFollowUps, written } from "../jobs/outbox.ts";
 import { type AssignLicenseRequest, currentIntents, firstDirectViolation, planDirectChange } from "./direct-rules.ts";
 import { changeUserLicenseAudit } from "./license-audit.ts";
-import { type ReconcileResult, reconcileUser, type SourceIntent } from "./rules.ts";
+import { changesNothing, type ReconcileResult, reconcileUser, type SourceIntent } from "./rules.ts";
 import {
   loadGroupLicenses,
   loadLicensingViews,
@@ -119,6 +119,12 @@ export async function changeUserLicensing(ctx: Ctx, userRef: string, change: Lic
         continue;
       }
       throw error;
+    }
+    if (!change.alsoWrite && changesNothing(snapshot, result)) {
+      // Nothing to write, so nothing to race: answered on fresh data only, as a refusal is.
+      if (cached) continue;
+      remember(ctx, userRef, snapshot);
+      return { user: snapshot.user, result, snapshot };
     }
     const audit = changeUserLicenseAudit(snapshot, result);
     // Seats this change frees may be owed to members waiting in CountViolation: the batch itself says who waits.

@@ -410,3 +410,29 @@ function summarize(
     seatsFreed: [...input.held.keys()].filter((sku) => !licenses.has(sku)).sort(),
   };
 }
+
+/**
+ * Whether a result leaves the user exactly as stored (same sources in the same states, same licenses, no seat moved).
+ * Such a change writes nothing, so identical no-op calls racing on one user cannot conflict with each other.
+ */
+export function changesNothing(
+  before: {
+    sources: readonly Omit<SourceOutcome, "violation">[];
+    held: ReadonlyMap<string, Pick<HeldLicense, "disabledPlans">>;
+  },
+  result: ReconcileResult,
+): boolean {
+  if (result.seatsTaken.length > 0 || result.seatsFreed.length > 0) return false;
+  if (result.sources.length !== before.sources.length || result.licenses.size !== before.held.size) return false;
+  const stored = new Map(before.sources.map((s) => [`${s.skuId}|${s.sourceId}`, s]));
+  for (const s of result.sources) {
+    const was = stored.get(`${s.skuId}|${s.sourceId}`);
+    if (!was || was.state !== s.state || was.error !== s.error || was.lastUpdatedAt !== s.lastUpdatedAt) return false;
+    if (!sameList(was.disabledPlans, s.disabledPlans)) return false;
+  }
+  for (const [skuId, license] of result.licenses) {
+    const was = before.held.get(skuId);
+    if (!was || !sameList(was.disabledPlans, license.disabledPlans)) return false;
+  }
+  return true;
+}

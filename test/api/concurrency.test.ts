@@ -172,6 +172,22 @@ describe("seat accounting under concurrent assignLicense calls", () => {
     expect(sources?.n).toBe(holders.includes(target) ? 1 : 0);
   });
 
+  it("50 parallel identical no-op calls all answer 200 and write nothing: a call that changes nothing never conflicts", async () => {
+    const t = await newTenant();
+    await buy(t.admin, SKU.E3, 1);
+    const user = await newUser(t.admin);
+    expect((await assign(t.admin, user, [{ skuId: SKU.E3 }])).status).toBe(200);
+    const audits = async () =>
+      (await t.admin.get("/v1.0/auditLogs/directoryAudits?$filter=activityDisplayName eq 'Change user license'")).body
+        .value.length;
+    const before = await audits();
+    // The same license again (and removing one never held would be a 400, so only adds here): nothing moves.
+    const results = await Promise.all(Array.from({ length: 50 }, () => assign(t.admin, user, [{ skuId: SKU.E3 }])));
+    expect(tally(results.map((r) => r.status))).toEqual({ 200: 50 });
+    expect(await audits()).toBe(before);
+    expect(await poolRow(t.id, SKU.E3)).toEqual({ enabled: 1, consumed: 1 });
+  });
+
   it("parallel deletes and assignments keep the counter exact", async () => {
     const t = await newTenant();
     await buy(t.admin, SKU.EMS, 5);

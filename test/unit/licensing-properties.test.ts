@@ -4,6 +4,7 @@ import type { Ctx } from "../../functions/core/context.ts";
 import { decidePage } from "../../functions/licensing/page-rules.ts";
 import type { Page, TenantLicensing } from "../../functions/licensing/page-store.ts";
 import {
+  changesNothing,
   DIRECT,
   type HeldLicense,
   type LicenseError,
@@ -203,6 +204,8 @@ function checkIdempotent(input: ReconcileInput) {
   expect(view(again)).toEqual(view(first));
   expect(again.seatsTaken).toEqual([]);
   expect(again.seatsFreed).toEqual([]);
+  // So a write path may skip it: the second decision changes nothing that is stored.
+  expect(changesNothing({ sources: first.sources, held: first.licenses }, again)).toBe(true);
 }
 
 describe("reconcileUser properties", () => {
