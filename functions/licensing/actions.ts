@@ -14,6 +14,7 @@ import { type AssignLicenseRequest, currentIntents, firstDirectViolation, planDi
 import { changeUserLicenseAudit } from "./license-audit.ts";
 import { changesNothing, type ReconcileResult, reconcileUser, type SourceIntent } from "./rules.ts";
 import {
+  fingerprintAfter,
   loadGroupLicenses,
   loadLicensingViews,
   readUserLicensing,
@@ -70,8 +71,13 @@ function cachedSnapshot(key: string, extraSkuIds: readonly string[]): UserLicens
   return extraSkuIds.every((sku) => entry.snapshot.skus.has(sku)) ? entry.snapshot : undefined;
 }
 
-/** What the user's state is after a successful write, as the next change will need it. */
-function afterWrite(snapshot: UserLicensingSnapshot, result: ReconcileResult): UserLicensingSnapshot {
+/** What the user's state is after a successful write, as the next change will need it (undefined: read it fresh). */
+function afterWrite(snapshot: UserLicensingSnapshot, result: ReconcileResult): UserLicensingSnapshot | undefined {
+  const sources = result.sources.map(toSourceRow);
+  // The next write's guard compares the stored sources' fingerprint with the remembered one: keeping the fingerprint
+  // as read would fail that guard every time, and each follow-up change would pay a failed batch and a fresh read.
+  const sourcesFingerprint = fingerprintAfter(snapshot.seqs, sources);
+  if (sourcesFingerprint === undefined) return undefined;
   const pools = new Map(snapshot.pools);
   for (const sku of result.seatsTaken) {
     const pool = pools.get(sku);
@@ -84,7 +90,8 @@ function afterWrite(snapshot: UserLicensingSnapshot, result: ReconcileResult): U
   return {
     ...snapshot,
     user: { ...snapshot.user, licenseVersion: snapshot.user.licenseVersion + 1 },
-    sources: result.sources.map(toSourceRow),
+    sources,
+    sourcesFingerprint,
     held: result.licenses,
     pools,
   };
@@ -145,8 +152,9 @@ export async function changeUserLicensing(ctx: Ctx, userRef: string, change: Lic
       if (!cached) await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * (attempt + 1)));
       continue;
     }
-    if (change.alsoWrite) snapshots.delete(key);
-    else remember(ctx, userRef, afterWrite(snapshot, result));
+    const after = change.alsoWrite ? undefined : afterWrite(snapshot, result);
+    if (after) remember(ctx, userRef, after);
+    else snapshots.delete(key);
     if (healing) await sendFollowUps(ctx, [heal!.id]);
     return { user: snapshot.user, result, snapshot };
   }

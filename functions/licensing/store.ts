@@ -2,7 +2,7 @@
  * Licensing as stored: a user's licensing read in one batch, its guarded writes, the set-based row writes every path
  * shares, the groups' licenses, and the reads behind the licensing views.
  */
-import { poolSeqOf, skuOfPool, sourceOfSeq, sourceSeqOf } from "../../db/seqs.ts";
+import { DIRECT_SOURCE_ID, DIRECT_SOURCE_SEQ, poolSeqOf, skuOfPool, sourceOfSeq, sourceSeqOf } from "../../db/seqs.ts";
 import {
   planRulesSql,
   type SkuPlanRow,
@@ -53,6 +53,24 @@ export const sourcesFingerprint = (rows: readonly StoredSource[]) =>
     .map((r) => r.join(","))
     .join(";");
 
+/**
+ * The fingerprint `sources` will have once stored (as sourcesFingerprintSql computes it), or undefined when a SKU or
+ * source among them has a seq the snapshot does not know.
+ */
+export function fingerprintAfter(
+  seqs: UserLicensingSnapshot["seqs"],
+  sources: readonly SourceRow[],
+): string | undefined {
+  const rows: StoredSource[] = [];
+  for (const s of sources) {
+    const poolSeq = seqs.pools.get(s.skuId);
+    const sourceSeq = seqs.sources.get(s.sourceId);
+    if (poolSeq === undefined || sourceSeq === undefined) return undefined;
+    rows.push([poolSeq, sourceSeq, s.state, s.error, s.lastUpdatedAt, JSON.stringify(s.disabledPlans)]);
+  }
+  return sourcesFingerprint(rows);
+}
+
 /** Strips an outcome down to its stored columns. */
 export const toSourceRow = ({ skuId, sourceId, disabledPlans, state, error, lastUpdatedAt }: SourceRow): SourceRow => ({
   skuId,
@@ -75,6 +93,8 @@ export type UserLicensingSnapshot = {
   sources: SourceRow[];
   /** sourcesFingerprint of the sources as read. */
   sourcesFingerprint: string;
+  /** The seqs stored sources are keyed by, for the SKUs and sources this read involves (see fingerprintAfter). */
+  seqs: { pools: ReadonlyMap<string, number>; sources: ReadonlyMap<string, number> };
   grants: GroupGrant[];
   held: Map<string, HeldLicense>;
   pools: Map<string, { enabled: number; consumed: number }>;
@@ -101,7 +121,7 @@ export async function readUserLicensing(
   const preamble = `WITH args AS (SELECT ?1 AS tenant, ?2 AS ref, ?3 AS extra),
     me AS (SELECT u.seq FROM users u, args WHERE u.tenant_id = args.tenant AND u.deleted_at IS NULL
            AND ${isGuid(userRef) ? "u.id" : "u.user_principal_name"} = args.ref),
-    grants AS (SELECT gl.group_id, gl.sku_id, gl.disabled_plans FROM group_members gm
+    grants AS (SELECT gl.group_id, g.seq AS group_seq, gl.sku_id, gl.disabled_plans FROM group_members gm
                JOIN groups g ON g.seq = gm.group_seq AND g.deleted_at IS NULL AND g.security_enabled = 1
                JOIN group_licenses gl ON gl.group_id = g.id
                WHERE gm.user_seq = (SELECT seq FROM me)),
@@ -120,14 +140,14 @@ export async function readUserLicensing(
          FROM license_sources WHERE user_seq = (SELECT seq FROM me)`,
       ),
       bind(
-        "SELECT group_id AS groupId, sku_id AS skuId, disabled_plans AS disabledPlans FROM grants ORDER BY group_id, sku_id",
+        "SELECT group_id AS groupId, group_seq AS groupSeq, sku_id AS skuId, disabled_plans AS disabledPlans FROM grants ORDER BY group_id, sku_id",
       ),
       bind(
         `SELECT ${skuOfPool("pool_seq")} AS skuId, disabled_plans AS disabledPlans, assigned_at AS assignedAt
        FROM user_licenses WHERE user_seq = (SELECT seq FROM me)`,
       ),
       bind(
-        `SELECT sku_id AS skuId, enabled_units AS enabled, consumed_units AS consumed FROM seat_pools, args
+        `SELECT sku_id AS skuId, seq AS poolSeq, enabled_units AS enabled, consumed_units AS consumed FROM seat_pools, args
        WHERE tenant_id = args.tenant AND sku_id IN (SELECT sku_id FROM involved)`,
       ),
       bind(
@@ -161,6 +181,17 @@ export async function readUserLicensing(
         String(r.disabledPlans),
       ]),
     ),
+    seqs: {
+      pools: new Map([
+        ...(poolRows?.results ?? []).map((r): [string, number] => [String(r.skuId), Number(r.poolSeq)]),
+        ...(sourceRows?.results ?? []).map((r): [string, number] => [String(r.skuId), Number(r.poolSeq)]),
+      ]),
+      sources: new Map<string, number>([
+        [DIRECT_SOURCE_ID, DIRECT_SOURCE_SEQ],
+        ...(grantRows?.results ?? []).map((r): [string, number] => [String(r.groupId), Number(r.groupSeq)]),
+        ...(sourceRows?.results ?? []).map((r): [string, number] => [String(r.sourceId), Number(r.sourceSeq)]),
+      ]),
+    },
     grants: (grantRows?.results ?? []).map((r) => ({
       groupId: String(r.groupId),
       skuId: String(r.skuId),

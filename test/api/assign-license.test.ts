@@ -1,5 +1,11 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { makeCtx } from "../../functions/core/context.ts";
+import { changeUserLicensing } from "../../functions/licensing/actions.ts";
+import { planDirectChange } from "../../functions/licensing/direct-rules.ts";
+import { fingerprintAfter, readUserLicensing, toSourceRow } from "../../functions/licensing/store.ts";
 import { assign, buy, newTenant, newUser, PLAN, SKU } from "../helpers/api.ts";
+import { addMembers, assignGroup, newGroup, processed } from "../helpers/groups.ts";
 
 const seats = async (api: Awaited<ReturnType<typeof newTenant>>["admin"], skuId: string) => {
   const res = await api.get("/v1.0/subscribedSkus");
@@ -207,5 +213,35 @@ describe("POST /v1.0/users/{id}/assignLicense", () => {
     const res = await assign(t.admin, "00000000-0000-0000-0000-000000000001", []);
     expect(res.status).toBe(404);
     expect(res.body.error.code).toBe("Request_ResourceNotFound");
+  });
+
+  it("remembers a change's sources with the fingerprint they are stored with, direct and inherited alike", async () => {
+    // The next change starts from what this one remembered, and its guard compares the stored sources' fingerprint
+    // with the remembered one: computed apart, every follow-up change would fail its guard and read again.
+    const t = await newTenant();
+    await buy(t.admin, SKU.E3, 5);
+    await buy(t.admin, SKU.EMS, 5);
+    const userId = await newUser(t.admin);
+    const groupId = await newGroup(t.admin);
+    await addMembers(t.admin, groupId, [userId]);
+    await assignGroup(t.admin, groupId, [{ skuId: SKU.E3, disabledPlans: [PLAN.SWAY] }]);
+    await processed(t.admin, groupId);
+    const role = "LicenseAdministrator";
+    const ctx = makeCtx(env, t.id, { kind: "apiKey", keyId: "test", name: "test", role, operator: false });
+    const request = {
+      addLicenses: [
+        { skuId: SKU.E3, disabledPlans: [PLAN.SWAY, PLAN.SHAREPOINTENTERPRISE] },
+        { skuId: SKU.EMS, disabledPlans: [] },
+      ],
+      removeLicenses: [],
+    };
+    const { snapshot, result } = await changeUserLicensing(ctx, userId, {
+      extraSkuIds: [SKU.E3, SKU.EMS],
+      intents: (s) => planDirectChange(s, request, role),
+    });
+    const fresh = await readUserLicensing(ctx, userId, []);
+    expect(fresh?.sources).toHaveLength(3);
+    expect(fingerprintAfter(snapshot.seqs, result.sources.map(toSourceRow))).toBe(fresh?.sourcesFingerprint);
+    expect(fingerprintAfter(fresh!.seqs, fresh!.sources)).toBe(fresh?.sourcesFingerprint);
   });
 });
