@@ -3,12 +3,10 @@
 import type { CompiledFilter } from "../core/odata.ts";
 import {
   balancedSql,
-  bindFilterValues,
   chainOperands,
-  excessiveHeight,
+  compileBounded,
   type FilterLiteral,
   type FilterNode,
-  MAX_FILTER_SQL_DEPTH,
   normalizeDateTime,
   ODataFilterError,
   type SqlDepthModel,
@@ -78,11 +76,7 @@ export const auditFilterSqlDepth = (node: FilterNode): number => sqlDepth(node, 
  * targetResources clause binds its id twice.
  */
 export function compileAuditFilter(node: FilterNode, params: Params): string {
-  // Before any SQL is built: past this, D1 would refuse the statement ("Expression tree is too large").
-  const depth = auditFilterSqlDepth(node);
-  if (depth > MAX_FILTER_SQL_DEPTH) throw excessiveHeight(depth);
-  const start = params.length;
-  return compile(node, (...values) => bindFilterValues(params, start, ...values));
+  return compileBounded(node, DEPTH, params, compile);
 }
 
 function compile(node: FilterNode, bind: (...values: Params) => void): string {

@@ -572,6 +572,27 @@ export function balancedSql(parts: readonly string[], op: "AND" | "OR"): string 
   return `(${balancedSql(parts.slice(0, mid), op)} ${op} ${balancedSql(parts.slice(mid), op)})`;
 }
 
+/** Refuses, before any SQL is built, a filter whose SQL D1 would refuse ("Expression tree is too large"). */
+export function checkSqlDepth(node: FilterNode, model: SqlDepthModel): void {
+  const depth = sqlDepth(node, model);
+  if (depth > MAX_FILTER_SQL_DEPTH) throw excessiveHeight(depth);
+}
+
+/**
+ * Compiles a filter whose values are appended to `params` (which may already hold the route's own), refusing it first
+ * if its SQL would be too deep, and while compiling past MAX_FILTER_PARAMS values of its own.
+ */
+export function compileBounded<T>(
+  node: FilterNode,
+  model: SqlDepthModel,
+  params: T[],
+  compile: (node: FilterNode, bind: (...values: T[]) => void) => string,
+): string {
+  checkSqlDepth(node, model);
+  const start = params.length;
+  return compile(node, (...values) => bindFilterValues(params, start, ...values));
+}
+
 /** Appends bound values for a compiler whose own values start at `start`, refusing past MAX_FILTER_PARAMS. */
 export function bindFilterValues<T>(params: T[], start: number, ...values: T[]): void {
   if (params.length - start + values.length > MAX_FILTER_PARAMS) throw tooManyFilterValues();

@@ -1,12 +1,10 @@
 import type { CompiledFilter } from "../core/odata.ts";
 import {
   balancedSql,
-  bindFilterValues,
   chainOperands,
-  excessiveHeight,
+  compileBounded,
   type FilterLiteral,
   type FilterNode,
-  MAX_FILTER_SQL_DEPTH,
   ODataFilterError,
   type SqlDepthModel,
   sqlDepth,
@@ -70,11 +68,7 @@ export const groupFilterSqlDepth = (node: FilterNode): number => sqlDepth(node, 
  * filter's values to `params` (which may already hold the route's own) and refuses past MAX_FILTER_PARAMS of them.
  */
 export function compileGroupFilter(node: FilterNode, params: Params): string {
-  // Before any SQL is built: past this, D1 would refuse the statement ("Expression tree is too large").
-  const depth = groupFilterSqlDepth(node);
-  if (depth > MAX_FILTER_SQL_DEPTH) throw excessiveHeight(depth);
-  const start = params.length;
-  return compile(node, (...values) => bindFilterValues(params, start, ...values));
+  return compileBounded(node, DEPTH, params, compile);
 }
 
 function compile(node: FilterNode, bind: (...values: Params) => void): string {

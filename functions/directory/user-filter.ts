@@ -8,14 +8,13 @@ import {
   bindFilterValues,
   type ComparisonOperator,
   chainOperands,
-  excessiveHeight,
+  checkSqlDepth,
   type FilterFunctionName,
   type FilterLiteral,
   type FilterNode,
   type FilterPath,
   GUID_PATTERN,
   incompatibleOperandTypes,
-  MAX_FILTER_SQL_DEPTH,
   noMatchingFunctionSignature,
   normalizeDateTime,
   ODataFilterError,
@@ -262,9 +261,7 @@ function isLicenseCount(node: FilterNode): boolean {
 export const userFilterSqlDepth = (node: FilterNode): number => sqlDepth(node, DEPTH);
 
 export function compileUserFilter(node: FilterNode): CompiledUserFilter {
-  // Before any SQL is built: past this, D1 would refuse the statement ("Expression tree is too large").
-  const depth = userFilterSqlDepth(node);
-  if (depth > MAX_FILTER_SQL_DEPTH) throw excessiveHeight(depth);
+  checkSqlDepth(node, DEPTH);
   const ctx: Context = { params: [], advanced: false, licenseVariable: null };
   const sql = compileNode(ctx, node);
   return { sql, params: ctx.params, advanced: ctx.advanced };

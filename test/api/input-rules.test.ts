@@ -16,52 +16,20 @@ describe("text every body carries", () => {
     const t = await newTenant();
     const userId = await newUser(t.admin);
     const nick = `n${uniq()}`;
+    const user = (fields: Record<string, unknown>) => ({
+      accountEnabled: true,
+      displayName: "D",
+      mailNickname: nick,
+      userPrincipalName: `${nick}@${t.domain}`,
+      ...fields,
+    });
+    const group = { mailEnabled: false, mailNickname: `g${uniq()}`, securityEnabled: true };
     const cases: [string, string, Record<string, unknown>, string, string][] = [
-      [
-        "POST",
-        "/v1.0/users",
-        {
-          accountEnabled: true,
-          displayName: "Bad \ud800",
-          mailNickname: nick,
-          userPrincipalName: `${nick}@${t.domain}`,
-        },
-        "displayName",
-        "User",
-      ],
-      [
-        "POST",
-        "/v1.0/users",
-        {
-          accountEnabled: true,
-          displayName: "Nul\u0000",
-          mailNickname: nick,
-          userPrincipalName: `${nick}@${t.domain}`,
-        },
-        "displayName",
-        "User",
-      ],
-      [
-        "POST",
-        "/v1.0/users",
-        {
-          accountEnabled: true,
-          displayName: "D",
-          mailNickname: nick,
-          userPrincipalName: `${nick}@${t.domain}`,
-          jobTitle: "Line\nbreak",
-        },
-        "jobTitle",
-        "User",
-      ],
+      ["POST", "/v1.0/users", user({ displayName: "Bad \ud800" }), "displayName", "User"],
+      ["POST", "/v1.0/users", user({ displayName: "Nul\u0000" }), "displayName", "User"],
+      ["POST", "/v1.0/users", user({ jobTitle: "Line\nbreak" }), "jobTitle", "User"],
       ["PATCH", `/v1.0/users/${userId}`, { department: "Sales\u001b[31m" }, "department", "User"],
-      [
-        "POST",
-        "/v1.0/groups",
-        { displayName: "G\udc00", mailEnabled: false, mailNickname: `g${uniq()}`, securityEnabled: true },
-        "displayName",
-        "Group",
-      ],
+      ["POST", "/v1.0/groups", { ...group, displayName: "G\udc00" }, "displayName", "Group"],
       [
         "POST",
         "/api/subscriptions",
