@@ -7,6 +7,7 @@ import { batchRoute, runBatch } from "./core/batch.ts";
 import type { AppEnv } from "./core/context.ts";
 import { graphErrorBody, graphFailure, installGraphErrors } from "./core/graph-errors.ts";
 import { validationHook } from "./core/openapi.ts";
+import { allowedMethods } from "./core/route-methods.ts";
 import { groupsRouter } from "./directory/group-handlers.ts";
 import { usersRouter } from "./directory/handlers.ts";
 import { licensingRouter } from "./licensing/handlers.ts";
@@ -64,7 +65,7 @@ export function buildApp() {
   app.get("/docs", swaggerUI({ url: "/openapi.json", title: "seatflow API" }));
   app.get("/", (c) => c.redirect("/docs"));
 
-  installGraphErrors(app);
+  installGraphErrors(app, { allowedMethods: allowedMethods(app.openAPIRegistry) });
 
   return app;
 }

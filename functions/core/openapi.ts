@@ -33,6 +33,11 @@ export const standardErrors = {
   429: errorResponse("TooManyRequests: retry after the Retry-After header"),
 };
 
+/** Declared on every route that takes a JSON body: a body sent as anything else. */
+const unsupportedMediaType = {
+  415: errorResponse("Request_BadRequest (415): the body is not application/json"),
+};
+
 /** An OData collection of `item`: `{ "@odata.context"?, "@odata.count"?, "@odata.nextLink"?, value }`. */
 export const collectionOf = <T extends z.ZodType>(item: T, name: string) =>
   z
@@ -116,7 +121,11 @@ export function defineRoute<const R extends Omit<RouteConfig, "middleware"> & { 
     description: `${route.description ?? route.summary ?? ""}\n\n${who}`.trim(),
     security: [{ apiKey: [] }],
     middleware: [allowOnly(access)] as const,
-    responses: { ...standardErrors, ...route.responses },
+    responses: {
+      ...standardErrors,
+      ...(route.request?.body?.content?.["application/json"] ? unsupportedMediaType : {}),
+      ...route.responses,
+    },
   });
 }
 
