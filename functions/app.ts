@@ -12,6 +12,7 @@ import { groupsRouter } from "./directory/group-handlers.ts";
 import { usersRouter } from "./directory/handlers.ts";
 import { licensingRouter } from "./licensing/handlers.ts";
 import { authenticate } from "./middleware/auth.ts";
+import { corsAllowList } from "./middleware/cors.ts";
 import { limitBody, requestIds } from "./middleware/request.ts";
 import { subscriptionsRouter } from "./subscriptions/handlers.ts";
 import { tenancyRouter } from "./tenancy/handlers.ts";
@@ -20,8 +21,10 @@ export function buildApp() {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
   app.use("*", requestIds);
-  app.use("/v1.0/*", limitBody, authenticate);
-  app.use("/api/*", limitBody, authenticate);
+  // CORS first: a browser's preflight carries no key, and an error answer must still be readable by the page.
+  app.use("/v1.0/*", corsAllowList, limitBody, authenticate);
+  app.use("/api/*", corsAllowList, limitBody, authenticate);
+  app.use("/openapi.json", corsAllowList);
 
   app.route("/", usersRouter);
   app.route("/", groupsRouter);
