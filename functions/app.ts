@@ -56,6 +56,11 @@ export function buildApp() {
     scheme: "bearer",
     description: "A seatflow API key: `Authorization: Bearer sf_…`",
   });
+  app.openAPIRegistry.registerComponent("securitySchemes", "bootstrapToken", {
+    type: "http",
+    scheme: "bearer",
+    description: "The installation's SEATFLOW_BOOTSTRAP_TOKEN secret (POST /api/bootstrap only)",
+  });
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
     info: {
