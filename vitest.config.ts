@@ -7,8 +7,10 @@ export default defineConfig({
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
         bindings: { TEST_MIGRATIONS: await readD1Migrations("./migrations") },
-        // An empty database a test migrates step by step (test/api/migrations.test.ts); DB comes from wrangler.toml.
-        d1Databases: { MIGRATION_DB: "migration-test" },
+        // Empty databases: one a test migrates step by step (test/api/migrations.test.ts), one a fresh installation is
+        // bootstrapped in (test/api/bootstrap.test.ts: the shared DB already has operator tenants). DB comes from
+        // wrangler.toml.
+        d1Databases: { MIGRATION_DB: "migration-test", BOOTSTRAP_DB: "bootstrap-test" },
       },
     })),
   ],

@@ -7,10 +7,12 @@ import { batchRoute, runBatch } from "./core/batch.ts";
 import type { AppEnv } from "./core/context.ts";
 import { graphErrorBody, graphFailure, installGraphErrors } from "./core/graph-errors.ts";
 import { validationHook } from "./core/openapi.ts";
+import { allowedMethods } from "./core/route-methods.ts";
 import { groupsRouter } from "./directory/group-handlers.ts";
 import { usersRouter } from "./directory/handlers.ts";
 import { licensingRouter } from "./licensing/handlers.ts";
 import { authenticate } from "./middleware/auth.ts";
+import { corsAllowList } from "./middleware/cors.ts";
 import { limitBody, requestIds } from "./middleware/request.ts";
 import { subscriptionsRouter } from "./subscriptions/handlers.ts";
 import { tenancyRouter } from "./tenancy/handlers.ts";
@@ -19,8 +21,10 @@ export function buildApp() {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
   app.use("*", requestIds);
-  app.use("/v1.0/*", limitBody, authenticate);
-  app.use("/api/*", limitBody, authenticate);
+  // CORS first: a browser's preflight carries no key, and an error answer must still be readable by the page.
+  app.use("/v1.0/*", corsAllowList, limitBody, authenticate);
+  app.use("/api/*", corsAllowList, limitBody, authenticate);
+  app.use("/openapi.json", corsAllowList);
 
   app.route("/", usersRouter);
   app.route("/", groupsRouter);
@@ -52,6 +56,11 @@ export function buildApp() {
     scheme: "bearer",
     description: "A seatflow API key: `Authorization: Bearer sf_…`",
   });
+  app.openAPIRegistry.registerComponent("securitySchemes", "bootstrapToken", {
+    type: "http",
+    scheme: "bearer",
+    description: "The installation's SEATFLOW_BOOTSTRAP_TOKEN secret (POST /api/bootstrap only)",
+  });
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
     info: {
@@ -64,7 +73,7 @@ export function buildApp() {
   app.get("/docs", swaggerUI({ url: "/openapi.json", title: "seatflow API" }));
   app.get("/", (c) => c.redirect("/docs"));
 
-  installGraphErrors(app);
+  installGraphErrors(app, { allowedMethods: allowedMethods(app.openAPIRegistry) });
 
   return app;
 }

@@ -5,5 +5,7 @@ declare namespace Cloudflare {
     TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
     /** An empty database a test migrates step by step (test/api/migrations.test.ts). */
     MIGRATION_DB: D1Database;
+    /** A fresh installation's database, migrated and bootstrapped by test/api/bootstrap.test.ts. */
+    BOOTSTRAP_DB: D1Database;
   }
 }

@@ -10,6 +10,11 @@ export type Access = {
   roles: readonly Role[];
   /** Installation-wide: on top of the role, the caller must belong to the operator tenant. */
   operator?: boolean;
+  /**
+   * A route whose caller proves itself with a credential of its own instead of an API key (no role may call it with
+   * one): `bootstrapToken`, the installation's one-time SEATFLOW_BOOTSTRAP_TOKEN secret.
+   */
+  credential?: "bootstrapToken";
 };
 
 /** The role an actor acts with: an API key's own, HrIntegration for an HR source; system actors act as the service. */

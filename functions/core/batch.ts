@@ -97,7 +97,11 @@ export function innerUrl(origin: string, url: string): string {
 
 export type BatchResponse = { id: string; status: number; headers: Record<string, string>; body: unknown };
 
-/** Runs the requests in dependency order through `send`; a request whose dependency failed answers 424. */
+/**
+ * Runs the requests in dependency order through `send`. A request whose dependency failed is not run: it answers 424
+ * with an error body naming the dependency (seatflow's words; Graph's body for it was not found), as every other
+ * refusal in a batch carries one.
+ */
 export async function runBatch(
   requests: BatchItem[],
   origin: string,
@@ -108,9 +112,22 @@ export async function runBatch(
   const statuses = new Map<string, number>();
   const responses: BatchResponse[] = [];
   for (const item of orderBatch(requests)) {
-    if ((item.dependsOn ?? []).some((dep) => (statuses.get(dep) ?? 500) >= 400)) {
-      statuses.set(item.id, 424);
-      responses.push({ id: item.id, status: 424, headers: {}, body: null });
+    // orderBatch ran every dependency first, so each has a status.
+    const failed = (item.dependsOn ?? []).find((dep) => (statuses.get(dep) ?? 500) >= 400);
+    if (failed !== undefined) {
+      const refused = refuse(
+        new DomainError(
+          "failedDependency",
+          `Request '${item.id}' was not run: request '${failed}' it depends on failed with status ${statuses.get(failed)}.`,
+        ),
+      );
+      statuses.set(item.id, refused.status);
+      responses.push({
+        id: item.id,
+        status: refused.status,
+        headers: { "content-type": "application/json" },
+        body: refused.body,
+      });
       continue;
     }
     let url: string;

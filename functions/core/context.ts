@@ -22,6 +22,8 @@ export const groupLicensingActor: Actor = { kind: "system", name: "Microsoft Ent
 export const dynamicMembershipActor: Actor = { kind: "system", name: "Microsoft Entra ID Dynamic Membership" };
 export const schedulerActor: Actor = { kind: "system", name: "seatflow scheduler" };
 export const cliActor: Actor = { kind: "system", name: "seatflow CLI" };
+/** Whoever holds the installation's bootstrap token, creating its first operator tenant (POST /api/bootstrap). */
+export const bootstrapActor: Actor = { kind: "system", name: "seatflow bootstrap" };
 
 /** Everything an action needs to act for one tenant; built per request, queue message or cron run. */
 export type Ctx = {

@@ -20,7 +20,9 @@ export type ErrorKind =
   | "tooLarge"
   | "methodNotAllowed"
   | "unsupportedMediaType"
-  | "rateLimited";
+  | "rateLimited"
+  /** A request of a JSON batch that was not run because a request it depends on failed. */
+  | "failedDependency";
 
 export type FieldError = { field: string; message: string };
 

@@ -33,6 +33,11 @@ export const standardErrors = {
   429: errorResponse("TooManyRequests: retry after the Retry-After header"),
 };
 
+/** Declared on every route that takes a JSON body: a body sent as anything else. */
+const unsupportedMediaType = {
+  415: errorResponse("Request_BadRequest (415): the body is not application/json"),
+};
+
 /** An OData collection of `item`: `{ "@odata.context"?, "@odata.count"?, "@odata.nextLink"?, value }`. */
 export const collectionOf = <T extends z.ZodType>(item: T, name: string) =>
   z
@@ -108,15 +113,21 @@ export function defineRoute<const R extends Omit<RouteConfig, "middleware"> & { 
   route: R,
 ) {
   routeAccess.set(`${route.method.toUpperCase()} ${route.path}`, access);
-  const who = `${access.operator ? "Operator tenant only. " : ""}Roles: ${access.roles.join(", ")}.`;
+  const who = access.credential
+    ? "Authenticated with the installation's bootstrap token (the SEATFLOW_BOOTSTRAP_TOKEN secret), not an API key."
+    : `${access.operator ? "Operator tenant only. " : ""}Roles: ${access.roles.join(", ")}.`;
   // The text rules swap a body's schema for a refined one of the same type, so the route keeps its static shape.
   const config: R = route.request ? { ...route, request: withTextRules(route.request, route.tags?.[0]) } : route;
   return createRoute({
     ...config,
     description: `${route.description ?? route.summary ?? ""}\n\n${who}`.trim(),
-    security: [{ apiKey: [] }],
+    security: [{ [access.credential ?? "apiKey"]: [] } as Record<string, string[]>],
     middleware: [allowOnly(access)] as const,
-    responses: { ...standardErrors, ...route.responses },
+    responses: {
+      ...standardErrors,
+      ...(route.request?.body?.content?.["application/json"] ? unsupportedMediaType : {}),
+      ...route.responses,
+    },
   });
 }
 

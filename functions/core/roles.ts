@@ -21,5 +21,7 @@ export const can = {
   operate: { roles: ["GlobalAdministrator"], operator: true },
   readAudit: only("GlobalAdministrator", "LicenseAdministrator", "UserAdministrator", "GlobalReader"),
   manageTenancy: only("GlobalAdministrator"),
+  /** The first operator tenant of a deployed installation: the bootstrap token's holder, once, and no API key. */
+  bootstrap: { roles: [], credential: "bootstrapToken" },
   readTenancy: only("GlobalAdministrator", "GlobalReader"),
 } as const satisfies Record<string, Access>;

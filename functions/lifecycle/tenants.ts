@@ -1,22 +1,25 @@
 /**
  * A tenant's creation: the tenant (tenancy), the plan rules it starts from (the catalogue's curated rules) and, if
- * asked, its first key, in one batch.
+ * asked, its first key, in one batch; and the one-time bootstrap of a deployed installation's operator tenant.
  */
 import { auditStatement } from "../audit/store.ts";
 import { curatedPlanRules } from "../catalog/curated-rules.ts";
 import { requireRole } from "../core/authorize.ts";
 import type { Ctx } from "../core/context.ts";
 import { INVALID_COUNTRY, isAssignedCountryCode } from "../core/countries.ts";
-import { invalid, uniqueness } from "../core/errors.ts";
+import { forbidden, invalid, uniqueness } from "../core/errors.ts";
 import { newId } from "../core/ids.ts";
 import { can } from "../core/roles.ts";
+import { isGuardFailure } from "../core/sql.ts";
 import { newKey } from "../tenancy/actions.ts";
 import { domainName, initialDomain } from "../tenancy/rules.ts";
 import {
   type DomainRow,
   findDomain,
+  hasOperatorTenant,
   insertDomainStatement,
   insertTenantStatements,
+  noOperatorTenantGuard,
   type Tenant,
 } from "../tenancy/store.ts";
 
@@ -34,6 +37,8 @@ export type CreateTenantInput = {
   domains?: string[] | undefined;
   /** Whether the tenant's own GlobalAdministrators may buy and change seats (the operator's decision). */
   selfServiceSubscriptions?: boolean | undefined;
+  /** Write nothing if an operator tenant exists when the batch runs (the bootstrap's race guard). */
+  onlyIfNoOperator?: boolean | undefined;
 };
 
 /**
@@ -71,6 +76,7 @@ export async function createTenant({ ctx, input }: { ctx: Ctx; input: CreateTena
   }));
   const key = input.withAdminKey ? await newKey(ctx, tenant.id, "GlobalAdministrator", "Initial admin key") : null;
   await ctx.d1.batch([
+    ...(input.onlyIfNoOperator ? [noOperatorTenantGuard(ctx.d1)] : []),
     ...insertTenantStatements(ctx.d1, tenant, rules),
     ...domains.map((d) => insertDomainStatement(ctx.d1, d)),
     auditStatement(
@@ -86,4 +92,28 @@ export async function createTenant({ ctx, input }: { ctx: Ctx; input: CreateTena
     ...(key?.statements ?? []),
   ]);
   return { tenant, domains, adminKey: key?.issued };
+}
+
+export const ALREADY_BOOTSTRAPPED =
+  "This installation is already bootstrapped: it has an operator tenant. Its GlobalAdministrators create tenants " +
+  "(POST /api/tenants) and keys (POST /api/keys).";
+
+export type BootstrapInput = Pick<CreateTenantInput, "displayName" | "country" | "domains">;
+
+/**
+ * The first operator tenant of a deployed installation and its first GlobalAdministrator key, where the CLI (local
+ * state only) cannot reach. Once: refused as soon as any operator tenant exists, also to a bootstrap racing this one.
+ */
+export async function bootstrapInstallation({ ctx, input }: { ctx: Ctx; input: BootstrapInput }) {
+  requireRole(ctx, can.bootstrap);
+  if (await hasOperatorTenant(ctx.d1)) throw forbidden(ALREADY_BOOTSTRAPPED, "bootstrapped");
+  try {
+    return await createTenant({
+      ctx,
+      input: { ...input, operator: true, withAdminKey: true, onlyIfNoOperator: true },
+    });
+  } catch (error) {
+    if (isGuardFailure(error)) throw forbidden(ALREADY_BOOTSTRAPPED, "bootstrapped");
+    throw error;
+  }
 }

@@ -3,7 +3,7 @@
 import { notFound } from "../core/errors.ts";
 import { contextUrl } from "../core/odata.ts";
 import { newRouter } from "../core/openapi.ts";
-import { createTenant } from "../lifecycle/tenants.ts";
+import { bootstrapInstallation, createTenant } from "../lifecycle/tenants.ts";
 import { forgetCachedKeys } from "../middleware/auth.ts";
 import * as actions from "./actions.ts";
 import * as routes from "./routes.ts";
@@ -19,6 +19,10 @@ export const tenancyRouter = newRouter()
       ctx: c.get("ctx"),
       input: { ...c.req.valid("json"), withAdminKey: true },
     });
+    return c.json({ ...tenant, adminKey: adminKey!.key }, 201);
+  })
+  .openapi(routes.bootstrap, async (c) => {
+    const { tenant, adminKey } = await bootstrapInstallation({ ctx: c.get("ctx"), input: c.req.valid("json") });
     return c.json({ ...tenant, adminKey: adminKey!.key }, 201);
   })
   .openapi(routes.listKeys, async (c) => c.json({ value: await actions.listApiKeys({ ctx: c.get("ctx") }) }, 200))

@@ -4,6 +4,7 @@ import { can } from "../core/roles.ts";
 import {
   AddDomainSchema,
   ApiKeyList,
+  BootstrapSchema,
   CreatedTenant,
   CreateKeySchema,
   CreateTenantSchema,
@@ -38,6 +39,19 @@ export const createTenant = defineRoute(can.operate, {
   summary: "Create a tenant; answers with its first GlobalAdministrator key (shown once)",
   request: { body: jsonBody(CreateTenantSchema) },
   responses: { 201: jsonResponse(CreatedTenant, "The tenant and its admin key") },
+});
+
+export const bootstrap = defineRoute(can.bootstrap, {
+  method: "post",
+  path: "/api/bootstrap",
+  operationId: "bootstrapInstallation",
+  tags: ["Tenancy"],
+  summary: "Create a deployed installation's operator tenant and its first GlobalAdministrator key, once",
+  description:
+    "Only while the SEATFLOW_BOOTSTRAP_TOKEN secret is set (404 otherwise) and no operator tenant exists (403 after). " +
+    "The key is shown once; from then on the operator's keys create tenants and keys.",
+  request: { body: jsonBody(BootstrapSchema) },
+  responses: { 201: jsonResponse(CreatedTenant, "The operator tenant and its admin key") },
 });
 
 export const listKeys = defineRoute(can.manageTenancy, {

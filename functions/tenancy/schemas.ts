@@ -16,6 +16,9 @@ export const CreateTenantSchema = z
   .strict()
   .openapi("CreateTenant");
 
+/** The installation's first operator tenant: a tenant's creation without the seat-selling switch (operators sell). */
+export const BootstrapSchema = CreateTenantSchema.omit({ selfServiceSubscriptions: true }).openapi("Bootstrap");
+
 export const CreateKeySchema = z
   .object({ role: z.enum(roles), name: z.string().trim().min(1).max(128).optional() })
   .strict()

@@ -1,6 +1,7 @@
 /** Tenants and API keys as stored: the reads and the write builders of the tenancy capability. */
 import type { tenants } from "../../db/schema/index.ts";
 import type { Role } from "../core/context.ts";
+import { guardSql } from "../core/sql.ts";
 
 export type Tenant = typeof tenants.$inferSelect;
 
@@ -30,6 +31,18 @@ export async function listTenants(d1: D1Database): Promise<Tenant[]> {
     .all<Record<string, unknown>>();
   return results.map(toTenant);
 }
+
+/** Whether the installation has an operator tenant yet (a bootstrap is refused once it has). */
+export async function hasOperatorTenant(d1: D1Database): Promise<boolean> {
+  return (await d1.prepare("SELECT 1 AS one FROM tenants WHERE is_operator = 1 LIMIT 1").first()) !== null;
+}
+
+/**
+ * Aborts the batch if an operator tenant exists when it runs: D1 runs batches one at a time, so of two bootstraps racing
+ * past the read above, the second one's batch finds the first one's tenant and writes nothing.
+ */
+export const noOperatorTenantGuard = (d1: D1Database): D1PreparedStatement =>
+  d1.prepare(guardSql("NOT EXISTS (SELECT 1 FROM tenants WHERE is_operator = 1)"));
 
 /** A tenant with the plan rules it starts from (the curated ones; each tenant edits its own copy). */
 export function insertTenantStatements(

@@ -1,6 +1,6 @@
-import { GraphError } from "@microsoft/microsoft-graph-client";
+import { GraphError, PageIterator } from "@microsoft/microsoft-graph-client";
 import { describe, expect, it } from "vitest";
-import { BASE, buy, newTenant, PLAN, SKU } from "../helpers/api.ts";
+import { BASE, buy, newTenant, newUser, PLAN, SKU } from "../helpers/api.ts";
 import { graphClient } from "../helpers/graph-client.ts";
 
 /** Runs `fn` expecting the SDK to throw a GraphError, and returns it. */
@@ -124,6 +124,40 @@ describe("the official Microsoft Graph JavaScript SDK against seatflow", () => {
     // Nothing was assigned.
     const details = await client.api(`/users/${user.id}/licenseDetails`).get();
     expect(details.value).toEqual([]);
+  });
+
+  it("pages 25 users with PageIterator over https: the Worker builds https nextLinks from the request URL", async () => {
+    const t = await newTenant();
+    const ids: string[] = [];
+    for (let i = 0; i < 25; i++) ids.push(await newUser(t.admin));
+    // As `npm start -- --https` serves it: the SDK follows an absolute nextLink only on an https host.
+    const base = "https://seatflow.test";
+    const { client, sent } = graphClient(t.keys.GlobalReader, base);
+
+    const first = await client.api("/users").select("id,displayName").top(10).get();
+    expect(first.value).toHaveLength(10);
+    expect(first["@odata.nextLink"]).toMatch(/^https:\/\/seatflow\.test\/v1\.0\/users\?/);
+    const seen: string[] = [];
+    const iterator = new PageIterator(client, first, (user: { id: string; displayName: string }) => {
+      seen.push(user.id);
+      expect(Object.keys(user).sort()).toEqual(["displayName", "id"]);
+      return true;
+    });
+    await iterator.iterate();
+
+    expect(iterator.isComplete()).toBe(true);
+    expect(seen).toHaveLength(25);
+    expect(new Set(seen).size).toBe(25);
+    expect([...seen].sort()).toEqual([...ids].sort());
+    // Three pages, every one over https to the Worker; the follow-ups keep $select and $top and carry a $skiptoken.
+    expect(sent).toHaveLength(3);
+    for (const request of sent) expect(request.url.startsWith(`${base}/v1.0/users?`)).toBe(true);
+    for (const request of sent.slice(1)) {
+      const query = new URL(request.url).searchParams;
+      expect(query.get("$skiptoken")).toBeTruthy();
+      expect(query.get("$top")).toBe("10");
+      expect(query.get("$select")).toBe("id,displayName");
+    }
   });
 
   it("maps 404 and 401 through the SDK too", async () => {

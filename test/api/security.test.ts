@@ -13,13 +13,27 @@ import { catalogCsv } from "../helpers/catalog.ts";
 type AppRoute = { method: string; path: string; roles: Role[]; operator: boolean; key: string };
 
 // Who may call a route is data recorded by defineRoute (routeAccess), not text to read back.
-const appRoutes: AppRoute[] = app.openAPIRegistry.definitions.flatMap((d) => {
+const declaredRoutes = app.openAPIRegistry.definitions.flatMap((d) => {
   if (d.type !== "route") return [];
   const method = d.route.method.toUpperCase();
   const key = `${method} ${d.route.path}`;
   const access = routeAccess.get(key);
-  return [{ method, path: d.route.path, roles: [...(access?.roles ?? [])], operator: access?.operator ?? false, key }];
+  return [
+    {
+      method,
+      path: d.route.path,
+      roles: [...(access?.roles ?? [])],
+      operator: access?.operator ?? false,
+      key,
+      credential: access?.credential,
+    },
+  ];
 });
+
+// The API-key matrix below covers every route an API key opens. A route with a credential of its own (the bootstrap
+// token) takes no key at all: it is checked here against every key, and in test/api/bootstrap.test.ts.
+const appRoutes: AppRoute[] = declaredRoutes.filter((r) => !r.credential);
+const credentialRoutes = declaredRoutes.filter((r) => r.credential);
 
 /** The kinds of object a path parameter can name; each is built for real in two tenants. */
 type Kind = "user" | "group" | "subscription" | "subscribedSku" | "planRule" | "key" | "domain" | "tenant";
@@ -202,6 +216,21 @@ describe("route table", () => {
     expect(unresolvable).toEqual([]);
     const stale = Object.keys(cases).filter((k) => !appRoutes.some((r) => r.key === k));
     expect(stale, "cases for routes the app no longer exposes").toEqual([]);
+  });
+});
+
+describe("routes with a credential of their own", () => {
+  it("are the bootstrap only, and no API key of any role opens it (without the secret it does not exist)", async () => {
+    expect(credentialRoutes.map((r) => `${r.key} ${r.credential}`)).toEqual(["POST /api/bootstrap bootstrapToken"]);
+    const answers = [];
+    for (const role of roles) {
+      const res = await call(world.home.keys[role], "POST", "/api/bootstrap", {
+        displayName: "Intruder",
+        country: "US",
+      });
+      answers.push({ role, status: res.status, code: res.body?.error?.code });
+    }
+    expect(answers).toEqual(roles.map((role) => ({ role, status: 404, code: "Request_ResourceNotFound" })));
   });
 });
 

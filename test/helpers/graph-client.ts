@@ -50,11 +50,15 @@ class WorkerFetchMiddleware implements Middleware {
 
 export type TestGraphClient = { client: Client; sent: { method: string; url: string }[] };
 
-/** A Graph SDK client whose requests go to `http://seatflow.test/v1.0/...` in this Worker, as the key's holder. */
-export function graphClient(key: string): TestGraphClient {
+/**
+ * A Graph SDK client whose requests go to `<baseUrl>/v1.0/...` (default `http://seatflow.test`) in this Worker, as the
+ * key's holder. The SDK only follows an absolute `@odata.nextLink` on an https host (it strips `https://` and the host
+ * from a link; any other link it takes for a path under its base), so paging tests pass an https base.
+ */
+export function graphClient(key: string, baseUrl: string = BASE): TestGraphClient {
   const terminal = new WorkerFetchMiddleware();
   const client = Client.initWithMiddleware({
-    baseUrl: BASE,
+    baseUrl,
     defaultVersion: "v1.0",
     middleware: [new BearerKeyMiddleware(key), terminal],
   });
