@@ -8,6 +8,7 @@ import {
   parseCount,
   parseSelect,
   parseTop,
+  refuseExpand,
   requireEventualConsistency,
 } from "../core/odata.ts";
 import { newRouter } from "../core/openapi.ts";
@@ -15,11 +16,14 @@ import { groupLicensesOf } from "../licensing/actions.ts";
 import * as actions from "./group-actions.ts";
 import { groupFilterQuery } from "./group-filter.ts";
 import * as routes from "./group-routes.ts";
-import { groupSelectable, idFromBindUrl } from "./group-schemas.ts";
+import { groupNavigation, groupSelectable, idFromBindUrl } from "./group-schemas.ts";
 import type { GroupRow } from "./group-store.ts";
 import { needsGroupLicenses, presentGroups } from "./group-views.ts";
 import { directoryUserPage } from "./handlers.ts";
 import { membersOf } from "./store.ts";
+
+/** What $expand may name on a group. */
+const groupType = { name: "group", properties: groupSelectable, navigation: groupNavigation };
 
 /** Groups for the wire, reading their licenses only when $select asks for them. */
 export async function presentWithLicenses(ctx: Ctx, groups: GroupRow[], select: string[] | undefined) {
@@ -41,6 +45,7 @@ export const groupsRouter = newRouter()
     const query = c.req.valid("query");
     const top = parseTop(query.$top);
     const select = parseSelect(query.$select, groupSelectable, "group");
+    refuseExpand(query.$expand, groupType);
     const count = parseCount(query.$count);
     if (count) requireEventualConsistency(c.req.header("ConsistencyLevel"));
     const filter = compileODataFilter(query.$filter, groupFilterQuery);
@@ -66,8 +71,10 @@ export const groupsRouter = newRouter()
   })
   .openapi(routes.getGroup, async (c) => {
     const ctx = c.get("ctx");
+    const query = c.req.valid("query");
+    const select = parseSelect(query.$select, groupSelectable, "group");
+    refuseExpand(query.$expand, groupType);
     const group = await actions.getGroup({ ctx, input: { groupId: c.req.valid("param").id } });
-    const select = parseSelect(c.req.valid("query").$select, groupSelectable, "group");
     const [body] = await presentWithLicenses(ctx, [group], select);
     return c.json({ "@odata.context": contextUrl(c.req.url, "groups/$entity"), ...body }, 200);
   })

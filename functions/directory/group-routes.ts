@@ -1,5 +1,5 @@
-import { listQuerySchema } from "../core/odata.ts";
-import { defineRoute, jsonBody, jsonResponse, z } from "../core/openapi.ts";
+import { entityQuerySchema, listQuerySchema, pageQuerySchema } from "../core/odata.ts";
+import { defineRoute, jsonBody, jsonResponse } from "../core/openapi.ts";
 import { can } from "../core/roles.ts";
 import {
   AddMemberSchema,
@@ -31,7 +31,7 @@ export const getGroup = defineRoute(can.readDirectory, {
   operationId: "getGroup",
   tags: ["Groups"],
   summary: "Get a group",
-  request: { params: GroupIdParam, query: z.object({ $select: z.string().optional() }) },
+  request: { params: GroupIdParam, query: entityQuerySchema },
   responses: { 200: jsonResponse(GroupEntity, "The group") },
 });
 
@@ -72,7 +72,7 @@ export const listMembers = defineRoute(can.readDirectory, {
   operationId: "listGroupMembers",
   tags: ["Groups"],
   summary: "The group's direct members",
-  request: { params: GroupIdParam, query: listQuerySchema },
+  request: { params: GroupIdParam, query: pageQuerySchema },
   responses: { 200: jsonResponse(DirectoryUserCollection, "A page of members") },
 });
 
@@ -102,6 +102,6 @@ export const memberOf = defineRoute(can.readDirectory, {
   operationId: "listUserMemberOf",
   tags: ["Groups"],
   summary: "Groups the user is a direct member of",
-  request: { params: UserRefParam, query: listQuerySchema },
+  request: { params: UserRefParam, query: pageQuerySchema },
   responses: { 200: jsonResponse(DirectoryGroupCollection, "Groups") },
 });

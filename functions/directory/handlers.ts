@@ -1,6 +1,5 @@
 /** The users routes: parse OData → verb or store read → presenter → Graph-shaped answer. */
 import type { Ctx } from "../core/context.ts";
-import { unsupported } from "../core/errors.ts";
 import {
   compileODataFilter,
   contextUrl,
@@ -9,6 +8,7 @@ import {
   parseCount,
   parseSelect,
   parseTop,
+  refuseExpand,
   requireEventualConsistency,
 } from "../core/odata.ts";
 import { newRouter } from "../core/openapi.ts";
@@ -18,9 +18,12 @@ import * as lifecycle from "../lifecycle/actions.ts";
 import * as actions from "./actions.ts";
 import * as routes from "./routes.ts";
 import type { UserRow, UserSelector } from "./store.ts";
-import { userDefaultSelect, userSelectable } from "./user-fields.ts";
+import { userDefaultSelect, userNavigation, userSelectable } from "./user-fields.ts";
 import { compileUserFilter } from "./user-filter.ts";
 import { needsLicensing, presentUsers } from "./views.ts";
+
+/** What $expand may name on a user. */
+export const userType = { name: "user", properties: userSelectable, navigation: userNavigation };
 
 /** Users for the wire, reading their licensing only when $select asks for it. */
 export async function presentWithLicensing(ctx: Ctx, users: UserRow[], select: string[] | undefined) {
@@ -65,11 +68,9 @@ export const usersRouter = newRouter()
   .openapi(routes.listUsers, async (c) => {
     const ctx = c.get("ctx");
     const query = c.req.valid("query");
-    if (query.$orderby !== undefined || query.$search !== undefined) {
-      throw unsupported("$orderby and $search are not supported on users; results are ordered by id.");
-    }
     const top = parseTop(query.$top);
     const select = parseSelect(query.$select, userSelectable, "user");
+    refuseExpand(query.$expand, userType);
     const count = parseCount(query.$count);
     const filter = compileODataFilter(query.$filter, compileUserFilter);
     if (count || filter?.advanced) requireEventualConsistency(c.req.header("ConsistencyLevel"));
@@ -91,7 +92,9 @@ export const usersRouter = newRouter()
   .openapi(routes.getUser, async (c) => {
     const ctx = c.get("ctx");
     const { id } = c.req.valid("param");
-    const select = parseSelect(c.req.valid("query").$select, userSelectable, "user");
+    const query = c.req.valid("query");
+    const select = parseSelect(query.$select, userSelectable, "user");
+    refuseExpand(query.$expand, userType);
     const wanted = needsLicensing(select)
       ? { withPlans: (select ?? userDefaultSelect).includes("assignedPlans") }
       : null;

@@ -1,5 +1,5 @@
-import { listQuerySchema } from "../core/odata.ts";
-import { defineRoute, jsonBody, jsonResponse, z } from "../core/openapi.ts";
+import { entityQuerySchema, listQuerySchema } from "../core/odata.ts";
+import { defineRoute, jsonBody, jsonResponse } from "../core/openapi.ts";
 import { can } from "../core/roles.ts";
 import { CreateUserSchema, UpdateUserSchema, UserCollection, UserEntity, UserRefParam } from "./schemas.ts";
 
@@ -9,7 +9,8 @@ export const listUsers = defineRoute(can.readDirectory, {
   operationId: "listUsers",
   tags: ["Users"],
   summary: "List users",
-  description: "OData paging ($top, $skiptoken), $select, $filter (license and attribute filters), $count.",
+  description:
+    "OData paging ($top, $skiptoken), $select, $filter (license and attribute filters), $count. $skip and any other option are refused.",
   request: { query: listQuerySchema },
   responses: { 200: jsonResponse(UserCollection, "A page of users") },
 });
@@ -20,7 +21,7 @@ export const getUser = defineRoute(can.readDirectory, {
   operationId: "getUser",
   tags: ["Users"],
   summary: "Get a user by id or userPrincipalName",
-  request: { params: UserRefParam, query: z.object({ $select: z.string().optional() }) },
+  request: { params: UserRefParam, query: entityQuerySchema },
   responses: { 200: jsonResponse(UserEntity, "The user") },
 });
 

@@ -194,3 +194,29 @@ export const userDefaultSelect: readonly string[] = userFields
 export const licensingUserFields: readonly string[] = userFields
   .filter((f) => f.kind === "licensing")
   .map((f) => f.graph);
+
+/**
+ * Graph's navigation properties of a user (microsoft.graph.user): what `$expand` could name. seatflow expands none of
+ * them; the list lets it tell a navigation property (valid OData it does not serve) from a name that is no property.
+ */
+export const userNavigation: readonly string[] = [
+  "appRoleAssignments",
+  "calendar",
+  "contacts",
+  "createdObjects",
+  "directReports",
+  "drive",
+  "events",
+  "extensions",
+  "licenseDetails",
+  "mailFolders",
+  "manager",
+  "memberOf",
+  "messages",
+  "oauth2PermissionGrants",
+  "ownedDevices",
+  "ownedObjects",
+  "photo",
+  "registeredDevices",
+  "transitiveMemberOf",
+];

@@ -253,7 +253,7 @@ describe("GET /v1.0/users/{id}", () => {
     const unknown = await t.admin.get(`/v1.0/users/${id}?$select=shoeSize`);
     expect(unknown.status).toBe(400);
     expect(unknown.body.error.message).toBe(
-      "Could not find a property named 'shoeSize' on type 'microsoft.graph.user'.",
+      "Parsing OData Select and Expand failed: Could not find a property named 'shoeSize' on type 'microsoft.graph.user'.",
     );
   });
 });
