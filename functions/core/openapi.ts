@@ -60,6 +60,12 @@ export const jsonResponse = <T extends z.ZodType>(schema: T, description: string
   content: { "application/json": { schema } },
 });
 
+/** A text/plain answer (Graph's raw values, e.g. GET /users/$count). */
+export const textResponse = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { "text/plain": { schema } },
+});
+
 /** Who may call each route, by "METHOD /path" as declared: data the security matrix test reads back. */
 export const routeAccess = new Map<string, Access>();
 

@@ -8,6 +8,7 @@ import { can } from "../core/roles.ts";
 import { followUp, sendFollowUps } from "../jobs/outbox.ts";
 import { verifiedDomainNames } from "../tenancy/store.ts";
 import {
+  countUsers as countStoredUsers,
   findUser,
   insertUserStatement,
   listUsers as listStoredUsers,
@@ -167,4 +168,10 @@ export async function getUser({ ctx, input }: { ctx: Ctx; input: { userRef: stri
 export async function listUsers({ ctx, input }: { ctx: Ctx; input: UserListQuery }) {
   requireRole(ctx, can.readDirectory);
   return listStoredUsers(ctx, input);
+}
+
+/** How many of the tenant's users match (GET /users/$count). */
+export async function countUsers({ ctx, input }: { ctx: Ctx; input: Pick<UserListQuery, "filter"> }) {
+  requireRole(ctx, can.readDirectory);
+  return countStoredUsers(ctx, input);
 }

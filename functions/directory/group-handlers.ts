@@ -10,6 +10,7 @@ import {
   parseTop,
   refuseExpand,
   requireEventualConsistency,
+  requireRawCountConsistency,
 } from "../core/odata.ts";
 import { newRouter } from "../core/openapi.ts";
 import { groupLicensesOf } from "../licensing/actions.ts";
@@ -68,6 +69,13 @@ export const groupsRouter = newRouter()
       },
       200,
     );
+  })
+  // Before getGroup: Hono tries routes in the order they are added, and `$count` is no group's id.
+  .openapi(routes.countGroups, async (c) => {
+    requireRawCountConsistency(c.req.header("ConsistencyLevel"));
+    const filter = compileODataFilter(c.req.valid("query").$filter, groupFilterQuery);
+    const count = await actions.countGroups({ ctx: c.get("ctx"), input: { filter } });
+    return c.text(String(count), 200);
   })
   .openapi(routes.getGroup, async (c) => {
     const ctx = c.get("ctx");

@@ -70,10 +70,18 @@ export type GroupListQuery = {
   count?: boolean;
 };
 
+/** The WHERE of a listing or a count (tenant, live, filter) and its parameters, ?1 the tenant. */
+const groupWhere = (tenantId: string, query: Pick<GroupListQuery, "filter">) => ({
+  where: `g.tenant_id = ?1 AND g.deleted_at IS NULL${query.filter ? ` AND (${query.filter.sql})` : ""}`,
+  params: [tenantId, ...(query.filter?.params ?? [])] as unknown[],
+});
+
+const countGroupsStatement = (ctx: Pick<Ctx, "d1">, where: string, params: unknown[]) =>
+  ctx.d1.prepare(`SELECT count(*) AS n FROM groups g WHERE ${where}`).bind(...params);
+
 /** A page of live groups in id order (top + 1 rows), and the count if asked. */
 export async function listGroups(ctx: Pick<Ctx, "d1" | "tenantId">, query: GroupListQuery) {
-  const params: unknown[] = [ctx.tenantId, ...(query.filter?.params ?? [])];
-  const where = `g.tenant_id = ?1 AND g.deleted_at IS NULL${query.filter ? ` AND (${query.filter.sql})` : ""}`;
+  const { where, params } = groupWhere(ctx.tenantId, query);
   const n = params.length;
   const [rows, counted] = await ctx.d1.batch<Record<string, unknown>>([
     ctx.d1
@@ -82,12 +90,19 @@ export async function listGroups(ctx: Pick<Ctx, "d1" | "tenantId">, query: Group
          ORDER BY g.id LIMIT ?${n + 1}`,
       )
       .bind(...params, query.top + 1, ...(query.after !== undefined ? [query.after] : [])),
-    ...(query.count ? [ctx.d1.prepare(`SELECT count(*) AS n FROM groups g WHERE ${where}`).bind(...params)] : []),
+    ...(query.count ? [countGroupsStatement(ctx, where, params)] : []),
   ]);
   return {
     rows: (rows?.results ?? []).map(toGroupRow),
     count: query.count ? Number(counted?.results[0]?.n ?? 0) : undefined,
   };
+}
+
+/** How many live groups match (GET /groups/$count). */
+export async function countGroups(ctx: Pick<Ctx, "d1" | "tenantId">, query: Pick<GroupListQuery, "filter">) {
+  const { where, params } = groupWhere(ctx.tenantId, query);
+  const row = await countGroupsStatement(ctx, where, params).first<{ n: number }>();
+  return Number(row?.n ?? 0);
 }
 
 /** A page of the groups a user is a direct member of, in id order (top + 1 rows). */

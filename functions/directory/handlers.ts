@@ -10,6 +10,7 @@ import {
   parseTop,
   refuseExpand,
   requireEventualConsistency,
+  requireRawCountConsistency,
 } from "../core/odata.ts";
 import { newRouter } from "../core/openapi.ts";
 import * as licensing from "../licensing/actions.ts";
@@ -88,6 +89,13 @@ export const usersRouter = newRouter()
       },
       200,
     );
+  })
+  // Before getUser: Hono tries routes in the order they are added, and `$count` is no user's id.
+  .openapi(routes.countUsers, async (c) => {
+    requireRawCountConsistency(c.req.header("ConsistencyLevel"));
+    const filter = compileODataFilter(c.req.valid("query").$filter, compileUserFilter);
+    const count = await actions.countUsers({ ctx: c.get("ctx"), input: { filter } });
+    return c.text(String(count), 200);
   })
   .openapi(routes.getUser, async (c) => {
     const ctx = c.get("ctx");

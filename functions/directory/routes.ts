@@ -1,5 +1,11 @@
-import { entityQuerySchema, listQuerySchema } from "../core/odata.ts";
-import { defineRoute, jsonBody, jsonResponse } from "../core/openapi.ts";
+import {
+  consistencyHeaderSchema,
+  countQuerySchema,
+  entityQuerySchema,
+  listQuerySchema,
+  RawCountSchema,
+} from "../core/odata.ts";
+import { defineRoute, jsonBody, jsonResponse, textResponse } from "../core/openapi.ts";
 import { can } from "../core/roles.ts";
 import { CreateUserSchema, UpdateUserSchema, UserCollection, UserEntity, UserRefParam } from "./schemas.ts";
 
@@ -11,8 +17,20 @@ export const listUsers = defineRoute(can.readDirectory, {
   summary: "List users",
   description:
     "OData paging ($top, $skiptoken), $select, $filter (license and attribute filters), $count. $skip and any other option are refused.",
-  request: { query: listQuerySchema },
+  request: { query: listQuerySchema, headers: consistencyHeaderSchema },
   responses: { 200: jsonResponse(UserCollection, "A page of users") },
+});
+
+// Declared before GET /v1.0/users/{id}, so that `$count` is never taken for a user's id.
+export const countUsers = defineRoute(can.readDirectory, {
+  method: "get",
+  path: "/v1.0/users/$count",
+  operationId: "countUsers",
+  tags: ["Users"],
+  summary: "Count users (needs ConsistencyLevel: eventual)",
+  description: "The number of users matching $filter and $search, as a bare integer in text/plain.",
+  request: { query: countQuerySchema, headers: consistencyHeaderSchema },
+  responses: { 200: textResponse(RawCountSchema, "The number of matching users") },
 });
 
 export const getUser = defineRoute(can.readDirectory, {

@@ -153,9 +153,9 @@ export type UserListQuery = {
   count?: boolean;
 };
 
-/** A page of live users in id order (top + 1 rows, so the caller knows whether there is more), and the count if asked. */
-export async function listUsers(ctx: Pick<Ctx, "d1" | "tenantId">, query: UserListQuery) {
-  const params: unknown[] = [ctx.tenantId];
+/** The WHERE of a listing or a count (tenant, live, selection, filter) and its parameters, ?1 the tenant. */
+function userWhere(tenantId: string, query: Pick<UserListQuery, "filter" | "within">) {
+  const params: unknown[] = [tenantId];
   let where = "u.tenant_id = ?1 AND u.deleted_at IS NULL";
   if (query.within) {
     // The selector numbers its own parameters from ?2.
@@ -166,6 +166,12 @@ export async function listUsers(ctx: Pick<Ctx, "d1" | "tenantId">, query: UserLi
     where += ` AND (${query.filter.sql})`;
     params.push(...query.filter.params);
   }
+  return { where, params };
+}
+
+/** A page of live users in id order (top + 1 rows, so the caller knows whether there is more), and the count if asked. */
+export async function listUsers(ctx: Pick<Ctx, "d1" | "tenantId">, query: UserListQuery) {
+  const { where, params } = userWhere(ctx.tenantId, query);
   const n = params.length;
   const page = ctx.d1
     .prepare(
@@ -174,12 +180,22 @@ export async function listUsers(ctx: Pick<Ctx, "d1" | "tenantId">, query: UserLi
     )
     .bind(...params, query.top + 1, ...(query.after !== undefined ? [query.after] : []));
   const [rows, counted] = await ctx.d1.batch<Record<string, unknown>>(
-    query.count ? [page, ctx.d1.prepare(`SELECT count(*) AS n FROM users u WHERE ${where}`).bind(...params)] : [page],
+    query.count ? [page, countUsersStatement(ctx, where, params)] : [page],
   );
   return {
     rows: (rows?.results ?? []).map(toUserRow),
     count: query.count ? Number(counted?.results[0]?.n ?? 0) : undefined,
   };
+}
+
+const countUsersStatement = (ctx: Pick<Ctx, "d1">, where: string, params: unknown[]) =>
+  ctx.d1.prepare(`SELECT count(*) AS n FROM users u WHERE ${where}`).bind(...params);
+
+/** How many live users match (GET /users/$count). */
+export async function countUsers(ctx: Pick<Ctx, "d1" | "tenantId">, query: Pick<UserListQuery, "filter">) {
+  const { where, params } = userWhere(ctx.tenantId, query);
+  const row = await countUsersStatement(ctx, where, params).first<{ n: number }>();
+  return Number(row?.n ?? 0);
 }
 
 // ---- membership --------------------------------------------------------------------------------------------
