@@ -26,6 +26,9 @@ export const entityQuerySchema = z.object({
 export const listQuerySchema = pageQuerySchema.extend({
   $filter: option("OData filter; advanced operators need ConsistencyLevel: eventual"),
   $count: option("true adds @odata.count; needs ConsistencyLevel: eventual"),
+  $orderby: option(
+    "displayName [asc|desc] (users also userPrincipalName); with $filter needs ConsistencyLevel: eventual and $count=true",
+  ),
   $expand: option("Refused with Graph's errors: seatflow expands no navigation property"),
 });
 export type ListQuery = z.infer<typeof listQuerySchema>;
@@ -180,6 +183,87 @@ export function refuseExpand(raw: string | undefined, type: ExpandableType): voi
     );
   }
 }
+
+// ---- $orderby -------------------------------------------------------------------------------------------------
+
+/** One sort key: a property (as Graph spells it) and its direction. */
+export type SortOrder = { property: string; descending: boolean };
+
+/** Graph's answer to a sort it does not serve (verbatim, microsoftgraph/microsoft-graph-docs#10835). */
+export const SORTING_NOT_SUPPORTED = "Sorting not supported for current query.";
+
+/**
+ * `$orderby` as Graph's directory serves it: one property of `sortable`, `asc` (the default) or `desc`. Another
+ * property is Graph's "Unsupported sort property 'createdDateTime' for 'User'." (verbatim,
+ * microsoftgraph/microsoft-graph-docs#20427); several keys get Graph's general sorting refusal (seatflow's choice: no
+ * capture of a multi-key sort on directory objects was found); text that is no sort clause gets ODataLib's syntax error.
+ */
+export function parseOrderBy(
+  raw: string | undefined,
+  sortable: readonly string[],
+  resource: string,
+): SortOrder | undefined {
+  if (raw === undefined || raw.trim() === "") return undefined;
+  if (raw.includes(",")) throw unsupported(SORTING_NOT_SUPPORTED);
+  const words = [...raw.matchAll(/\S+/g)];
+  const [name, direction, extra] = words;
+  const bad = extra ?? (direction && !/^(asc|desc)$/i.test(direction[0]) ? direction : undefined);
+  if (bad || !name || !/^[A-Za-z_][A-Za-z0-9_./]*$/.test(name[0])) {
+    const at = bad ?? name;
+    throw invalid(`Syntax error at position ${at ? at.index + at[0].length : 0} in '${raw}'.`);
+  }
+  const property = sortable.find((p) => p.toLowerCase() === name[0].toLowerCase());
+  if (!property) throw unsupported(`Unsupported sort property '${name[0]}' for '${resource}'.`);
+  return { property, descending: direction?.[0].toLowerCase() === "desc" };
+}
+
+/**
+ * Graph sorts its default-sortable properties without advanced query parameters, but `$filter` with `$orderby` needs
+ * both of them (ConsistencyLevel: eventual and $count=true), else "Sorting not supported for current query."
+ * (aad-advanced-queries, "Support for sorting"; the text in microsoftgraph/microsoft-graph-docs#10835).
+ */
+export function requireAdvancedSort(header: string | undefined, count: boolean) {
+  if (!isEventual(header) || !count) throw unsupported(SORTING_NOT_SUPPORTED);
+}
+
+/**
+ * A keyset cursor in a sort order: the order it was taken in and the last row's sort key, so a $skiptoken is only ever
+ * read in the order that wrote it (the nextLink keeps $orderby; a token edited across orders is refused).
+ */
+export const sortCursor = (order: SortOrder, key: readonly string[]) =>
+  JSON.stringify({ o: `${order.property} ${order.descending ? "desc" : "asc"}`, k: key });
+
+/** The sort key a $skiptoken carries for `order`, of `arity` values; undefined without a token. */
+export function decodeSortCursor(token: string | undefined, order: SortOrder, arity: number): string[] | undefined {
+  const text = decodeSkipToken(token);
+  if (text === undefined) return undefined;
+  let cursor: unknown;
+  try {
+    cursor = JSON.parse(text);
+  } catch {
+    throw invalid("Invalid $skiptoken.");
+  }
+  const { o, k } = (cursor ?? {}) as { o?: unknown; k?: unknown };
+  const expected = JSON.parse(sortCursor(order, [])).o;
+  if (o !== expected || !Array.isArray(k) || k.length !== arity || !k.every((v) => typeof v === "string")) {
+    throw invalid("Invalid $skiptoken.");
+  }
+  return k;
+}
+
+/**
+ * The keyset cursor of a listing from its $skiptoken: in the default id order the token is the last id, as it always
+ * was; in a sort order it is a sortCursor.
+ */
+export function readCursor(token: string | undefined, order: SortOrder | undefined, arity: number) {
+  if (order) return decodeSortCursor(token, order, arity);
+  const id = decodeSkipToken(token);
+  return id === undefined ? undefined : [id];
+}
+
+/** The text a page's nextLink carries as $skiptoken for the last row's sort key (readCursor reads it back). */
+export const writeCursor = (order: SortOrder | undefined, key: readonly string[]) =>
+  order ? sortCursor(order, key) : key[0]!;
 
 export function parseCount(raw: string | undefined): boolean {
   if (raw === undefined) return false;

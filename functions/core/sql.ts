@@ -51,3 +51,23 @@ export const isGuardFailure = (error: unknown): boolean =>
  * grants, licenses held) comes to 1,400,000; users with more make a shorter page, never a batch D1 refuses.
  */
 export const PAGE_VALUE_BYTES = 1_500_000;
+
+/** A column of a sort order, with the collation its index sorts it in. */
+export type SortColumn = { sql: string; collate?: "NOCASE" };
+
+/**
+ * Keyset paging in a sort order: the ORDER BY, and the condition for the rows after a cursor (one bound value per
+ * column, numbered from `firstParam`). The condition is a row-value comparison with the collation on the cursor's
+ * side, which SQLite turns into a range of the index on those columns (tenant_id, col COLLATE NOCASE, id): a page is
+ * an index range, never a sort of the tenant.
+ */
+export function keysetSql(columns: readonly SortColumn[], descending: boolean, firstParam: number) {
+  const direction = descending ? " DESC" : "";
+  const orderBy = columns.map((c) => `${c.sql}${c.collate ? ` COLLATE ${c.collate}` : ""}${direction}`).join(", ");
+  const values = columns.map((c, i) => `?${firstParam + i}${c.collate ? ` COLLATE ${c.collate}` : ""}`);
+  const after =
+    columns.length === 1
+      ? `${columns[0]!.sql} ${descending ? "<" : ">"} ${values[0]}`
+      : `(${columns.map((c) => c.sql).join(", ")}) ${descending ? "<" : ">"} (${values.join(", ")})`;
+  return { orderBy, after };
+}

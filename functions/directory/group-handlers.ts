@@ -6,11 +6,15 @@ import {
   decodeSkipToken,
   keysetPage,
   parseCount,
+  parseOrderBy,
   parseSelect,
   parseTop,
+  readCursor,
   refuseExpand,
+  requireAdvancedSort,
   requireEventualConsistency,
   requireRawCountConsistency,
+  writeCursor,
 } from "../core/odata.ts";
 import { newRouter } from "../core/openapi.ts";
 import { groupLicensesOf } from "../licensing/actions.ts";
@@ -18,7 +22,7 @@ import * as actions from "./group-actions.ts";
 import { groupFilterQuery } from "./group-filter.ts";
 import * as routes from "./group-routes.ts";
 import { groupNavigation, groupSelectable, idFromBindUrl } from "./group-schemas.ts";
-import type { GroupRow } from "./group-store.ts";
+import { type GroupRow, groupSortable, groupSortKey, groupSortKeyArity } from "./group-store.ts";
 import { needsGroupLicenses, presentGroups } from "./group-views.ts";
 import { directoryUserPage } from "./handlers.ts";
 import { membersOf } from "./store.ts";
@@ -48,18 +52,15 @@ export const groupsRouter = newRouter()
     const select = parseSelect(query.$select, groupSelectable, "group");
     refuseExpand(query.$expand, groupType);
     const count = parseCount(query.$count);
-    if (count) requireEventualConsistency(c.req.header("ConsistencyLevel"));
+    const consistency = c.req.header("ConsistencyLevel");
     const filter = compileODataFilter(query.$filter, groupFilterQuery);
-    const listed = await actions.listGroups({
-      ctx,
-      input: {
-        filter,
-        top,
-        after: decodeSkipToken(query.$skiptoken),
-        count,
-      },
-    });
-    const page = keysetPage(listed.rows, top, c.req.url, (g) => g.id);
+    const order = parseOrderBy(query.$orderby, groupSortable, "Group");
+    // Graph's sorting refusal first: it ignores a $count=true without the header, then refuses the sort.
+    if (order && filter) requireAdvancedSort(consistency, count);
+    if (count) requireEventualConsistency(consistency);
+    const after = readCursor(query.$skiptoken, order, groupSortKeyArity(order));
+    const listed = await actions.listGroups({ ctx, input: { filter, top, order, after, count } });
+    const page = keysetPage(listed.rows, top, c.req.url, (g) => writeCursor(order, groupSortKey(order, g)));
     return c.json(
       {
         "@odata.context": contextUrl(c.req.url, "groups"),

@@ -1,7 +1,8 @@
 /** Groups as stored: the directory's group reads and write builders. */
 import type { Ctx } from "../core/context.ts";
 import { isGuid } from "../core/ids.ts";
-import type { CompiledFilter } from "../core/odata.ts";
+import type { CompiledFilter, SortOrder } from "../core/odata.ts";
+import { keysetSql, type SortColumn } from "../core/sql.ts";
 
 export type GroupRow = {
   /** The group's compact key in group_members and license_sources (groups.seq); never shown by the API. */
@@ -63,10 +64,28 @@ export async function activeDynamicGroups(d1: D1Database, tenantId: string): Pro
   return results.map(toGroupRow).filter((g) => g.groupTypes.includes("DynamicMembership"));
 }
 
+/** The orders groups are listed in besides their id (Graph's default-sortable property of a group). */
+export const groupSortable = ["displayName"] as const;
+
+/** Each order's columns as its index sorts them: displayName case-insensitively, ties by id (groups_tenant_display_name). */
+const groupOrderColumns: Record<(typeof groupSortable)[number] | "id", SortColumn[]> = {
+  displayName: [{ sql: "g.display_name", collate: "NOCASE" }, { sql: "g.id" }],
+  id: [{ sql: "g.id" }],
+};
+
+/** A group's sort key in an order: the cursor its page's nextLink carries. */
+export const groupSortKey = (order: SortOrder | undefined, group: GroupRow): string[] =>
+  order?.property === "displayName" ? [group.displayName, group.id] : [group.id];
+
+export const groupSortKeyArity = (order: SortOrder | undefined) => (order?.property === "displayName" ? 2 : 1);
+
 export type GroupListQuery = {
   filter?: CompiledFilter | undefined;
   top: number;
-  after?: string | undefined;
+  /** The sort order (one of groupSortable); by id when absent. */
+  order?: SortOrder | undefined;
+  /** The keyset cursor: the last row's sort key in the order (groupSortKey). */
+  after?: readonly string[] | undefined;
   count?: boolean;
 };
 
@@ -79,17 +98,24 @@ const groupWhere = (tenantId: string, query: Pick<GroupListQuery, "filter">) => 
 const countGroupsStatement = (ctx: Pick<Ctx, "d1">, where: string, params: unknown[]) =>
   ctx.d1.prepare(`SELECT count(*) AS n FROM groups g WHERE ${where}`).bind(...params);
 
-/** A page of live groups in id order (top + 1 rows), and the count if asked. */
+/** The SQL of a page of groups in its order (top + 1 rows after the cursor) and its parameters. */
+export function groupPageSql(tenantId: string, query: GroupListQuery) {
+  const { where, params } = groupWhere(tenantId, query);
+  const columns = groupOrderColumns[(query.order?.property as keyof typeof groupOrderColumns | undefined) ?? "id"];
+  const keyset = keysetSql(columns, query.order?.descending ?? false, params.length + 2);
+  const after = query.after !== undefined ? ` AND ${keyset.after}` : "";
+  return {
+    sql: `SELECT ${groupColumns} FROM groups g WHERE ${where}${after} ORDER BY ${keyset.orderBy} LIMIT ?${params.length + 1}`,
+    params: [...params, query.top + 1, ...(query.after ?? [])],
+  };
+}
+
+/** A page of live groups in its order (top + 1 rows), and the count if asked. */
 export async function listGroups(ctx: Pick<Ctx, "d1" | "tenantId">, query: GroupListQuery) {
   const { where, params } = groupWhere(ctx.tenantId, query);
-  const n = params.length;
+  const pageSql = groupPageSql(ctx.tenantId, query);
   const [rows, counted] = await ctx.d1.batch<Record<string, unknown>>([
-    ctx.d1
-      .prepare(
-        `SELECT ${groupColumns} FROM groups g WHERE ${where}${query.after !== undefined ? ` AND g.id > ?${n + 2}` : ""}
-         ORDER BY g.id LIMIT ?${n + 1}`,
-      )
-      .bind(...params, query.top + 1, ...(query.after !== undefined ? [query.after] : [])),
+    ctx.d1.prepare(pageSql.sql).bind(...pageSql.params),
     ...(query.count ? [countGroupsStatement(ctx, where, params)] : []),
   ]);
   return {

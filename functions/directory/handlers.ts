@@ -3,14 +3,17 @@ import type { Ctx } from "../core/context.ts";
 import {
   compileODataFilter,
   contextUrl,
-  decodeSkipToken,
   keysetPage,
   parseCount,
+  parseOrderBy,
   parseSelect,
   parseTop,
+  readCursor,
   refuseExpand,
+  requireAdvancedSort,
   requireEventualConsistency,
   requireRawCountConsistency,
+  writeCursor,
 } from "../core/odata.ts";
 import { newRouter } from "../core/openapi.ts";
 import * as licensing from "../licensing/actions.ts";
@@ -18,7 +21,7 @@ import { userLicensingProperties } from "../licensing/views.ts";
 import * as lifecycle from "../lifecycle/actions.ts";
 import * as actions from "./actions.ts";
 import * as routes from "./routes.ts";
-import type { UserRow, UserSelector } from "./store.ts";
+import { type UserRow, type UserSelector, userSortable, userSortKey, userSortKeyArity } from "./store.ts";
 import { userDefaultSelect, userNavigation, userSelectable } from "./user-fields.ts";
 import { compileUserFilter } from "./user-filter.ts";
 import { needsLicensing, presentUsers } from "./views.ts";
@@ -54,7 +57,7 @@ export async function directoryUserPage(
   const select = parseSelect(query.$select, userSelectable, "user");
   const { rows } = await actions.listUsers({
     ctx,
-    input: { within, top, after: decodeSkipToken(query.$skiptoken) ?? "" },
+    input: { within, top, after: readCursor(query.$skiptoken, undefined, 1) },
   });
   const page = keysetPage(rows, top, requestUrl, (u) => u.id);
   const value = await presentWithLicensing(ctx, page.shown, select);
@@ -74,12 +77,14 @@ export const usersRouter = newRouter()
     refuseExpand(query.$expand, userType);
     const count = parseCount(query.$count);
     const filter = compileODataFilter(query.$filter, compileUserFilter);
-    if (count || filter?.advanced) requireEventualConsistency(c.req.header("ConsistencyLevel"));
-    const listed = await actions.listUsers({
-      ctx,
-      input: { filter, top, after: decodeSkipToken(query.$skiptoken), count },
-    });
-    const page = keysetPage(listed.rows, top, c.req.url, (u) => u.id);
+    const order = parseOrderBy(query.$orderby, userSortable, "User");
+    const consistency = c.req.header("ConsistencyLevel");
+    // Graph's sorting refusal first: it ignores a $count=true without the header, then refuses the sort.
+    if (order && filter) requireAdvancedSort(consistency, count);
+    if (count || filter?.advanced) requireEventualConsistency(consistency);
+    const after = readCursor(query.$skiptoken, order, userSortKeyArity(order));
+    const listed = await actions.listUsers({ ctx, input: { filter, top, order, after, count } });
+    const page = keysetPage(listed.rows, top, c.req.url, (u) => writeCursor(order, userSortKey(order, u)));
     return c.json(
       {
         "@odata.context": contextUrl(c.req.url, select ? `users(${select.join(",")})` : "users"),

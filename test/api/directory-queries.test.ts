@@ -1,6 +1,9 @@
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { type ApiResponse, BASE, call, newTenant, newUser } from "../helpers/api.ts";
+import { groupPageSql } from "../../functions/directory/group-store.ts";
+import { userPageSql } from "../../functions/directory/store.ts";
+import { type ApiResponse, BASE, type Client, call, newTenant, newUser } from "../helpers/api.ts";
+import { seedUsers } from "../helpers/fixtures.ts";
 import { newGroup } from "../helpers/groups.ts";
 
 // Graph's advanced queries on users and groups (issue #14): the raw count, $orderby=displayName with keyset paging in
@@ -112,3 +115,234 @@ async function fetchText(key: string, path: string) {
   );
   return res.text();
 }
+
+// ---- $orderby ----------------------------------------------------------------------------------------------------
+
+/** SQLite's NOCASE: ASCII letters folded, everything else compared as UTF-8 bytes (code points). */
+const nocase = (s: string) => s.replace(/[A-Z]/g, (c) => c.toLowerCase());
+const byCodePoint = (a: string, b: string) => {
+  const x = [...a].map((c) => c.codePointAt(0)!);
+  const y = [...b].map((c) => c.codePointAt(0)!);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
+  return x.length - y.length;
+};
+/** displayName order as Graph's index keeps it: case-insensitive, ties by id. */
+const displayNameOrder = (a: { name: string; id: string }, b: { name: string; id: string }) =>
+  byCodePoint(nocase(a.name), nocase(b.name)) || byCodePoint(a.id, b.id);
+
+/** Every page of a listing through its nextLinks: the ids in order, and the number of pages. */
+async function walk(api: Client, first: string, headers: Record<string, string> = {}) {
+  const seen: { id: string; displayName: string }[] = [];
+  let path: string | undefined = first;
+  let pages = 0;
+  while (path) {
+    const res: ApiResponse = await api.get(path, headers);
+    expect(res.status, path).toBe(200);
+    seen.push(...res.body.value);
+    const next: string | undefined = res.body["@odata.nextLink"];
+    if (next) expect(next).toContain("$orderby=");
+    path = next ? next.slice(new URL(next).origin.length) : undefined;
+    if (++pages > 500) throw new Error("paging does not terminate");
+  }
+  return { ids: seen.map((u) => u.id), names: seen.map((u) => u.displayName), pages };
+}
+
+const NAMES = [
+  "alice",
+  "Alice",
+  "ALICE",
+  "alice",
+  "Al",
+  "Alice B",
+  "alice b",
+  "Bob",
+  "bob",
+  "BOB",
+  "Émile",
+  "émile",
+  "Zoë",
+  "zoe",
+  "Zed",
+  "_under",
+  "1 First",
+  "10 Tenth",
+  "2 Second",
+  " leading space",
+  "Conference Room",
+  "conference room",
+  "Übel",
+];
+
+describe("$orderby=displayName", () => {
+  it("walks users in displayName order across pages, ties and case variants included, both directions", async () => {
+    const t = await newTenant();
+    // 3 copies of each name: every page boundary falls among ties somewhere.
+    const names = [...NAMES, ...NAMES, ...NAMES];
+    const ids = await seedUsers(t.id, names.length, (i) => ({ name: names[i] }));
+    const rows = await env.DB.prepare("SELECT id, display_name AS name FROM users WHERE tenant_id = ?1")
+      .bind(t.id)
+      .all<{ id: string; name: string }>();
+    expect(rows.results).toHaveLength(ids.length);
+    const ascending = [...rows.results].sort(displayNameOrder).map((r) => r.id);
+
+    const asc = await walk(t.admin, "/v1.0/users?$orderby=displayName&$top=7&$select=id,displayName");
+    expect(asc.pages).toBe(Math.ceil(names.length / 7));
+    expect(asc.ids).toEqual(ascending);
+    expect((await walk(t.admin, "/v1.0/users?$orderby=displayName%20asc&$top=10&$select=id,displayName")).ids).toEqual(
+      ascending,
+    );
+    const desc = await walk(t.admin, "/v1.0/users?$orderby=displayName%20desc&$top=7&$select=id,displayName");
+    expect(desc.ids).toEqual([...ascending].reverse());
+    // One page of all, and a page size of one (every row a boundary).
+    expect((await walk(t.admin, "/v1.0/users?$orderby=displayName&$top=999")).ids).toEqual(ascending);
+    expect((await walk(t.admin, "/v1.0/users?$orderby=DisplayName%20DESC&$top=1&$select=id,displayName")).ids).toEqual(
+      [...ascending].reverse(),
+    );
+  });
+
+  it("walks groups in displayName order across pages with ties, both directions", async () => {
+    const t = await newTenant();
+    const names = ["Sales", "sales", "SALES", "Marketing", "marketing team", "Ops", "ops", "Zeta", "alpha", "Alpha"];
+    const created: { id: string; name: string }[] = [];
+    for (const name of [...names, ...names]) created.push({ id: await newGroup(t.admin, { displayName: name }), name });
+    const ascending = [...created].sort(displayNameOrder).map((g) => g.id);
+    expect((await walk(t.admin, "/v1.0/groups?$orderby=displayName&$top=3&$select=id,displayName")).ids).toEqual(
+      ascending,
+    );
+    expect((await walk(t.admin, "/v1.0/groups?$orderby=displayName desc&$top=4")).ids).toEqual(
+      [...ascending].reverse(),
+    );
+  });
+
+  it("orders users by userPrincipalName too, which Graph sorts by default", async () => {
+    const t = await newTenant();
+    const upns: string[] = [];
+    for (const nick of ["mike", "Anna", "zack", "bea", "carl"]) {
+      const id = await newUser(t.admin, { mailNickname: nick, userPrincipalName: `${nick}@${t.domain}` });
+      upns.push((await t.admin.get(`/v1.0/users/${id}?$select=userPrincipalName`)).body.userPrincipalName);
+    }
+    const res = await t.admin.get("/v1.0/users?$orderby=userPrincipalName desc&$top=2&$select=userPrincipalName");
+    expect(res.body.value.map((u: { userPrincipalName: string }) => u.userPrincipalName)).toEqual(
+      [...upns].sort().reverse().slice(0, 2),
+    );
+    const all = await walk(t.admin, "/v1.0/users?$orderby=userPrincipalName&$top=2");
+    expect(all.ids).toHaveLength(5);
+  });
+
+  it("needs the advanced query parameters with $filter, as Graph does", async () => {
+    const t = await newTenant();
+    for (const name of ["Sam", "adam", "Kim", "bo"]) await newUser(t.admin, { displayName: name, department: "Sales" });
+    await newUser(t.admin, { displayName: "Aaron", department: "Support" });
+    const q = `/v1.0/users?$filter=${encodeURIComponent("department eq 'Sales'")}&$orderby=displayName`;
+    for (const [path, headers] of [
+      [q, {}],
+      [q, eventual],
+      [`${q}&$count=true`, {}],
+      [`/v1.0/groups?$filter=${encodeURIComponent("securityEnabled eq true")}&$orderby=displayName`, eventual],
+    ] as const) {
+      expectRefused(
+        await t.admin.get(path, headers),
+        "Request_UnsupportedQuery",
+        "Sorting not supported for current query.",
+      );
+    }
+    const served = await t.admin.get(`${q}&$count=true&$select=displayName`, eventual);
+    expect(served.status).toBe(200);
+    expect(served.body["@odata.count"]).toBe(4);
+    expect(served.body.value.map((u: { displayName: string }) => u.displayName)).toEqual(["adam", "bo", "Kim", "Sam"]);
+  });
+
+  it("refuses other properties, several keys and malformed clauses with Graph's texts", async () => {
+    const t = await newTenant();
+    const cases: [string, string, string][] = [
+      [
+        "/v1.0/users?$orderby=createdDateTime",
+        "Request_UnsupportedQuery",
+        "Unsupported sort property 'createdDateTime' for 'User'.",
+      ],
+      [
+        "/v1.0/users?$orderby=shoeSize desc",
+        "Request_UnsupportedQuery",
+        "Unsupported sort property 'shoeSize' for 'User'.",
+      ],
+      ["/v1.0/groups?$orderby=mail", "Request_UnsupportedQuery", "Unsupported sort property 'mail' for 'Group'."],
+      [
+        "/v1.0/groups?$orderby=userPrincipalName",
+        "Request_UnsupportedQuery",
+        "Unsupported sort property 'userPrincipalName' for 'Group'.",
+      ],
+      ["/v1.0/users?$orderby=displayName,id", "Request_UnsupportedQuery", "Sorting not supported for current query."],
+      ["/v1.0/users?$orderby=displayName up", "Request_BadRequest", "Syntax error at position 14 in 'displayName up'."],
+      [
+        "/v1.0/users?$orderby=displayName asc desc",
+        "Request_BadRequest",
+        "Syntax error at position 20 in 'displayName asc desc'.",
+      ],
+      ["/v1.0/groups?$orderby='x'", "Request_BadRequest", "Syntax error at position 3 in ''x''."],
+    ];
+    for (const [path, code, message] of cases) expectRefused(await t.admin.get(path), code, message);
+    // An empty $orderby asks for no order.
+    expect((await t.admin.get("/v1.0/users?$orderby=")).status).toBe(200);
+  });
+
+  it("reads a $skiptoken only in the order that wrote it", async () => {
+    const t = await newTenant();
+    for (let i = 0; i < 3; i++) await newUser(t.admin);
+    const first = await t.admin.get("/v1.0/users?$orderby=displayName&$top=1");
+    const token = new URL(first.body["@odata.nextLink"]).searchParams.get("$skiptoken")!;
+    expect((await t.admin.get(`/v1.0/users?$orderby=displayName&$top=1&$skiptoken=${token}`)).status).toBe(200);
+    for (const path of [
+      `/v1.0/users?$orderby=displayName desc&$top=1&$skiptoken=${token}`,
+      `/v1.0/users?$top=1&$skiptoken=${token}x`,
+      `/v1.0/users?$orderby=userPrincipalName&$skiptoken=${token}`,
+      `/v1.0/groups?$orderby=displayName&$skiptoken=${token.slice(0, -4)}`,
+    ]) {
+      expectRefused(await t.admin.get(path), "Request_BadRequest", "Invalid $skiptoken.");
+    }
+    const byId = await t.admin.get("/v1.0/users?$top=1");
+    const idToken = new URL(byId.body["@odata.nextLink"]).searchParams.get("$skiptoken")!;
+    expectRefused(
+      await t.admin.get(`/v1.0/users?$orderby=displayName&$skiptoken=${idToken}`),
+      "Request_BadRequest",
+      "Invalid $skiptoken.",
+    );
+  });
+
+  it("reads a page as an index range in displayName order, never a sort of the tenant", async () => {
+    const plan = async (sql: string, params: unknown[]) =>
+      (
+        await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
+          .bind(...params)
+          .all<{ detail: string }>()
+      ).results
+        .map((r) => r.detail)
+        .join("\n");
+    for (const descending of [false, true]) {
+      const order = { property: "displayName", descending };
+      const users = await plan(
+        ...(Object.values(userPageSql("t", { top: 10, order, after: ["Name", "id"] })) as [string, unknown[]]),
+      );
+      expect(users).toMatch(
+        /USING (COVERING )?INDEX users_tenant_display_name \(tenant_id=\? AND \(display_name,id\)[<>]\(\?,\?\)\)/,
+      );
+      expect(users).not.toMatch(/TEMP B-TREE/);
+      const firstPage = await plan(...(Object.values(userPageSql("t", { top: 10, order })) as [string, unknown[]]));
+      expect(firstPage).toMatch(/USING (COVERING )?INDEX users_tenant_display_name \(tenant_id=\?\)/);
+      expect(firstPage).not.toMatch(/TEMP B-TREE/);
+      const groups = await plan(
+        ...(Object.values(groupPageSql("t", { top: 10, order, after: ["Name", "id"] })) as [string, unknown[]]),
+      );
+      expect(groups).toMatch(
+        /USING (COVERING )?INDEX groups_tenant_display_name \(tenant_id=\? AND \(display_name,id\)[<>]\(\?,\?\)\)/,
+      );
+      expect(groups).not.toMatch(/TEMP B-TREE/);
+      const upn = await plan(
+        ...(Object.values(
+          userPageSql("t", { top: 10, order: { property: "userPrincipalName", descending }, after: ["a@b"] }),
+        ) as [string, unknown[]]),
+      );
+      expect(upn).toMatch(/USING INDEX users_tenant_upn \(tenant_id=\? AND user_principal_name[<>]\?\)/);
+      expect(upn).not.toMatch(/TEMP B-TREE/);
+    }
+  });
+});
