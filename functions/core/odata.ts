@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { invalid, unsupported } from "./errors.ts";
 import { type FilterNode, ODataFilterError, parseODataFilter } from "./odata-filter.ts";
+import { ODataSearchError, planSearch, type SearchPlan, type SearchProperty } from "./odata-search.ts";
 
 // ---- which query options a route serves -------------------------------------------------------------------
 //
@@ -28,6 +29,9 @@ export const listQuerySchema = pageQuerySchema.extend({
   $count: option("true adds @odata.count; needs ConsistencyLevel: eventual"),
   $orderby: option(
     "displayName [asc|desc] (users also userPrincipalName); with $filter needs ConsistencyLevel: eventual and $count=true",
+  ),
+  $search: option(
+    '"property:text" clauses joined by AND / OR, e.g. "displayName:room" (words of displayName and description, startsWith elsewhere); needs ConsistencyLevel: eventual',
   ),
   $expand: option("Refused with Graph's errors: seatflow expands no navigation property"),
 });
@@ -353,6 +357,40 @@ export function compileODataFilter(
       throw error.code === "Request_UnsupportedQuery" ? unsupported(error.message) : invalid(error.message);
     }
     throw error;
+  }
+}
+
+/**
+ * Parses `$search` against a resource's searchable properties (core/odata-search.ts); the parser's errors become the
+ * domain's (Request_UnsupportedQuery for valid OData this service does not serve, else a 400).
+ */
+export function parseSearch(
+  raw: string | undefined,
+  properties: readonly SearchProperty[],
+  resource: string,
+): SearchPlan | undefined {
+  if (raw === undefined) return undefined;
+  try {
+    return planSearch(raw, properties, resource);
+  } catch (error) {
+    if (error instanceof ODataSearchError) {
+      throw error.code === "Request_UnsupportedQuery" ? unsupported(error.message) : invalid(error.message);
+    }
+    throw error;
+  }
+}
+
+/**
+ * `$search` on directory objects is an advanced query: without ConsistencyLevel: eventual Graph answers 400
+ * Request_UnsupportedQuery with this text (verbatim, no final period: aad-advanced-queries, "Error handling for
+ * advanced queries on directory objects", and microsoftgraph/microsoft-graph-docs-contrib#3495). $count=true is not
+ * needed ("with the exception of $search").
+ */
+export function requireSearchConsistency(header: string | undefined) {
+  if (!isEventual(header)) {
+    throw unsupported(
+      "Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'",
+    );
   }
 }
 

@@ -1,3 +1,6 @@
+import { balancedSql } from "./odata-filter.ts";
+import type { SearchPlan } from "./odata-search.ts";
+
 /** D1 binds at most 100 parameters per statement; set-based writes pass rows as one JSON parameter instead. */
 export const chunk = <T>(items: readonly T[], size: number): T[][] => {
   const out: T[][] = [];
@@ -70,4 +73,39 @@ export function keysetSql(columns: readonly SortColumn[], descending: boolean, f
       ? `${columns[0]!.sql} ${descending ? "<" : ">"} ${values[0]}`
       : `(${columns.map((c) => c.sql).join(", ")}) ${descending ? "<" : ">"} (${values.join(", ")})`;
   return { orderBy, after };
+}
+
+/**
+ * A `$search` plan (core/odata-search.ts) as a boolean SQL expression over a resource's columns; `bind` appends a
+ * value and returns its placeholder. A word is found with its matcher's GLOBs (over `lower(' ' || column)`, and over
+ * the column as it is for a lower-to-upper boundary) and, for a word too long for them, instr; a startsWith clause
+ * compares the value's head with NOCASE (no pattern: D1 caps patterns at 50 bytes). A NULL value matches nothing (no
+ * NOT is served, so NULL and false never differ).
+ */
+export function searchSql(
+  plan: SearchPlan,
+  columnOf: (property: string) => string,
+  bind: (value: string) => string,
+): string {
+  switch (plan.kind) {
+    case "and":
+    case "or":
+      return balancedSql(
+        plan.parts.map((p) => searchSql(p, columnOf, bind)),
+        plan.kind === "and" ? "AND" : "OR",
+      );
+    case "words": {
+      const column = columnOf(plan.property);
+      const words = plan.matchers.map((m) => {
+        const starts = [`lower(' ' || ${column}) GLOB ${bind(m.lowered)}`];
+        if (m.cased) starts.push(`${column} GLOB ${bind(m.cased)}`);
+        const found = balancedSql(starts, "OR");
+        return m.whole ? `(${found} AND instr(lower(${column}), ${bind(m.whole)}) > 0)` : found;
+      });
+      return balancedSql(words, "AND");
+    }
+    case "prefix":
+      // The head as long as the text in characters (as substr counts them), a literal computed here, not client text.
+      return `substr(${columnOf(plan.property)}, 1, ${[...plan.text].length}) = ${bind(plan.text)} COLLATE NOCASE`;
+  }
 }

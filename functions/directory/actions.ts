@@ -171,7 +171,7 @@ export async function listUsers({ ctx, input }: { ctx: Ctx; input: UserListQuery
 }
 
 /** How many of the tenant's users match (GET /users/$count). */
-export async function countUsers({ ctx, input }: { ctx: Ctx; input: Pick<UserListQuery, "filter"> }) {
+export async function countUsers({ ctx, input }: { ctx: Ctx; input: Pick<UserListQuery, "filter" | "search"> }) {
   requireRole(ctx, can.readDirectory);
   return countStoredUsers(ctx, input);
 }

@@ -275,7 +275,7 @@ export async function listGroups({ ctx, input }: { ctx: Ctx; input: GroupListQue
 }
 
 /** How many of the tenant's groups match (GET /groups/$count). */
-export async function countGroups({ ctx, input }: { ctx: Ctx; input: Pick<GroupListQuery, "filter"> }) {
+export async function countGroups({ ctx, input }: { ctx: Ctx; input: Pick<GroupListQuery, "filter" | "search"> }) {
   requireRole(ctx, can.readDirectory);
   return countStoredGroups(ctx, input);
 }

@@ -7,6 +7,7 @@ import {
   keysetPage,
   parseCount,
   parseOrderBy,
+  parseSearch,
   parseSelect,
   parseTop,
   readCursor,
@@ -14,6 +15,7 @@ import {
   requireAdvancedSort,
   requireEventualConsistency,
   requireRawCountConsistency,
+  requireSearchConsistency,
   writeCursor,
 } from "../core/odata.ts";
 import { newRouter } from "../core/openapi.ts";
@@ -22,7 +24,7 @@ import * as actions from "./group-actions.ts";
 import { groupFilterQuery } from "./group-filter.ts";
 import * as routes from "./group-routes.ts";
 import { groupNavigation, groupSelectable, idFromBindUrl } from "./group-schemas.ts";
-import { type GroupRow, groupSortable, groupSortKey, groupSortKeyArity } from "./group-store.ts";
+import { type GroupRow, groupSearchable, groupSortable, groupSortKey, groupSortKeyArity } from "./group-store.ts";
 import { needsGroupLicenses, presentGroups } from "./group-views.ts";
 import { directoryUserPage } from "./handlers.ts";
 import { membersOf } from "./store.ts";
@@ -54,12 +56,14 @@ export const groupsRouter = newRouter()
     const count = parseCount(query.$count);
     const consistency = c.req.header("ConsistencyLevel");
     const filter = compileODataFilter(query.$filter, groupFilterQuery);
+    const search = parseSearch(query.$search, groupSearchable, "Group");
     const order = parseOrderBy(query.$orderby, groupSortable, "Group");
+    if (search) requireSearchConsistency(consistency);
     // Graph's sorting refusal first: it ignores a $count=true without the header, then refuses the sort.
     if (order && filter) requireAdvancedSort(consistency, count);
     if (count) requireEventualConsistency(consistency);
     const after = readCursor(query.$skiptoken, order, groupSortKeyArity(order));
-    const listed = await actions.listGroups({ ctx, input: { filter, top, order, after, count } });
+    const listed = await actions.listGroups({ ctx, input: { filter, search, top, order, after, count } });
     const page = keysetPage(listed.rows, top, c.req.url, (g) => writeCursor(order, groupSortKey(order, g)));
     return c.json(
       {
@@ -74,8 +78,10 @@ export const groupsRouter = newRouter()
   // Before getGroup: Hono tries routes in the order they are added, and `$count` is no group's id.
   .openapi(routes.countGroups, async (c) => {
     requireRawCountConsistency(c.req.header("ConsistencyLevel"));
-    const filter = compileODataFilter(c.req.valid("query").$filter, groupFilterQuery);
-    const count = await actions.countGroups({ ctx: c.get("ctx"), input: { filter } });
+    const query = c.req.valid("query");
+    const filter = compileODataFilter(query.$filter, groupFilterQuery);
+    const search = parseSearch(query.$search, groupSearchable, "Group");
+    const count = await actions.countGroups({ ctx: c.get("ctx"), input: { filter, search } });
     return c.text(String(count), 200);
   })
   .openapi(routes.getGroup, async (c) => {

@@ -2,7 +2,9 @@
 import type { Ctx } from "../core/context.ts";
 import { isGuid } from "../core/ids.ts";
 import type { CompiledFilter, SortOrder } from "../core/odata.ts";
-import { keysetSql, type SortColumn } from "../core/sql.ts";
+import type { SearchPlan, SearchProperty } from "../core/odata-search.ts";
+import { keysetSql, type SortColumn, searchSql } from "../core/sql.ts";
+import { GROUP_MAIL_DOMAIN } from "./rules.ts";
 
 export type GroupRow = {
   /** The group's compact key in group_members and license_sources (groups.seq); never shown by the API. */
@@ -79,8 +81,30 @@ export const groupSortKey = (order: SortOrder | undefined, group: GroupRow): str
 
 export const groupSortKeyArity = (order: SortOrder | undefined) => (order?.property === "displayName" ? 2 : 1);
 
+/**
+ * What `$search` may name on a group, and the column each reads: displayName and description tokenized (Graph's
+ * tokenized search "works only on the displayName and description fields"), the rest as startsWith. mail is what the
+ * presenter shows (mailNickname@seatflow.local on a mail-enabled group).
+ */
+const groupSearchColumns: Record<string, { sql: string; match: SearchProperty["match"] }> = {
+  displayName: { sql: "g.display_name", match: "words" },
+  description: { sql: "g.description", match: "words" },
+  mail: {
+    sql: `(CASE WHEN g.mail_enabled = 1 AND g.mail_nickname IS NOT NULL THEN g.mail_nickname || '@${GROUP_MAIL_DOMAIN}' END)`,
+    match: "prefix",
+  },
+  mailNickname: { sql: "g.mail_nickname", match: "prefix" },
+  membershipRule: { sql: "g.membership_rule", match: "prefix" },
+};
+export const groupSearchable: readonly SearchProperty[] = Object.entries(groupSearchColumns).map(([name, c]) => ({
+  name,
+  match: c.match,
+}));
+
 export type GroupListQuery = {
   filter?: CompiledFilter | undefined;
+  /** A $search plan over groupSearchable. */
+  search?: SearchPlan | undefined;
   top: number;
   /** The sort order (one of groupSortable); by id when absent. */
   order?: SortOrder | undefined;
@@ -89,11 +113,19 @@ export type GroupListQuery = {
   count?: boolean;
 };
 
-/** The WHERE of a listing or a count (tenant, live, filter) and its parameters, ?1 the tenant. */
-const groupWhere = (tenantId: string, query: Pick<GroupListQuery, "filter">) => ({
-  where: `g.tenant_id = ?1 AND g.deleted_at IS NULL${query.filter ? ` AND (${query.filter.sql})` : ""}`,
-  params: [tenantId, ...(query.filter?.params ?? [])] as unknown[],
-});
+/** The WHERE of a listing or a count (tenant, live, filter, search) and its parameters, ?1 the tenant. */
+function groupWhere(tenantId: string, query: Pick<GroupListQuery, "filter" | "search">) {
+  const params: unknown[] = [tenantId, ...(query.filter?.params ?? [])];
+  let where = `g.tenant_id = ?1 AND g.deleted_at IS NULL${query.filter ? ` AND (${query.filter.sql})` : ""}`;
+  if (query.search) {
+    const bind = (value: string) => {
+      params.push(value);
+      return "?";
+    };
+    where += ` AND (${searchSql(query.search, (p) => groupSearchColumns[p]!.sql, bind)})`;
+  }
+  return { where, params };
+}
 
 const countGroupsStatement = (ctx: Pick<Ctx, "d1">, where: string, params: unknown[]) =>
   ctx.d1.prepare(`SELECT count(*) AS n FROM groups g WHERE ${where}`).bind(...params);
@@ -125,7 +157,7 @@ export async function listGroups(ctx: Pick<Ctx, "d1" | "tenantId">, query: Group
 }
 
 /** How many live groups match (GET /groups/$count). */
-export async function countGroups(ctx: Pick<Ctx, "d1" | "tenantId">, query: Pick<GroupListQuery, "filter">) {
+export async function countGroups(ctx: Pick<Ctx, "d1" | "tenantId">, query: Pick<GroupListQuery, "filter" | "search">) {
   const { where, params } = groupWhere(ctx.tenantId, query);
   const row = await countGroupsStatement(ctx, where, params).first<{ n: number }>();
   return Number(row?.n ?? 0);

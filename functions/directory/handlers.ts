@@ -6,6 +6,7 @@ import {
   keysetPage,
   parseCount,
   parseOrderBy,
+  parseSearch,
   parseSelect,
   parseTop,
   readCursor,
@@ -13,6 +14,7 @@ import {
   requireAdvancedSort,
   requireEventualConsistency,
   requireRawCountConsistency,
+  requireSearchConsistency,
   writeCursor,
 } from "../core/odata.ts";
 import { newRouter } from "../core/openapi.ts";
@@ -22,7 +24,7 @@ import * as lifecycle from "../lifecycle/actions.ts";
 import * as actions from "./actions.ts";
 import * as routes from "./routes.ts";
 import { type UserRow, type UserSelector, userSortable, userSortKey, userSortKeyArity } from "./store.ts";
-import { userDefaultSelect, userNavigation, userSelectable } from "./user-fields.ts";
+import { userDefaultSelect, userNavigation, userSearchable, userSelectable } from "./user-fields.ts";
 import { compileUserFilter } from "./user-filter.ts";
 import { needsLicensing, presentUsers } from "./views.ts";
 
@@ -77,13 +79,15 @@ export const usersRouter = newRouter()
     refuseExpand(query.$expand, userType);
     const count = parseCount(query.$count);
     const filter = compileODataFilter(query.$filter, compileUserFilter);
+    const search = parseSearch(query.$search, userSearchable, "User");
     const order = parseOrderBy(query.$orderby, userSortable, "User");
     const consistency = c.req.header("ConsistencyLevel");
+    if (search) requireSearchConsistency(consistency);
     // Graph's sorting refusal first: it ignores a $count=true without the header, then refuses the sort.
     if (order && filter) requireAdvancedSort(consistency, count);
     if (count || filter?.advanced) requireEventualConsistency(consistency);
     const after = readCursor(query.$skiptoken, order, userSortKeyArity(order));
-    const listed = await actions.listUsers({ ctx, input: { filter, top, order, after, count } });
+    const listed = await actions.listUsers({ ctx, input: { filter, search, top, order, after, count } });
     const page = keysetPage(listed.rows, top, c.req.url, (u) => writeCursor(order, userSortKey(order, u)));
     return c.json(
       {
@@ -98,8 +102,10 @@ export const usersRouter = newRouter()
   // Before getUser: Hono tries routes in the order they are added, and `$count` is no user's id.
   .openapi(routes.countUsers, async (c) => {
     requireRawCountConsistency(c.req.header("ConsistencyLevel"));
-    const filter = compileODataFilter(c.req.valid("query").$filter, compileUserFilter);
-    const count = await actions.countUsers({ ctx: c.get("ctx"), input: { filter } });
+    const query = c.req.valid("query");
+    const filter = compileODataFilter(query.$filter, compileUserFilter);
+    const search = parseSearch(query.$search, userSearchable, "User");
+    const count = await actions.countUsers({ ctx: c.get("ctx"), input: { filter, search } });
     return c.text(String(count), 200);
   })
   .openapi(routes.getUser, async (c) => {

@@ -3,7 +3,8 @@ import { memberChangeStatements } from "../audit/store.ts";
 import type { Ctx } from "../core/context.ts";
 import { isGuid } from "../core/ids.ts";
 import type { CompiledFilter, SortOrder } from "../core/odata.ts";
-import { keysetSql, type SortColumn } from "../core/sql.ts";
+import type { SearchPlan } from "../core/odata-search.ts";
+import { keysetSql, type SortColumn, searchSql } from "../core/sql.ts";
 import { keyOf, userFields, type WritableUserField, writableUserFields } from "./user-fields.ts";
 
 /** A user as stored (snake_case columns aliased to the domain's names). */
@@ -166,9 +167,14 @@ export function userSortKey(order: SortOrder | undefined, user: UserRow): string
 
 export const userSortKeyArity = (order: SortOrder | undefined) => (order?.property === "displayName" ? 2 : 1);
 
+/** The column each searchable property reads (user-fields.ts says which are searchable, and how). */
+const userSearchColumn = new Map(stored.map((f) => [f.graph as string, `u.${f.column}`]));
+
 export type UserListQuery = {
   /** A compiled $filter over `users u`: a boolean SQL expression and its parameters. */
   filter?: CompiledFilter | undefined;
+  /** A $search plan over userSearchable (user-fields.ts). */
+  search?: SearchPlan | undefined;
   /** Only these users (a group's members, members with license errors). */
   within?: UserSelector | undefined;
   top: number;
@@ -179,8 +185,8 @@ export type UserListQuery = {
   count?: boolean;
 };
 
-/** The WHERE of a listing or a count (tenant, live, selection, filter) and its parameters, ?1 the tenant. */
-function userWhere(tenantId: string, query: Pick<UserListQuery, "filter" | "within">) {
+/** The WHERE of a listing or a count (tenant, live, selection, filter, search) and its parameters, ?1 the tenant. */
+function userWhere(tenantId: string, query: Pick<UserListQuery, "filter" | "within" | "search">) {
   const params: unknown[] = [tenantId];
   let where = "u.tenant_id = ?1 AND u.deleted_at IS NULL";
   if (query.within) {
@@ -191,6 +197,13 @@ function userWhere(tenantId: string, query: Pick<UserListQuery, "filter" | "with
   if (query.filter) {
     where += ` AND (${query.filter.sql})`;
     params.push(...query.filter.params);
+  }
+  if (query.search) {
+    const bind = (value: string) => {
+      params.push(value);
+      return "?";
+    };
+    where += ` AND (${searchSql(query.search, (p) => userSearchColumn.get(p)!, bind)})`;
   }
   return { where, params };
 }
@@ -225,7 +238,7 @@ const countUsersStatement = (ctx: Pick<Ctx, "d1">, where: string, params: unknow
   ctx.d1.prepare(`SELECT count(*) AS n FROM users u WHERE ${where}`).bind(...params);
 
 /** How many live users match (GET /users/$count). */
-export async function countUsers(ctx: Pick<Ctx, "d1" | "tenantId">, query: Pick<UserListQuery, "filter">) {
+export async function countUsers(ctx: Pick<Ctx, "d1" | "tenantId">, query: Pick<UserListQuery, "filter" | "search">) {
   const { where, params } = userWhere(ctx.tenantId, query);
   const row = await countUsersStatement(ctx, where, params).first<{ n: number }>();
   return Number(row?.n ?? 0);
