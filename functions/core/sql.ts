@@ -105,7 +105,24 @@ export function searchSql(
       return balancedSql(words, "AND");
     }
     case "prefix":
-      // The head as long as the text in characters (as substr counts them), a literal computed here, not client text.
-      return `substr(${columnOf(plan.property)}, 1, ${[...plan.text].length}) = ${bind(plan.text)} COLLATE NOCASE`;
+      return startsWithSql(columnOf(plan.property), bind(plan.text), sqlLength(plan.text));
   }
 }
+
+/**
+ * `column` starts with / ends with a bound text, ASCII letters in any case, compared as a substring rather than with
+ * LIKE: D1 refuses a LIKE or GLOB pattern longer than 50 bytes ("LIKE or GLOB pattern too complex", measured), which a
+ * client's text can be. `length` is the text's length in characters (code points, as substr counts them): a number
+ * this service computes, never client text.
+ */
+export const startsWithSql = (column: string, placeholder: string, length: number) =>
+  `substr(${column}, 1, ${length}) = ${placeholder} COLLATE NOCASE`;
+
+export const endsWithSql = (column: string, placeholder: string, length: number) =>
+  // substr(x, -0) would be all of x; the empty text ends every value, as it starts every value.
+  length === 0
+    ? startsWithSql(column, placeholder, 0)
+    : `substr(${column}, -${length}) = ${placeholder} COLLATE NOCASE`;
+
+/** A text's length as SQLite's substr and length count it: in code points. */
+export const sqlLength = (text: string) => [...text].length;

@@ -541,3 +541,32 @@ describe("$search on groups", () => {
     ]);
   });
 });
+
+describe("texts longer than D1's 50-byte patterns", () => {
+  it("answer startsWith, endsWith and $search clauses instead of a 500", async () => {
+    const t = await newTenant();
+    const long = `${"Verylongdisplaynamepart".repeat(3)} Ü`;
+    await newUser(t.admin, { displayName: long, mail: `${"m".repeat(60)}@${t.domain}` });
+    await newGroup(t.admin, { displayName: long });
+    const filter = (f: string) => `$filter=${encodeURIComponent(f)}&$count=true`;
+    const cases: [string, number][] = [
+      [`/v1.0/users?${filter(`startsWith(displayName,'${long.slice(0, 60)}')`)}`, 1],
+      [`/v1.0/users?${filter(`endsWith(mail,'${"m".repeat(55)}@${t.domain}')`)}`, 1],
+      [`/v1.0/users?${filter(`startsWith(displayName,'${"x".repeat(60)}')`)}`, 0],
+      [`/v1.0/groups?${filter(`startsWith(displayName,'${long.slice(0, 60).toUpperCase()}')`)}`, 1],
+      [`/v1.0/users?${search(`"displayName:${long.slice(0, 40)}"`)}&$count=true`, 1],
+      [`/v1.0/users?${search(`"mail:${"M".repeat(60)}"`)}&$count=true`, 1],
+      // One word of 69 letters: its patterns cut to 50 bytes, and the whole word found too.
+      [`/v1.0/groups?${search(`"displayName:${"verylongdisplaynamepart".repeat(3)}"`)}&$count=true`, 1],
+      [`/v1.0/groups?${search(`"displayName:${"verylongdisplaynamepart".repeat(2)}x"`)}&$count=true`, 0],
+    ];
+    for (const [path, count] of cases) {
+      const res = await t.admin.get(path, eventual);
+      expect({ path, status: res.status, count: res.body["@odata.count"] }).toEqual({ path, status: 200, count });
+    }
+    const audits = await t.admin.get(
+      `/v1.0/auditLogs/directoryAudits?$filter=${encodeURIComponent(`startsWith(activityDisplayName,'${"A".repeat(60)}')`)}`,
+    );
+    expect(audits.status).toBe(200);
+  });
+});
