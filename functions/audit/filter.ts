@@ -14,6 +14,7 @@ import {
   unsupportedFilterClause,
   unwrapNots,
 } from "../core/odata-filter.ts";
+import { sqlLength, startsWithSql } from "../core/sql.ts";
 
 // The compiled SQL reads audit_log `a` LEFT JOIN json_each(a.entries) `e`: a bulk row's entry `e` is
 // [userId, …], a single row has no `e`.
@@ -59,7 +60,8 @@ type Params = (string | number)[];
 const DEPTH: SqlDepthModel = {
   not: 1,
   evenNot: 0,
-  leaf: () => 2,
+  // startsWith compares substr(…) with COLLATE: a level deeper than a comparison.
+  leaf: (node) => (node.kind === "function" ? 3 : 2),
   leafSubquery: () => 0,
   lambdaLeaf: 3,
   lambdaLeafSubquery: 1,
@@ -102,8 +104,10 @@ function compile(node: FilterNode, bind: (...values: Params) => void): string {
     case "function": {
       const field = node.path.length === 1 ? columns[node.path[0]!.toLowerCase()] : undefined;
       if (!field || node.name !== "startswith") throw unsupportedFilterClause(node.path.join("/"), "DirectoryAudit");
-      bind(`${String(literal(node.value, field.name)).replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
-      return `${field.column} LIKE ? ESCAPE '\\'`;
+      const value = String(literal(node.value, field.name));
+      bind(value);
+      // A substring compare, not LIKE: D1 caps patterns at 50 bytes (core/sql.ts).
+      return startsWithSql(field.column, "?", sqlLength(value));
     }
     case "lambda": {
       // targetResources/any(t: t/id eq '…')

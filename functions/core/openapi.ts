@@ -4,6 +4,7 @@ import type { MiddlewareHandler } from "hono";
 import { type Access, requireRole } from "./authorize.ts";
 import type { AppEnv } from "./context.ts";
 import { invalid } from "./errors.ts";
+import { checkQueryOptions } from "./odata.ts";
 import { graphText } from "./text.ts";
 
 export const GraphErrorSchema = z
@@ -94,6 +95,12 @@ function withTextRules(request: RouteConfig["request"], tag: string | undefined)
   };
 }
 
+/** A text/plain answer (Graph's raw values, e.g. GET /users/$count). */
+export const textResponse = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { "text/plain": { schema } },
+});
+
 /** Who may call each route, by "METHOD /path" as declared: data the security matrix test reads back. */
 export const routeAccess = new Map<string, Access>();
 
@@ -104,15 +111,29 @@ const allowOnly =
     await next();
   };
 
+/** Refuses the `$` query options a route's query schema does not list (checkQueryOptions), before validation. */
+const serveOnly =
+  (served: ReadonlySet<string>): MiddlewareHandler<AppEnv> =>
+  async (c, next) => {
+    checkQueryOptions(new URL(c.req.url).searchParams, served);
+    await next();
+  };
+
+/** The `$` options a route's query schema lists: the system query options it serves. */
+const servedOptions = (query: unknown): ReadonlySet<string> | null =>
+  query instanceof z.ZodObject ? new Set(Object.keys(query.shape).filter((k) => k.startsWith("$"))) : null;
+
 /**
  * A route contract: method, path, who may call it (enforced here before the handler, documented, and recorded in
- * routeAccess) and its standard error answers.
+ * routeAccess), the system query options it serves (those its query schema lists; any other is refused) and its
+ * standard error answers.
  */
 export function defineRoute<const R extends Omit<RouteConfig, "middleware"> & { operationId: string }>(
   access: Access,
   route: R,
 ) {
   routeAccess.set(`${route.method.toUpperCase()} ${route.path}`, access);
+  const served = servedOptions(route.request?.query);
   const who = access.credential
     ? "Authenticated with the installation's bootstrap token (the SEATFLOW_BOOTSTRAP_TOKEN secret), not an API key."
     : `${access.operator ? "Operator tenant only. " : ""}Roles: ${access.roles.join(", ")}.`;
@@ -122,7 +143,7 @@ export function defineRoute<const R extends Omit<RouteConfig, "middleware"> & { 
     ...config,
     description: `${route.description ?? route.summary ?? ""}\n\n${who}`.trim(),
     security: [{ [access.credential ?? "apiKey"]: [] } as Record<string, string[]>],
-    middleware: [allowOnly(access)] as const,
+    middleware: served ? ([allowOnly(access), serveOnly(served)] as const) : ([allowOnly(access)] as const),
     responses: {
       ...standardErrors,
       ...(route.request?.body?.content?.["application/json"] ? unsupportedMediaType : {}),

@@ -1,3 +1,6 @@
+import { balancedSql } from "./odata-filter.ts";
+import type { SearchPlan } from "./odata-search.ts";
+
 /** D1 binds at most 100 parameters per statement; set-based writes pass rows as one JSON parameter instead. */
 export const chunk = <T>(items: readonly T[], size: number): T[][] => {
   const out: T[][] = [];
@@ -51,3 +54,75 @@ export const isGuardFailure = (error: unknown): boolean =>
  * grants, licenses held) comes to 1,400,000; users with more make a shorter page, never a batch D1 refuses.
  */
 export const PAGE_VALUE_BYTES = 1_500_000;
+
+/** A column of a sort order, with the collation its index sorts it in. */
+export type SortColumn = { sql: string; collate?: "NOCASE" };
+
+/**
+ * Keyset paging in a sort order: the ORDER BY, and the condition for the rows after a cursor (one bound value per
+ * column, numbered from `firstParam`). The condition is a row-value comparison with the collation on the cursor's
+ * side, which SQLite turns into a range of the index on those columns (tenant_id, col COLLATE NOCASE, id): a page is
+ * an index range, never a sort of the tenant.
+ */
+export function keysetSql(columns: readonly SortColumn[], descending: boolean, firstParam: number) {
+  const direction = descending ? " DESC" : "";
+  const orderBy = columns.map((c) => `${c.sql}${c.collate ? ` COLLATE ${c.collate}` : ""}${direction}`).join(", ");
+  const values = columns.map((c, i) => `?${firstParam + i}${c.collate ? ` COLLATE ${c.collate}` : ""}`);
+  const after =
+    columns.length === 1
+      ? `${columns[0]!.sql} ${descending ? "<" : ">"} ${values[0]}`
+      : `(${columns.map((c) => c.sql).join(", ")}) ${descending ? "<" : ">"} (${values.join(", ")})`;
+  return { orderBy, after };
+}
+
+/**
+ * A `$search` plan (core/odata-search.ts) as a boolean SQL expression over a resource's columns; `bind` appends a
+ * value and returns its placeholder. A word is found with its matcher's GLOBs (over `lower(' ' || column)`, and over
+ * the column as it is for a lower-to-upper boundary) and, for a word too long for them, instr; a startsWith clause
+ * compares the value's head with NOCASE (no pattern: D1 caps patterns at 50 bytes). A NULL value matches nothing (no
+ * NOT is served, so NULL and false never differ).
+ */
+export function searchSql(
+  plan: SearchPlan,
+  columnOf: (property: string) => string,
+  bind: (value: string) => string,
+): string {
+  switch (plan.kind) {
+    case "and":
+    case "or":
+      return balancedSql(
+        plan.parts.map((p) => searchSql(p, columnOf, bind)),
+        plan.kind === "and" ? "AND" : "OR",
+      );
+    case "words": {
+      const column = columnOf(plan.property);
+      const words = plan.matchers.map((m) => {
+        const starts = [`lower(' ' || ${column}) GLOB ${bind(m.lowered)}`];
+        if (m.cased) starts.push(`${column} GLOB ${bind(m.cased)}`);
+        const found = balancedSql(starts, "OR");
+        return m.whole ? `(${found} AND instr(lower(${column}), ${bind(m.whole)}) > 0)` : found;
+      });
+      return balancedSql(words, "AND");
+    }
+    case "prefix":
+      return startsWithSql(columnOf(plan.property), bind(plan.text), sqlLength(plan.text));
+  }
+}
+
+/**
+ * `column` starts with / ends with a bound text, ASCII letters in any case, compared as a substring rather than with
+ * LIKE: D1 refuses a LIKE or GLOB pattern longer than 50 bytes ("LIKE or GLOB pattern too complex", measured), which a
+ * client's text can be. `length` is the text's length in characters (code points, as substr counts them): a number
+ * this service computes, never client text.
+ */
+export const startsWithSql = (column: string, placeholder: string, length: number) =>
+  `substr(${column}, 1, ${length}) = ${placeholder} COLLATE NOCASE`;
+
+export const endsWithSql = (column: string, placeholder: string, length: number) =>
+  // substr(x, -0) would be all of x; the empty text ends every value, as it starts every value.
+  length === 0
+    ? startsWithSql(column, placeholder, 0)
+    : `substr(${column}, -${length}) = ${placeholder} COLLATE NOCASE`;
+
+/** A text's length as SQLite's substr and length count it: in code points. */
+export const sqlLength = (text: string) => [...text].length;

@@ -9,6 +9,7 @@ import { isGuardFailure } from "../core/sql.ts";
 import { followUp, sendFollowUps } from "../jobs/outbox.ts";
 import { verifiedDomainNames } from "../tenancy/store.ts";
 import {
+  countUsers as countStoredUsers,
   findUser,
   holdsDirectLicense,
   insertUserStatement,
@@ -184,4 +185,10 @@ export async function getUser({ ctx, input }: { ctx: Ctx; input: { userRef: stri
 export async function listUsers({ ctx, input }: { ctx: Ctx; input: UserListQuery }) {
   requireRole(ctx, can.readDirectory);
   return listStoredUsers(ctx, input);
+}
+
+/** How many of the tenant's users match (GET /users/$count). */
+export async function countUsers({ ctx, input }: { ctx: Ctx; input: Pick<UserListQuery, "filter" | "search"> }) {
+  requireRole(ctx, can.readDirectory);
+  return countStoredUsers(ctx, input);
 }

@@ -8,6 +8,7 @@ import { can } from "../core/roles.ts";
 import { followUp, queueJob, type Recorded, sendFollowUps } from "../jobs/outbox.ts";
 import { tenantSettings } from "../tenancy/store.ts";
 import {
+  countGroups as countStoredGroups,
   deleteGroupStatements,
   findGroup,
   type GroupListQuery,
@@ -271,6 +272,12 @@ export async function getGroup({ ctx, input }: { ctx: Ctx; input: { groupId: str
 export async function listGroups({ ctx, input }: { ctx: Ctx; input: GroupListQuery }) {
   requireRole(ctx, can.readDirectory);
   return listStoredGroups(ctx, input);
+}
+
+/** How many of the tenant's groups match (GET /groups/$count). */
+export async function countGroups({ ctx, input }: { ctx: Ctx; input: Pick<GroupListQuery, "filter" | "search"> }) {
+  requireRole(ctx, can.readDirectory);
+  return countStoredGroups(ctx, input);
 }
 
 /** A page of the groups a user is a direct member of, in id order (top + 1 rows). */

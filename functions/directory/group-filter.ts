@@ -11,6 +11,7 @@ import {
   unsupportedFilterClause,
   unwrapNots,
 } from "../core/odata-filter.ts";
+import { sqlLength, startsWithSql } from "../core/sql.ts";
 
 const RESOURCE = "Group";
 const strings: Record<string, string> = {
@@ -48,7 +49,8 @@ type Params = (string | number)[];
 const DEPTH: SqlDepthModel = {
   not: 1,
   evenNot: 0,
-  leaf: (node) => (hasErrorsClause(node) ? 4 : 2),
+  // startsWith compares substr(…) with COLLATE: a level deeper than a comparison.
+  leaf: (node) => (hasErrorsClause(node) ? 4 : node.kind === "function" ? 3 : 2),
   leafSubquery: (node) => (hasErrorsClause(node) ? 4 : 0),
   lambdaLeaf: 2,
   lambdaLeafSubquery: 0,
@@ -106,8 +108,10 @@ function compile(node: FilterNode, bind: (...values: Params) => void): string {
       const prop = node.path.join("/");
       const column = strings[prop.toLowerCase()];
       if (!column || node.name !== "startswith") throw unsupportedFilterClause(prop, RESOURCE);
-      bind(`${text(node.value, prop).replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
-      return `${column} LIKE ? ESCAPE '\\'`;
+      const value = text(node.value, prop);
+      bind(value);
+      // A substring compare, not LIKE: D1 caps patterns at 50 bytes (core/sql.ts).
+      return startsWithSql(column, "?", sqlLength(value));
     }
     case "lambda": {
       const prop = node.path.join("/").toLowerCase();

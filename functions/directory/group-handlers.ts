@@ -6,20 +6,31 @@ import {
   decodeSkipToken,
   keysetPage,
   parseCount,
+  parseOrderBy,
+  parseSearch,
   parseSelect,
   parseTop,
+  readCursor,
+  refuseExpand,
+  requireAdvancedSort,
   requireEventualConsistency,
+  requireRawCountConsistency,
+  requireSearchConsistency,
+  writeCursor,
 } from "../core/odata.ts";
 import { newRouter } from "../core/openapi.ts";
 import { groupLicensesOf } from "../licensing/actions.ts";
 import * as actions from "./group-actions.ts";
 import { groupFilterQuery } from "./group-filter.ts";
 import * as routes from "./group-routes.ts";
-import { groupSelectable, idFromBindUrl } from "./group-schemas.ts";
-import type { GroupRow } from "./group-store.ts";
+import { groupNavigation, groupSelectable, idFromBindUrl } from "./group-schemas.ts";
+import { type GroupRow, groupSearchable, groupSortable, groupSortKey, groupSortKeyArity } from "./group-store.ts";
 import { needsGroupLicenses, presentGroups } from "./group-views.ts";
 import { directoryUserPage } from "./handlers.ts";
 import { membersOf } from "./store.ts";
+
+/** What $expand may name on a group. */
+const groupType = { name: "group", properties: groupSelectable, navigation: groupNavigation };
 
 /** Groups for the wire, reading their licenses only when $select asks for them. */
 export async function presentWithLicenses(ctx: Ctx, groups: GroupRow[], select: string[] | undefined) {
@@ -41,19 +52,19 @@ export const groupsRouter = newRouter()
     const query = c.req.valid("query");
     const top = parseTop(query.$top);
     const select = parseSelect(query.$select, groupSelectable, "group");
+    refuseExpand(query.$expand, groupType);
     const count = parseCount(query.$count);
-    if (count) requireEventualConsistency(c.req.header("ConsistencyLevel"));
+    const consistency = c.req.header("ConsistencyLevel");
     const filter = compileODataFilter(query.$filter, groupFilterQuery);
-    const listed = await actions.listGroups({
-      ctx,
-      input: {
-        filter,
-        top,
-        after: decodeSkipToken(query.$skiptoken),
-        count,
-      },
-    });
-    const page = keysetPage(listed.rows, top, c.req.url, (g) => g.id);
+    const search = parseSearch(query.$search, groupSearchable, "Group");
+    const order = parseOrderBy(query.$orderby, groupSortable, "Group");
+    if (search) requireSearchConsistency(consistency);
+    // Graph's sorting refusal first: it ignores a $count=true without the header, then refuses the sort.
+    if (order && filter) requireAdvancedSort(consistency, count);
+    if (count) requireEventualConsistency(consistency);
+    const after = readCursor(query.$skiptoken, order, groupSortKeyArity(order));
+    const listed = await actions.listGroups({ ctx, input: { filter, search, top, order, after, count } });
+    const page = keysetPage(listed.rows, top, c.req.url, (g) => writeCursor(order, groupSortKey(order, g)));
     return c.json(
       {
         "@odata.context": contextUrl(c.req.url, "groups"),
@@ -64,10 +75,21 @@ export const groupsRouter = newRouter()
       200,
     );
   })
+  // Before getGroup: Hono tries routes in the order they are added, and `$count` is no group's id.
+  .openapi(routes.countGroups, async (c) => {
+    requireRawCountConsistency(c.req.header("ConsistencyLevel"));
+    const query = c.req.valid("query");
+    const filter = compileODataFilter(query.$filter, groupFilterQuery);
+    const search = parseSearch(query.$search, groupSearchable, "Group");
+    const count = await actions.countGroups({ ctx: c.get("ctx"), input: { filter, search } });
+    return c.text(String(count), 200);
+  })
   .openapi(routes.getGroup, async (c) => {
     const ctx = c.get("ctx");
+    const query = c.req.valid("query");
+    const select = parseSelect(query.$select, groupSelectable, "group");
+    refuseExpand(query.$expand, groupType);
     const group = await actions.getGroup({ ctx, input: { groupId: c.req.valid("param").id } });
-    const select = parseSelect(c.req.valid("query").$select, groupSelectable, "group");
     const [body] = await presentWithLicenses(ctx, [group], select);
     return c.json({ "@odata.context": contextUrl(c.req.url, "groups/$entity"), ...body }, 200);
   })

@@ -1,5 +1,12 @@
-import { listQuerySchema } from "../core/odata.ts";
-import { defineRoute, jsonBody, jsonResponse, z } from "../core/openapi.ts";
+import {
+  consistencyHeaderSchema,
+  countQuerySchema,
+  entityQuerySchema,
+  listQuerySchema,
+  pageQuerySchema,
+  RawCountSchema,
+} from "../core/odata.ts";
+import { defineRoute, jsonBody, jsonResponse, textResponse } from "../core/openapi.ts";
 import { can } from "../core/roles.ts";
 import {
   AddMemberSchema,
@@ -21,8 +28,20 @@ export const listGroups = defineRoute(can.readDirectory, {
   summary: "List groups",
   description:
     "Paging, $select (incl. assignedLicenses, licenseProcessingState), $filter incl. hasMembersWithLicenseErrors eq true.",
-  request: { query: listQuerySchema },
+  request: { query: listQuerySchema, headers: consistencyHeaderSchema },
   responses: { 200: jsonResponse(GroupCollection, "A page of groups") },
+});
+
+// Declared before GET /v1.0/groups/{id}, so that `$count` is never taken for a group's id.
+export const countGroups = defineRoute(can.readDirectory, {
+  method: "get",
+  path: "/v1.0/groups/$count",
+  operationId: "countGroups",
+  tags: ["Groups"],
+  summary: "Count groups (needs ConsistencyLevel: eventual)",
+  description: "The number of groups matching $filter and $search, as a bare integer in text/plain.",
+  request: { query: countQuerySchema, headers: consistencyHeaderSchema },
+  responses: { 200: textResponse(RawCountSchema, "The number of matching groups") },
 });
 
 export const getGroup = defineRoute(can.readDirectory, {
@@ -31,7 +50,7 @@ export const getGroup = defineRoute(can.readDirectory, {
   operationId: "getGroup",
   tags: ["Groups"],
   summary: "Get a group",
-  request: { params: GroupIdParam, query: z.object({ $select: z.string().optional() }) },
+  request: { params: GroupIdParam, query: entityQuerySchema },
   responses: { 200: jsonResponse(GroupEntity, "The group") },
 });
 
@@ -72,7 +91,7 @@ export const listMembers = defineRoute(can.readDirectory, {
   operationId: "listGroupMembers",
   tags: ["Groups"],
   summary: "The group's direct members",
-  request: { params: GroupIdParam, query: listQuerySchema },
+  request: { params: GroupIdParam, query: pageQuerySchema },
   responses: { 200: jsonResponse(DirectoryUserCollection, "A page of members") },
 });
 
@@ -102,6 +121,6 @@ export const memberOf = defineRoute(can.readDirectory, {
   operationId: "listUserMemberOf",
   tags: ["Groups"],
   summary: "Groups the user is a direct member of",
-  request: { params: UserRefParam, query: listQuerySchema },
+  request: { params: UserRefParam, query: pageQuerySchema },
   responses: { 200: jsonResponse(DirectoryGroupCollection, "Groups") },
 });

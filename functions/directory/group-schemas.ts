@@ -80,6 +80,29 @@ export const groupSelectable = [
   "membershipRuleProcessingStatus",
 ] as const;
 
+/** Graph's navigation properties of a group (microsoft.graph.group): what `$expand` could name; none is expanded. */
+export const groupNavigation: readonly string[] = [
+  "acceptedSenders",
+  "appRoleAssignments",
+  "calendar",
+  "conversations",
+  "createdOnBehalfOf",
+  "drive",
+  "events",
+  "extensions",
+  "memberOf",
+  "members",
+  "membersWithLicenseErrors",
+  "owners",
+  "photo",
+  "rejectedSenders",
+  "sites",
+  "team",
+  "threads",
+  "transitiveMemberOf",
+  "transitiveMembers",
+];
+
 /** Without $select: everything but the licensing properties, which Graph returns only when selected. */
 export const groupDefaultSelect: string[] = groupSelectable.filter(
   (p) => p !== "assignedLicenses" && p !== "licenseProcessingState" && p !== "membershipRuleProcessingStatus",

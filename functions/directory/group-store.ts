@@ -1,7 +1,10 @@
 /** Groups as stored: the directory's group reads and write builders. */
 import type { Ctx } from "../core/context.ts";
 import { isGuid } from "../core/ids.ts";
-import type { CompiledFilter } from "../core/odata.ts";
+import type { CompiledFilter, SortOrder } from "../core/odata.ts";
+import type { SearchPlan, SearchProperty } from "../core/odata-search.ts";
+import { keysetSql, type SortColumn, searchSql } from "../core/sql.ts";
+import { GROUP_MAIL_DOMAIN } from "./rules.ts";
 
 export type GroupRow = {
   /** The group's compact key in group_members and license_sources (groups.seq); never shown by the API. */
@@ -63,31 +66,101 @@ export async function activeDynamicGroups(d1: D1Database, tenantId: string): Pro
   return results.map(toGroupRow).filter((g) => g.groupTypes.includes("DynamicMembership"));
 }
 
+/** The orders groups are listed in besides their id (Graph's default-sortable property of a group). */
+export const groupSortable = ["displayName"] as const;
+
+/** Each order's columns as its index sorts them: displayName case-insensitively, ties by id (groups_tenant_display_name). */
+const groupOrderColumns: Record<(typeof groupSortable)[number] | "id", SortColumn[]> = {
+  displayName: [{ sql: "g.display_name", collate: "NOCASE" }, { sql: "g.id" }],
+  id: [{ sql: "g.id" }],
+};
+
+/** A group's sort key in an order: the cursor its page's nextLink carries. */
+export const groupSortKey = (order: SortOrder | undefined, group: GroupRow): string[] =>
+  order?.property === "displayName" ? [group.displayName, group.id] : [group.id];
+
+export const groupSortKeyArity = (order: SortOrder | undefined) => (order?.property === "displayName" ? 2 : 1);
+
+/**
+ * What `$search` may name on a group, and the column each reads: displayName and description tokenized (Graph's
+ * tokenized search "works only on the displayName and description fields"), the rest as startsWith. mail is what the
+ * presenter shows (mailNickname@seatflow.local on a mail-enabled group).
+ */
+const groupSearchColumns: Record<string, { sql: string; match: SearchProperty["match"] }> = {
+  displayName: { sql: "g.display_name", match: "words" },
+  description: { sql: "g.description", match: "words" },
+  mail: {
+    sql: `(CASE WHEN g.mail_enabled = 1 AND g.mail_nickname IS NOT NULL THEN g.mail_nickname || '@${GROUP_MAIL_DOMAIN}' END)`,
+    match: "prefix",
+  },
+  mailNickname: { sql: "g.mail_nickname", match: "prefix" },
+  membershipRule: { sql: "g.membership_rule", match: "prefix" },
+};
+export const groupSearchable: readonly SearchProperty[] = Object.entries(groupSearchColumns).map(([name, c]) => ({
+  name,
+  match: c.match,
+}));
+
 export type GroupListQuery = {
   filter?: CompiledFilter | undefined;
+  /** A $search plan over groupSearchable. */
+  search?: SearchPlan | undefined;
   top: number;
-  after?: string | undefined;
+  /** The sort order (one of groupSortable); by id when absent. */
+  order?: SortOrder | undefined;
+  /** The keyset cursor: the last row's sort key in the order (groupSortKey). */
+  after?: readonly string[] | undefined;
   count?: boolean;
 };
 
-/** A page of live groups in id order (top + 1 rows), and the count if asked. */
+/** The WHERE of a listing or a count (tenant, live, filter, search) and its parameters, ?1 the tenant. */
+function groupWhere(tenantId: string, query: Pick<GroupListQuery, "filter" | "search">) {
+  const params: unknown[] = [tenantId, ...(query.filter?.params ?? [])];
+  let where = `g.tenant_id = ?1 AND g.deleted_at IS NULL${query.filter ? ` AND (${query.filter.sql})` : ""}`;
+  if (query.search) {
+    const bind = (value: string) => {
+      params.push(value);
+      return "?";
+    };
+    where += ` AND (${searchSql(query.search, (p) => groupSearchColumns[p]!.sql, bind)})`;
+  }
+  return { where, params };
+}
+
+const countGroupsStatement = (ctx: Pick<Ctx, "d1">, where: string, params: unknown[]) =>
+  ctx.d1.prepare(`SELECT count(*) AS n FROM groups g WHERE ${where}`).bind(...params);
+
+/** The SQL of a page of groups in its order (top + 1 rows after the cursor) and its parameters. */
+export function groupPageSql(tenantId: string, query: GroupListQuery) {
+  const { where, params } = groupWhere(tenantId, query);
+  const columns = groupOrderColumns[(query.order?.property as keyof typeof groupOrderColumns | undefined) ?? "id"];
+  const keyset = keysetSql(columns, query.order?.descending ?? false, params.length + 2);
+  const after = query.after !== undefined ? ` AND ${keyset.after}` : "";
+  return {
+    sql: `SELECT ${groupColumns} FROM groups g WHERE ${where}${after} ORDER BY ${keyset.orderBy} LIMIT ?${params.length + 1}`,
+    params: [...params, query.top + 1, ...(query.after ?? [])],
+  };
+}
+
+/** A page of live groups in its order (top + 1 rows), and the count if asked. */
 export async function listGroups(ctx: Pick<Ctx, "d1" | "tenantId">, query: GroupListQuery) {
-  const params: unknown[] = [ctx.tenantId, ...(query.filter?.params ?? [])];
-  const where = `g.tenant_id = ?1 AND g.deleted_at IS NULL${query.filter ? ` AND (${query.filter.sql})` : ""}`;
-  const n = params.length;
+  const { where, params } = groupWhere(ctx.tenantId, query);
+  const pageSql = groupPageSql(ctx.tenantId, query);
   const [rows, counted] = await ctx.d1.batch<Record<string, unknown>>([
-    ctx.d1
-      .prepare(
-        `SELECT ${groupColumns} FROM groups g WHERE ${where}${query.after !== undefined ? ` AND g.id > ?${n + 2}` : ""}
-         ORDER BY g.id LIMIT ?${n + 1}`,
-      )
-      .bind(...params, query.top + 1, ...(query.after !== undefined ? [query.after] : [])),
-    ...(query.count ? [ctx.d1.prepare(`SELECT count(*) AS n FROM groups g WHERE ${where}`).bind(...params)] : []),
+    ctx.d1.prepare(pageSql.sql).bind(...pageSql.params),
+    ...(query.count ? [countGroupsStatement(ctx, where, params)] : []),
   ]);
   return {
     rows: (rows?.results ?? []).map(toGroupRow),
     count: query.count ? Number(counted?.results[0]?.n ?? 0) : undefined,
   };
+}
+
+/** How many live groups match (GET /groups/$count). */
+export async function countGroups(ctx: Pick<Ctx, "d1" | "tenantId">, query: Pick<GroupListQuery, "filter" | "search">) {
+  const { where, params } = groupWhere(ctx.tenantId, query);
+  const row = await countGroupsStatement(ctx, where, params).first<{ n: number }>();
+  return Number(row?.n ?? 0);
 }
 
 /** A page of the groups a user is a direct member of, in id order (top + 1 rows). */

@@ -3,6 +3,7 @@ import { project } from "../core/odata.ts";
 import { graphTime } from "../core/time.ts";
 import { type Group, groupDefaultSelect } from "./group-schemas.ts";
 import type { GroupRow } from "./group-store.ts";
+import { GROUP_MAIL_DOMAIN } from "./rules.ts";
 
 const ruleStatus = (jobState: string | null | undefined) =>
   jobState === "Complete"
@@ -27,7 +28,7 @@ export function presentGroups(
           description: g.description,
           displayName: g.displayName,
           groupTypes: g.groupTypes,
-          mail: g.mailEnabled && g.mailNickname ? `${g.mailNickname}@seatflow.local` : null,
+          mail: g.mailEnabled && g.mailNickname ? `${g.mailNickname}@${GROUP_MAIL_DOMAIN}` : null,
           mailEnabled: g.mailEnabled,
           mailNickname: g.mailNickname,
           membershipRule: g.membershipRule,

@@ -1,15 +1,21 @@
 /** The users routes: parse OData → verb or store read → presenter → Graph-shaped answer. */
 import type { Ctx } from "../core/context.ts";
-import { unsupported } from "../core/errors.ts";
 import {
   compileODataFilter,
   contextUrl,
-  decodeSkipToken,
   keysetPage,
   parseCount,
+  parseOrderBy,
+  parseSearch,
   parseSelect,
   parseTop,
+  readCursor,
+  refuseExpand,
+  requireAdvancedSort,
   requireEventualConsistency,
+  requireRawCountConsistency,
+  requireSearchConsistency,
+  writeCursor,
 } from "../core/odata.ts";
 import { newRouter } from "../core/openapi.ts";
 import * as licensing from "../licensing/actions.ts";
@@ -17,10 +23,13 @@ import { userLicensingProperties } from "../licensing/views.ts";
 import * as lifecycle from "../lifecycle/actions.ts";
 import * as actions from "./actions.ts";
 import * as routes from "./routes.ts";
-import type { UserRow, UserSelector } from "./store.ts";
-import { userDefaultSelect, userSelectable } from "./user-fields.ts";
+import { type UserRow, type UserSelector, userSortable, userSortKey, userSortKeyArity } from "./store.ts";
+import { userDefaultSelect, userNavigation, userSearchable, userSelectable } from "./user-fields.ts";
 import { compileUserFilter } from "./user-filter.ts";
 import { needsLicensing, presentUsers } from "./views.ts";
+
+/** What $expand may name on a user. */
+export const userType = { name: "user", properties: userSelectable, navigation: userNavigation };
 
 /** Users for the wire, reading their licensing only when $select asks for it. */
 export async function presentWithLicensing(ctx: Ctx, users: UserRow[], select: string[] | undefined) {
@@ -50,7 +59,7 @@ export async function directoryUserPage(
   const select = parseSelect(query.$select, userSelectable, "user");
   const { rows } = await actions.listUsers({
     ctx,
-    input: { within, top, after: decodeSkipToken(query.$skiptoken) ?? "" },
+    input: { within, top, after: readCursor(query.$skiptoken, undefined, 1) },
   });
   const page = keysetPage(rows, top, requestUrl, (u) => u.id);
   const value = await presentWithLicensing(ctx, page.shown, select);
@@ -65,19 +74,21 @@ export const usersRouter = newRouter()
   .openapi(routes.listUsers, async (c) => {
     const ctx = c.get("ctx");
     const query = c.req.valid("query");
-    if (query.$orderby !== undefined || query.$search !== undefined) {
-      throw unsupported("$orderby and $search are not supported on users; results are ordered by id.");
-    }
     const top = parseTop(query.$top);
     const select = parseSelect(query.$select, userSelectable, "user");
+    refuseExpand(query.$expand, userType);
     const count = parseCount(query.$count);
     const filter = compileODataFilter(query.$filter, compileUserFilter);
-    if (count || filter?.advanced) requireEventualConsistency(c.req.header("ConsistencyLevel"));
-    const listed = await actions.listUsers({
-      ctx,
-      input: { filter, top, after: decodeSkipToken(query.$skiptoken), count },
-    });
-    const page = keysetPage(listed.rows, top, c.req.url, (u) => u.id);
+    const search = parseSearch(query.$search, userSearchable, "User");
+    const order = parseOrderBy(query.$orderby, userSortable, "User");
+    const consistency = c.req.header("ConsistencyLevel");
+    if (search) requireSearchConsistency(consistency);
+    // Graph's sorting refusal first: it ignores a $count=true without the header, then refuses the sort.
+    if (order && filter) requireAdvancedSort(consistency, count);
+    if (count || filter?.advanced) requireEventualConsistency(consistency);
+    const after = readCursor(query.$skiptoken, order, userSortKeyArity(order));
+    const listed = await actions.listUsers({ ctx, input: { filter, search, top, order, after, count } });
+    const page = keysetPage(listed.rows, top, c.req.url, (u) => writeCursor(order, userSortKey(order, u)));
     return c.json(
       {
         "@odata.context": contextUrl(c.req.url, select ? `users(${select.join(",")})` : "users"),
@@ -88,10 +99,21 @@ export const usersRouter = newRouter()
       200,
     );
   })
+  // Before getUser: Hono tries routes in the order they are added, and `$count` is no user's id.
+  .openapi(routes.countUsers, async (c) => {
+    requireRawCountConsistency(c.req.header("ConsistencyLevel"));
+    const query = c.req.valid("query");
+    const filter = compileODataFilter(query.$filter, compileUserFilter);
+    const search = parseSearch(query.$search, userSearchable, "User");
+    const count = await actions.countUsers({ ctx: c.get("ctx"), input: { filter, search } });
+    return c.text(String(count), 200);
+  })
   .openapi(routes.getUser, async (c) => {
     const ctx = c.get("ctx");
     const { id } = c.req.valid("param");
-    const select = parseSelect(c.req.valid("query").$select, userSelectable, "user");
+    const query = c.req.valid("query");
+    const select = parseSelect(query.$select, userSelectable, "user");
+    refuseExpand(query.$expand, userType);
     const wanted = needsLicensing(select)
       ? { withPlans: (select ?? userDefaultSelect).includes("assignedPlans") }
       : null;

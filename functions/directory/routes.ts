@@ -1,5 +1,11 @@
-import { listQuerySchema } from "../core/odata.ts";
-import { defineRoute, jsonBody, jsonResponse, z } from "../core/openapi.ts";
+import {
+  consistencyHeaderSchema,
+  countQuerySchema,
+  entityQuerySchema,
+  listQuerySchema,
+  RawCountSchema,
+} from "../core/odata.ts";
+import { defineRoute, jsonBody, jsonResponse, textResponse } from "../core/openapi.ts";
 import { can } from "../core/roles.ts";
 import { CreateUserSchema, UpdateUserSchema, UserCollection, UserEntity, UserRefParam } from "./schemas.ts";
 
@@ -9,9 +15,22 @@ export const listUsers = defineRoute(can.readDirectory, {
   operationId: "listUsers",
   tags: ["Users"],
   summary: "List users",
-  description: "OData paging ($top, $skiptoken), $select, $filter (license and attribute filters), $count.",
-  request: { query: listQuerySchema },
+  description:
+    "OData paging ($top, $skiptoken), $select, $filter (license and attribute filters), $count. $skip and any other option are refused.",
+  request: { query: listQuerySchema, headers: consistencyHeaderSchema },
   responses: { 200: jsonResponse(UserCollection, "A page of users") },
+});
+
+// Declared before GET /v1.0/users/{id}, so that `$count` is never taken for a user's id.
+export const countUsers = defineRoute(can.readDirectory, {
+  method: "get",
+  path: "/v1.0/users/$count",
+  operationId: "countUsers",
+  tags: ["Users"],
+  summary: "Count users (needs ConsistencyLevel: eventual)",
+  description: "The number of users matching $filter and $search, as a bare integer in text/plain.",
+  request: { query: countQuerySchema, headers: consistencyHeaderSchema },
+  responses: { 200: textResponse(RawCountSchema, "The number of matching users") },
 });
 
 export const getUser = defineRoute(can.readDirectory, {
@@ -20,7 +39,7 @@ export const getUser = defineRoute(can.readDirectory, {
   operationId: "getUser",
   tags: ["Users"],
   summary: "Get a user by id or userPrincipalName",
-  request: { params: UserRefParam, query: z.object({ $select: z.string().optional() }) },
+  request: { params: UserRefParam, query: entityQuerySchema },
   responses: { 200: jsonResponse(UserEntity, "The user") },
 });
 

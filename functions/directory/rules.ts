@@ -16,6 +16,9 @@ export const groupMessages = {
     `The source resource object or one of the objects being referenced do not exist: '${id}'.`,
 };
 
+/** The domain of a mail-enabled group's address (mailNickname@seatflow.local), until groups take a tenant's domains. */
+export const GROUP_MAIL_DOMAIN = "seatflow.local";
+
 export const isDynamic = (group: { groupTypes: readonly string[] }) => group.groupTypes.includes("DynamicMembership");
 
 /** Refuses a membership rule that does not parse, with the parser's position in the message. */

@@ -2,8 +2,9 @@
 import { memberChangeStatements } from "../audit/store.ts";
 import type { Ctx } from "../core/context.ts";
 import { isGuid } from "../core/ids.ts";
-import type { CompiledFilter } from "../core/odata.ts";
-import { guardSql } from "../core/sql.ts";
+import type { CompiledFilter, SortOrder } from "../core/odata.ts";
+import type { SearchPlan } from "../core/odata-search.ts";
+import { guardSql, keysetSql, type SortColumn, searchSql } from "../core/sql.ts";
 import { keyOf, userFields, type WritableUserField, writableUserFields } from "./user-fields.ts";
 
 /** A user as stored (snake_case columns aliased to the domain's names). */
@@ -157,20 +158,50 @@ export const deleteUserStatements = (ctx: Ctx, user: Pick<UserRow, "id" | "seq">
 /** Which users a listing reads: SQL yielding their seqs, with ?1 the tenant and its own parameters after. */
 export type UserSelector = { sql: string; params: unknown[] };
 
+/** The orders users are listed in besides their id (Graph's default-sortable properties of a user). */
+export const userSortable = ["displayName", "userPrincipalName"] as const;
+
+/**
+ * Each order's columns, as its index sorts them: displayName case-insensitively with the id breaking ties
+ * (users_tenant_display_name), userPrincipalName alone (unique in a tenant, users_tenant_upn), the id by default
+ * (users_tenant_id).
+ */
+const userOrderColumns: Record<(typeof userSortable)[number] | "id", SortColumn[]> = {
+  displayName: [{ sql: "u.display_name", collate: "NOCASE" }, { sql: "u.id" }],
+  userPrincipalName: [{ sql: "u.user_principal_name" }],
+  id: [{ sql: "u.id" }],
+};
+
+/** A user's sort key in an order: the cursor its page's nextLink carries. */
+export function userSortKey(order: SortOrder | undefined, user: UserRow): string[] {
+  if (order?.property === "displayName") return [user.displayName, user.id];
+  if (order?.property === "userPrincipalName") return [user.userPrincipalName];
+  return [user.id];
+}
+
+export const userSortKeyArity = (order: SortOrder | undefined) => (order?.property === "displayName" ? 2 : 1);
+
+/** The column each searchable property reads (user-fields.ts says which are searchable, and how). */
+const userSearchColumn = new Map(stored.map((f) => [f.graph as string, `u.${f.column}`]));
+
 export type UserListQuery = {
   /** A compiled $filter over `users u`: a boolean SQL expression and its parameters. */
   filter?: CompiledFilter | undefined;
+  /** A $search plan over userSearchable (user-fields.ts). */
+  search?: SearchPlan | undefined;
   /** Only these users (a group's members, members with license errors). */
   within?: UserSelector | undefined;
   top: number;
-  /** The keyset cursor: the last id of the previous page. */
-  after?: string | undefined;
+  /** The sort order (one of userSortable); by id when absent. */
+  order?: SortOrder | undefined;
+  /** The keyset cursor: the last row's sort key in the order (userSortKey). */
+  after?: readonly string[] | undefined;
   count?: boolean;
 };
 
-/** A page of live users in id order (top + 1 rows, so the caller knows whether there is more), and the count if asked. */
-export async function listUsers(ctx: Pick<Ctx, "d1" | "tenantId">, query: UserListQuery) {
-  const params: unknown[] = [ctx.tenantId];
+/** The WHERE of a listing or a count (tenant, live, selection, filter, search) and its parameters, ?1 the tenant. */
+function userWhere(tenantId: string, query: Pick<UserListQuery, "filter" | "within" | "search">) {
+  const params: unknown[] = [tenantId];
   let where = "u.tenant_id = ?1 AND u.deleted_at IS NULL";
   if (query.within) {
     // The selector numbers its own parameters from ?2.
@@ -181,20 +212,50 @@ export async function listUsers(ctx: Pick<Ctx, "d1" | "tenantId">, query: UserLi
     where += ` AND (${query.filter.sql})`;
     params.push(...query.filter.params);
   }
-  const n = params.length;
-  const page = ctx.d1
-    .prepare(
-      `SELECT ${userColumns} FROM users u WHERE ${where}${query.after !== undefined ? ` AND u.id > ?${n + 2}` : ""}
-       ORDER BY u.id LIMIT ?${n + 1}`,
-    )
-    .bind(...params, query.top + 1, ...(query.after !== undefined ? [query.after] : []));
+  if (query.search) {
+    const bind = (value: string) => {
+      params.push(value);
+      return "?";
+    };
+    where += ` AND (${searchSql(query.search, (p) => userSearchColumn.get(p)!, bind)})`;
+  }
+  return { where, params };
+}
+
+/** The SQL of a page of users in its order (top + 1 rows after the cursor) and its parameters. */
+export function userPageSql(tenantId: string, query: UserListQuery) {
+  const { where, params } = userWhere(tenantId, query);
+  const columns = userOrderColumns[(query.order?.property as keyof typeof userOrderColumns | undefined) ?? "id"];
+  const keyset = keysetSql(columns, query.order?.descending ?? false, params.length + 2);
+  const after = query.after !== undefined ? ` AND ${keyset.after}` : "";
+  return {
+    sql: `SELECT ${userColumns} FROM users u WHERE ${where}${after} ORDER BY ${keyset.orderBy} LIMIT ?${params.length + 1}`,
+    params: [...params, query.top + 1, ...(query.after ?? [])],
+  };
+}
+
+/** A page of live users in its order (top + 1 rows, so the caller knows whether there is more), and the count if asked. */
+export async function listUsers(ctx: Pick<Ctx, "d1" | "tenantId">, query: UserListQuery) {
+  const { where, params } = userWhere(ctx.tenantId, query);
+  const pageSql = userPageSql(ctx.tenantId, query);
+  const page = ctx.d1.prepare(pageSql.sql).bind(...pageSql.params);
   const [rows, counted] = await ctx.d1.batch<Record<string, unknown>>(
-    query.count ? [page, ctx.d1.prepare(`SELECT count(*) AS n FROM users u WHERE ${where}`).bind(...params)] : [page],
+    query.count ? [page, countUsersStatement(ctx, where, params)] : [page],
   );
   return {
     rows: (rows?.results ?? []).map(toUserRow),
     count: query.count ? Number(counted?.results[0]?.n ?? 0) : undefined,
   };
+}
+
+const countUsersStatement = (ctx: Pick<Ctx, "d1">, where: string, params: unknown[]) =>
+  ctx.d1.prepare(`SELECT count(*) AS n FROM users u WHERE ${where}`).bind(...params);
+
+/** How many live users match (GET /users/$count). */
+export async function countUsers(ctx: Pick<Ctx, "d1" | "tenantId">, query: Pick<UserListQuery, "filter" | "search">) {
+  const { where, params } = userWhere(ctx.tenantId, query);
+  const row = await countUsersStatement(ctx, where, params).first<{ n: number }>();
+  return Number(row?.n ?? 0);
 }
 
 // ---- membership --------------------------------------------------------------------------------------------

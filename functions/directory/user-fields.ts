@@ -18,6 +18,11 @@ export type UserField = {
   writable?: true;
   /** Usable in $filter. */
   filter?: true;
+  /**
+   * How `$search` matches it: Graph tokenizes displayName into words; every other property it searches as $filter's
+   * startsWith ("Any property that can be used in $filter can also be used inside $search", search-query-parameter).
+   */
+  search?: "words" | "prefix";
   /** Entra's name for it in a dynamic membership rule. */
   rule?: string;
   /** Its place among the properties GET /users returns without $select (Graph's default set). */
@@ -34,6 +39,7 @@ export const userFields = [
     kind: "string",
     writable: true,
     filter: true,
+    search: "prefix",
     rule: "user.userPrincipalName",
     byDefault: 10,
     scim: "userName",
@@ -44,6 +50,7 @@ export const userFields = [
     kind: "string",
     writable: true,
     filter: true,
+    search: "words",
     rule: "user.displayName",
     byDefault: 2,
     scim: "displayName",
@@ -54,6 +61,7 @@ export const userFields = [
     kind: "string",
     writable: true,
     filter: true,
+    search: "prefix",
     rule: "user.mailNickname",
   },
   {
@@ -62,6 +70,7 @@ export const userFields = [
     kind: "string",
     writable: true,
     filter: true,
+    search: "prefix",
     rule: "user.givenName",
     byDefault: 3,
     scim: "name.givenName",
@@ -72,6 +81,7 @@ export const userFields = [
     kind: "string",
     writable: true,
     filter: true,
+    search: "prefix",
     rule: "user.surname",
     byDefault: 9,
     scim: "name.familyName",
@@ -82,6 +92,7 @@ export const userFields = [
     kind: "string",
     writable: true,
     filter: true,
+    search: "prefix",
     rule: "user.mail",
     byDefault: 5,
     scim: 'emails[type eq "work"].value',
@@ -92,6 +103,7 @@ export const userFields = [
     kind: "string",
     writable: true,
     filter: true,
+    search: "prefix",
     rule: "user.jobTitle",
     byDefault: 4,
     scim: "title",
@@ -102,6 +114,7 @@ export const userFields = [
     kind: "string",
     writable: true,
     filter: true,
+    search: "prefix",
     rule: "user.department",
     scim: "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
   },
@@ -111,6 +124,7 @@ export const userFields = [
     kind: "string",
     writable: true,
     filter: true,
+    search: "prefix",
     rule: "user.companyName",
     scim: "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:organization",
   },
@@ -120,6 +134,7 @@ export const userFields = [
     kind: "string",
     writable: true,
     filter: true,
+    search: "prefix",
     rule: "user.country",
     scim: 'addresses[type eq "work"].country',
   },
@@ -129,6 +144,7 @@ export const userFields = [
     kind: "string",
     writable: true,
     filter: true,
+    search: "prefix",
     rule: "user.employeeId",
     scim: "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber",
   },
@@ -138,6 +154,7 @@ export const userFields = [
     kind: "string",
     writable: true,
     filter: true,
+    search: "prefix",
     rule: "user.usageLocation",
   },
   {
@@ -146,6 +163,7 @@ export const userFields = [
     kind: "string",
     writable: true,
     filter: true,
+    search: "prefix",
     rule: "user.userType",
     scim: "userType",
   },
@@ -181,6 +199,11 @@ export const writableUserFields: readonly (UserField & { column: string })[] = u
   (f): f is Extract<Fields, { writable: true }> => "writable" in f,
 );
 
+/** What `$search` may name on a user, and how it matches each. */
+export const userSearchable: readonly { name: string; match: "words" | "prefix" }[] = userFields
+  .filter((f): f is Extract<Fields, { search: string }> => "search" in f)
+  .map((f) => ({ name: f.graph, match: f.search }));
+
 /** Every property $select may name, in this list's order. */
 export const userSelectable: readonly string[] = userFields.map((f) => f.graph);
 
@@ -194,3 +217,29 @@ export const userDefaultSelect: readonly string[] = userFields
 export const licensingUserFields: readonly string[] = userFields
   .filter((f) => f.kind === "licensing")
   .map((f) => f.graph);
+
+/**
+ * Graph's navigation properties of a user (microsoft.graph.user): what `$expand` could name. seatflow expands none of
+ * them; the list lets it tell a navigation property (valid OData it does not serve) from a name that is no property.
+ */
+export const userNavigation: readonly string[] = [
+  "appRoleAssignments",
+  "calendar",
+  "contacts",
+  "createdObjects",
+  "directReports",
+  "drive",
+  "events",
+  "extensions",
+  "licenseDetails",
+  "mailFolders",
+  "manager",
+  "memberOf",
+  "messages",
+  "oauth2PermissionGrants",
+  "ownedDevices",
+  "ownedObjects",
+  "photo",
+  "registeredDevices",
+  "transitiveMemberOf",
+];

@@ -23,6 +23,7 @@ import {
   unsupportedFilterClause,
   unwrapNots,
 } from "../core/odata-filter.ts";
+import { endsWithSql, sqlLength, startsWithSql } from "../core/sql.ts";
 import { userFields } from "./user-fields.ts";
 
 export type SqlParam = string | number | null;
@@ -86,10 +87,6 @@ function same(a: string | undefined, b: string): boolean {
 function bind(ctx: Context, value: SqlParam): string {
   bindFilterValues(ctx.params, 0, value);
   return "?";
-}
-
-function escapeLike(value: string): string {
-  return value.replace(/[\\%_]/g, "\\$&");
 }
 
 function resolveUserProperty(path: FilterPath): UserProperty {
@@ -171,9 +168,9 @@ function compileFunction(ctx: Context, name: FilterFunctionName, path: FilterPat
   if (prop.type !== "string") throw unsupportedFilterClause(prop.name, RESOURCE);
   if (literal.kind !== "string") throw noMatchingFunctionSignature(name);
   if (name === "endswith") ctx.advanced = true;
-  const escaped = escapeLike(literal.value);
-  const pattern = name === "startswith" ? `${escaped}%` : `%${escaped}`;
-  return `${prop.column} LIKE ${bind(ctx, pattern)} ESCAPE '\\'`;
+  // A substring compare, not LIKE: D1 caps patterns at 50 bytes (core/sql.ts).
+  const sql = name === "startswith" ? startsWithSql : endsWithSql;
+  return sql(prop.column, bind(ctx, literal.value), sqlLength(literal.value));
 }
 
 function skuIdValue(literal: FilterLiteral, op: ComparisonOperator | "in"): string {
@@ -245,7 +242,8 @@ function compileNode(ctx: Context, node: FilterNode): string {
 const DEPTH: SqlDepthModel = {
   not: 2,
   evenNot: 1,
-  leaf: (node) => (isLicenseCount(node) ? 5 : node.kind === "in" ? 3 : 2),
+  // startsWith/endsWith compare substr(…) with COLLATE: a level deeper than a comparison.
+  leaf: (node) => (isLicenseCount(node) ? 5 : node.kind === "in" || node.kind === "function" ? 3 : 2),
   leafSubquery: (node) => (isLicenseCount(node) ? 4 : 0),
   lambdaLeaf: 4,
   lambdaLeafSubquery: 3,

@@ -1,3 +1,4 @@
+import { pageQuerySchema } from "../core/odata.ts";
 import { defineRoute, jsonBody, jsonResponse, z } from "../core/openapi.ts";
 import { can } from "../core/roles.ts";
 import { GroupEntity, GroupSchema } from "../directory/group-schemas.ts";
@@ -72,7 +73,7 @@ export const membersWithLicenseErrors = defineRoute(can.readDirectory, {
   summary: "Members for whom this group's licenses are in an error state",
   request: {
     params: GroupIdParam,
-    query: z.object({ $top: z.string().optional(), $skiptoken: z.string().optional(), $select: z.string().optional() }),
+    query: pageQuerySchema,
   },
   responses: { 200: jsonResponse(DirectoryUserCollection, "Users with license errors from this group") },
 });

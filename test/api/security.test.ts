@@ -44,7 +44,13 @@ type World = { home: TestTenant; other: TestTenant; homeIds: Record<Kind, string
  * What a request to a route needs: which kind of object each path parameter names, and a valid body (so nothing
  * masks the answer). The body may refer to the same tenant's objects.
  */
-type Case = { params?: Record<string, Kind>; body?: (ids: Record<Kind, string>) => unknown; contentType?: string };
+type Case = {
+  params?: Record<string, Kind>;
+  body?: (ids: Record<Kind, string>) => unknown;
+  contentType?: string;
+  /** Headers the route needs to answer 200 (ConsistencyLevel for a raw count). */
+  headers?: Record<string, string>;
+};
 
 const ASSIGN_E3 = { addLicenses: [{ skuId: SKU.E3, disabledPlans: [] }], removeLicenses: [] };
 const memberRef = (userId: string) => ({ "@odata.id": `https://graph.microsoft.com/v1.0/directoryObjects/${userId}` });
@@ -73,6 +79,7 @@ const smallCsv = () => catalogCsv.split(/\r?\n/).slice(0, 3).join("\r\n");
 
 const cases: Record<string, Case> = {
   "GET /v1.0/users": {},
+  "GET /v1.0/users/$count": { headers: { ConsistencyLevel: "eventual" } },
   "GET /v1.0/users/{id}": { params: ID },
   "POST /v1.0/users": { body: (ids) => userBody(ids.domain) },
   "PATCH /v1.0/users/{id}": { params: ID, body: () => ({ jobTitle: "Changed by an intruder" }) },
@@ -82,6 +89,7 @@ const cases: Record<string, Case> = {
   "GET /v1.0/users/{id}/licenseDetails": { params: ID },
   "GET /v1.0/users/{id}/memberOf": { params: ID },
   "GET /v1.0/groups": {},
+  "GET /v1.0/groups/$count": { headers: { ConsistencyLevel: "eventual" } },
   "GET /v1.0/groups/{id}": { params: GROUP },
   "POST /v1.0/groups": { body: groupBody },
   "PATCH /v1.0/groups/{id}": { params: GROUP, body: () => ({ description: "Changed by an intruder" }) },
@@ -144,7 +152,7 @@ function request(world: World, route: AppRoute, key: string | null, tenant: "hom
     return kind ? encodeURIComponent(ids[kind]) : "unknown";
   });
   const body = c.body?.(ids);
-  const headers: Record<string, string> = { ...extra };
+  const headers: Record<string, string> = { ...c.headers, ...extra };
   if (c.contentType) headers["content-type"] = c.contentType;
   return call(key, route.method, path, body, headers);
 }

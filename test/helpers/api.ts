@@ -10,45 +10,63 @@ export const BASE = "http://seatflow.test";
 
 type Declared = { method: string; template: string; pattern: RegExp; responses: Record<string, unknown> };
 
-const declaredRoutes: Declared[] = app.openAPIRegistry.definitions.flatMap((d) =>
-  d.type === "route"
-    ? [
-        {
-          method: d.route.method.toUpperCase(),
-          template: d.route.path,
-          pattern: new RegExp(`^${d.route.path.replace(/[$.]/g, "\\$&").replace(/\{[^}]+\}/g, "[^/]+")}$`),
-          responses: d.route.responses as Record<string, unknown>,
-        },
-      ]
-    : [],
-);
+const parameters = (template: string) => (template.match(/\{/g) ?? []).length;
+
+// A literal segment wins over a parameter, as in the app (GET /v1.0/users/$count is not GET /v1.0/users/{id}).
+const declaredRoutes: Declared[] = app.openAPIRegistry.definitions
+  .flatMap((d) =>
+    d.type === "route"
+      ? [
+          {
+            method: d.route.method.toUpperCase(),
+            template: d.route.path,
+            pattern: new RegExp(`^${d.route.path.replace(/[$.]/g, "\\$&").replace(/\{[^}]+\}/g, "[^/]+")}$`),
+            responses: d.route.responses as Record<string, unknown>,
+          },
+        ]
+      : [],
+  )
+  .sort((a, b) => parameters(a.template) - parameters(b.template));
+
+type Schema = { safeParse?: (v: unknown) => { success: boolean; error?: unknown } };
 
 /** Routes whose answers the tests checked against their declared schemas, for the coverage test. */
 export const contractChecked = new Set<string>();
 
 /**
- * Checks an answer against what its route declares for that status: a status the route does not declare, or a body
- * its schema refuses, is a broken contract (/openapi.json would lie to whoever generates a client from it).
+ * Checks an answer against what its route declares for that status: a status the route does not declare, a media type
+ * it does not declare, or a body its schema refuses, is a broken contract (/openapi.json would lie to whoever generates
+ * a client from it). JSON bodies are checked parsed, text/plain ones (GET /users/$count) as the text they are.
  */
-export function checkContract(method: string, path: string, status: number, body: unknown) {
+export function checkContract(
+  method: string,
+  path: string,
+  status: number,
+  body: unknown,
+  raw: { text: string; contentType: string | null } = { text: JSON.stringify(body), contentType: "application/json" },
+) {
   const bare = path.split("?")[0]!;
   const route = declaredRoutes.find((r) => r.method === method && r.pattern.test(bare));
   // Unknown paths answer Graph's 404 from the app's notFound; the docs and the document itself have no contract.
   if (!route || status >= 500) return;
-  const declared = route.responses[String(status)] as
-    | { content?: Record<string, { schema?: { safeParse?: (v: unknown) => { success: boolean; error?: unknown } } }> }
-    | undefined;
+  const declared = route.responses[String(status)] as { content?: Record<string, { schema?: Schema }> } | undefined;
   if (!declared) throw new Error(`${method} ${route.template} answered ${status}, which it does not declare`);
   contractChecked.add(`${method} ${route.template}`);
-  const schema = declared.content?.["application/json"]?.schema;
-  if (!schema?.safeParse) {
+  const media = Object.keys(declared.content ?? {});
+  if (media.length === 0) {
     if (body !== null && body !== "") throw new Error(`${method} ${route.template} ${status} declares no body`);
     return;
   }
-  const checked = schema.safeParse(body);
+  const type = (raw.contentType ?? "").split(";")[0]!.trim().toLowerCase();
+  if (!media.includes(type)) {
+    throw new Error(`${method} ${route.template} ${status} answered ${type || "no content type"}, declares ${media}`);
+  }
+  const schema = declared.content![type]!.schema;
+  if (!schema?.safeParse) return;
+  const checked = schema.safeParse(type === "application/json" ? body : raw.text);
   if (!checked.success) {
     throw new Error(
-      `${method} ${route.template} ${status} does not match its declared schema: ${JSON.stringify(checked.error).slice(0, 2000)}\nbody: ${JSON.stringify(body).slice(0, 1000)}`,
+      `${method} ${route.template} ${status} does not match its declared schema: ${JSON.stringify(checked.error).slice(0, 2000)}\nbody: ${raw.text.slice(0, 1000)}`,
     );
   }
 }
@@ -77,7 +95,10 @@ export async function call<T = any>(
   } catch {
     // not JSON (docs page, etc.)
   }
-  checkContract(method.toUpperCase(), path, response.status, parsed);
+  checkContract(method.toUpperCase(), path, response.status, parsed, {
+    text,
+    contentType: response.headers.get("content-type"),
+  });
   return { status: response.status, body: parsed as T, headers: response.headers };
 }
 

@@ -35,7 +35,7 @@ const TRANSPORT_FOLDERS = new Set(["middleware", "."]);
 const TRANSPORT_FILE = /(^|-)(routes|handlers|views|schemas|pages?|index)\.tsx?$/;
 const STORE_FILE = /(^|-)store\.ts$/;
 /** Pure modules: no I/O, no clock, no randomness; they import only other pure modules. */
-const PURE_FILE = /(^|-)rules?\.ts$|^core\/(odata-filter|errors|sql)\.ts$|^directory\/user-fields\.ts$/;
+const PURE_FILE = /(^|-)rules?\.ts$|^core\/(odata-filter|odata-search|errors|sql)\.ts$|^directory\/user-fields\.ts$/;
 
 /** Where SQL is written outside a store file, and why that is right. */
 const SQL_ALLOWED = new Set<string>([]);

@@ -286,8 +286,9 @@ describe("compileUserFilter", () => {
     ["displayName lt 'M'", "u.display_name < ? COLLATE NOCASE", ["M"], false],
     ["department in ('a', 'b')", "u.department COLLATE NOCASE IN (?, ?)", ["a", "b"], false],
     ["department in ('a', null)", "(u.department COLLATE NOCASE IN (?) OR u.department IS NULL)", ["a"], false],
-    ["startsWith(displayName, 'A%_\\')", "u.display_name LIKE ? ESCAPE '\\'", ["A\\%\\_\\\\%"], false],
-    ["endswith(mail, '@contoso.com')", "u.mail LIKE ? ESCAPE '\\'", ["%@contoso.com"], true],
+    // Substring compares, not LIKE (D1 caps patterns at 50 bytes): LIKE's wildcards are plain text.
+    ["startsWith(displayName, 'A%_\\')", "substr(u.display_name, 1, 4) = ? COLLATE NOCASE", ["A%_\\"], false],
+    ["endswith(mail, '@contoso.com')", "substr(u.mail, -12) = ? COLLATE NOCASE", ["@contoso.com"], true],
     ["accountEnabled eq true", "u.account_enabled = ?", [1], false],
     ["accountEnabled eq false", "u.account_enabled = ?", [0], false],
     ["accountEnabled ne false", "u.account_enabled <> ?", [0], true],
