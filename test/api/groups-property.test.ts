@@ -350,9 +350,17 @@ function checkState(stored: Stored, applied: Applied) {
   const fresh = recompute(stored, "fromScratch");
   const waits = (sources: readonly { skuId: string; error: string }[], skuId: string) =>
     sources.some((s) => s.skuId === skuId && s.error === "CountViolation");
-  const seatAffected = (userId: string) =>
-    stored.sources.some((s) => s.userId === userId && s.error === "CountViolation") ||
-    fresh.get(userId)!.sources.some((s) => s.error === "CountViolation");
+  // Where a SKU is short of seats in either world, who gets it depends on the order members arrived in, and so do
+  // the consequences: a member who lost the seat from scratch may hold an exclusive SKU instead, and its settled
+  // outcome then reads MutuallyExclusiveViolation, not CountViolation. Such members are compared by counts below.
+  const scarce = new Set(
+    [...stored.pools.keys()].filter(
+      (skuId) =>
+        stored.sources.some((s) => s.skuId === skuId && s.error === "CountViolation") ||
+        [...fresh.values()].some((r) => waits(r.sources, skuId)),
+    ),
+  );
+  const seatAffected = (userId: string) => intentsOf(stored, userId).some((i) => scarce.has(i.skuId));
   for (const user of stored.users) {
     if (seatAffected(user.id)) continue;
     expect(resultView(fresh.get(user.id)!), `from scratch for ${user.id}`).toEqual(storedView(stored, user.id));
