@@ -51,6 +51,9 @@ export async function runBatch(ctx: Ctx, statements: D1PreparedStatement[], budg
   return ctx.d1.batch(statements);
 }
 
+/** The time D1 spent running a batch's statements, as it reports it. */
+const sqlMs = (results: readonly D1Result[]) => results.reduce((ms, r) => ms + (r.meta?.duration ?? 0), 0);
+
 export const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A page's read: its statements, and how to read the page back from their results (the batch's last ones). */
@@ -129,12 +132,20 @@ export async function runJob(
   let prefetched: unknown;
   while (budget.allows(PAGE_QUERIES)) {
     const started = Date.now();
+    // What the page itself costs, apart from the time it waits behind requests: its statements' time in D1, and its
+    // own JavaScript where the clock shows it (locally; deployed, the clock stands still while code runs).
+    let work = 0;
     let page = prefetched;
     prefetched = undefined;
     if (page === undefined) {
       const read = kind.readPage(ctx, shared, current.cursor, pacer.pageSize());
-      page = read.parse(await runBatch(ctx, read.statements, budget));
+      const results = await runBatch(ctx, read.statements, budget);
+      work += sqlMs(results);
+      const parsing = Date.now();
+      page = read.parse(results);
+      work += Date.now() - parsing;
     }
+    const planning = Date.now();
     const plan = kind.isEmpty(page)
       ? null
       : kind.writePage(ctx, shared, kind.decidePage(ctx, shared, page, budget.valueBytes));
@@ -144,9 +155,11 @@ export async function runJob(
     // Only when no pause follows (a pause would leave the page read stale) and the budget allows another page.
     const next = plan !== null && !pacer.busy ? kind.readPage(ctx, shared, plan.cursor, pacer.pageSize()) : undefined;
     const readNext = next && budget.allows(writes.length + next.statements.length + PAGE_QUERIES) ? next : undefined;
+    work += Date.now() - planning;
     let results: D1Result[];
     try {
       results = await runBatch(ctx, [...writes, ...(readNext?.statements ?? [])], budget);
+      work += sqlMs(results);
     } catch (error) {
       if (!isGuardFailure(error)) throw error;
       // Someone else moved the job (a redelivery, a newer job) or a member changed meanwhile: decide again, fresh.
@@ -167,9 +180,10 @@ export async function runJob(
       succeeded: current.succeeded + plan.counts.succeeded,
       failed: current.failed + plan.counts.failed,
     };
-    const rest = pacer.pauseAfter(Date.now() - started);
-    // Traffic began during the batch: a page read before a long pause would be decided on stale seats, so read again.
-    if (readNext && rest <= QUIET_PAUSE_MS) prefetched = readNext.parse(results);
+    const rest = pacer.pauseAfter(Date.now() - started, work);
+    // Traffic began during the batch: a page read before a pause would be decided on stale seats, so read again (a
+    // busy pause can be short, when the page already waited behind requests, but it is a pause all the same).
+    if (readNext && rest <= QUIET_PAUSE_MS && !pacer.busy) prefetched = readNext.parse(results);
     await pause(rest);
   }
   return "continue";

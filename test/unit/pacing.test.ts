@@ -20,9 +20,10 @@ describe("RequestRate", () => {
 
 describe("Pacer", () => {
   it("when quiet, starts with a short page and doubles up to the full size, pausing only a moment", () => {
-    const pacer = new Pacer(1000, new RequestRate());
+    const full = 6 * BUSY_PAGE_SIZE;
+    const pacer = new Pacer(full, new RequestRate());
     const sizes = Array.from({ length: 5 }, () => pacer.pageSize());
-    expect(sizes).toEqual([BUSY_PAGE_SIZE, 2 * BUSY_PAGE_SIZE, 4 * BUSY_PAGE_SIZE, 1000, 1000]);
+    expect(sizes).toEqual([BUSY_PAGE_SIZE, 2 * BUSY_PAGE_SIZE, 4 * BUSY_PAGE_SIZE, full, full]);
     expect(pacer.pauseAfter(100)).toBeLessThanOrEqual(1);
     expect(new Pacer(50, new RequestRate()).pageSize()).toBe(50);
   });
@@ -39,6 +40,17 @@ describe("Pacer", () => {
     const pageMs = 20;
     const pause = pacer.pauseAfter(pageMs);
     expect(pageMs / (pageMs + pause)).toBeCloseTo(BUSY_SHARE, 5);
+  });
+
+  it("counts a page's own work, not the time it waited behind requests, so a job under load keeps its share", () => {
+    const traffic = new RequestRate();
+    const pacer = new Pacer(1000, traffic);
+    for (let i = 0; i < BUSY_REQUESTS_PER_SECOND; i++) traffic.note();
+    // A page of 10 ms work that took 30 ms: the pause makes up the rest of the cycle its share allows.
+    const pause = pacer.pauseAfter(30, 10);
+    expect(10 / (30 + pause)).toBeCloseTo(BUSY_SHARE, 5);
+    // A page that already waited longer than its share asks for pauses only for a moment.
+    expect(pacer.pauseAfter(10 / BUSY_SHARE + 50, 10)).toBeLessThanOrEqual(1);
   });
 });
 
