@@ -50,7 +50,7 @@ const schema = (layout) => `
   CREATE UNIQUE INDEX mailboxes_user_active ON mailboxes (user_seq) WHERE state = 'Active';
   CREATE INDEX mailboxes_tenant_state ON mailboxes (tenant_id, state, seq);
   CREATE INDEX mailboxes_tenant_hold ON mailboxes (tenant_id, seq) WHERE litigation_hold = 1;
-  CREATE INDEX mailboxes_purge_due ON mailboxes (tenant_id, seq, next_purge_at)
+  CREATE INDEX mailboxes_purge_due ON mailboxes (tenant_id, seq, next_purge_at, item_count)
     WHERE state = 'Disconnected' AND litigation_hold = 0;
   ${
     layout === "rowid"

@@ -56,9 +56,10 @@ export const mailboxes = sqliteTable(
     // GET /api/mailboxes?litigationHold=true, and the ledger's "held" sums: the few held mailboxes only.
     index("mailboxes_tenant_hold").on(t.tenantId, t.seq).where(sql`litigation_hold = 1`),
     // The purge's page read: due mailboxes in seq order, a covering walk from the cursor over only the mailboxes that
-    // can be purged (disconnected, no hold); Active, Inactive, held and Purged rows are not in it at all.
+    // can be purged (disconnected, no hold); Active, Inactive, held and Purged rows are not in it at all. item_count
+    // lets a page be cut at a number of items, not of mailboxes, without reading the table.
     index("mailboxes_purge_due")
-      .on(t.tenantId, t.seq, t.nextPurgeAt)
+      .on(t.tenantId, t.seq, t.nextPurgeAt, t.itemCount)
       .where(sql`state = 'Disconnected' AND litigation_hold = 0`),
   ],
 );
@@ -139,9 +140,11 @@ export const retentionSettings = sqliteTable("retention_settings", {
 });
 
 /**
- * One row per purge run (GET /api/retention/ledger), and the run's cursor: each page moves `cursor` and adds its
- * counts in the batch that deletes, so a run interrupted anywhere resumes from its row and counts nothing twice.
- * `asOf` is the run's clock (the scheduled time), fixed for every page so a resumed run decides as the first page did.
+ * One row per purge run (GET /api/retention/ledger). The run is a job on the paged-job engine (jobs/runner.ts on main),
+ * and this row shares the job's id: the job row carries the cursor ("mailboxes:<seq>", then "oneDrive:<seq>"), and
+ * each page adds its counts here in the batch that deletes and moves that cursor, so a run interrupted anywhere
+ * resumes and counts nothing twice. `asOf` is the run's clock (the cron's scheduledTime), fixed for every page, so
+ * a resumed run decides as its first page did; one scheduled run per tenant and asOf.
  */
 export const purgeLedger = sqliteTable(
   "purge_ledger",
@@ -152,17 +155,11 @@ export const purgeLedger = sqliteTable(
     dryRun: integer("dry_run", { mode: "boolean" }).notNull().default(false),
     asOf: isoTime("as_of").notNull(),
     state: text("state", { enum: ["Running", "Complete"] }).notNull(),
-    // The last mailbox seq done; then the last OneDrive site seq (phase says which walk the cursor belongs to).
-    phase: text("phase", { enum: ["mailboxes", "oneDrive", "done"] })
-      .notNull()
-      .default("mailboxes"),
-    cursor: integer("cursor").notNull().default(0),
-    pages: integer("pages").notNull().default(0),
     mailboxes: integer("mailboxes").notNull().default(0),
     mailboxesPurged: integer("mailboxes_purged").notNull().default(0),
     itemsPurged: integer("items_purged").notNull().default(0),
     bytesPurged: integer("bytes_purged").notNull().default(0),
-    // What holds blocked, summed at the run's start from the held mailboxes' counters (mailboxes_tenant_hold).
+    // What holds kept whole mailboxes, summed once when the run starts from the held mailboxes' counters.
     heldByLitigationHold: integer("held_by_litigation_hold").notNull().default(0),
     heldByLitigationHoldItems: integer("held_by_litigation_hold_items").notNull().default(0),
     heldByLitigationHoldBytes: integer("held_by_litigation_hold_bytes").notNull().default(0),
@@ -173,7 +170,11 @@ export const purgeLedger = sqliteTable(
     startedAt: isoTime("started_at").notNull(),
     finishedAt: isoTime("finished_at"),
   },
-  (t) => [index("purge_ledger_tenant_time").on(t.tenantId, t.startedAt)],
+  (t) => [
+    index("purge_ledger_tenant_time").on(t.tenantId, t.startedAt),
+    // A scheduled run that fires twice (a retried cron) finds its own row instead of starting a second run.
+    uniqueIndex("purge_ledger_scheduled").on(t.tenantId, t.asOf).where(sql`trigger = 'scheduled'`),
+  ],
 );
 
 /** What labels kept in one run, per label (the ledger's "which labels blocked what"); a page adds to its rows. */
