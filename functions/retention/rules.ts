@@ -143,8 +143,9 @@ export function mailboxOutcome(current: Mailbox | null, change: ExchangeChange, 
       if (licensed) {
         // Reconnect only inside the window; from purgeAfter on the mail is gone for the user (what labels keep stays
         // for discovery in the old mailbox) and Exchange provisions a new, empty one.
-        if (!notBefore(now, current.purgeAfter!))
+        if (!notBefore(now, current.purgeAfter!)) {
           return { kind: "reconnect", mailbox: activeMailbox(current.litigationHold) };
+        }
         return { kind: "create", mailbox: activeMailbox(false) };
       }
       // A mailbox on hold when its user is deleted becomes inactive, connected or not (Purview, inactive mailboxes).
@@ -177,8 +178,9 @@ export type HoldResult =
  * take a new hold; a hold that already stands is kept as it is (placing it twice changes nothing).
  */
 export function placeLitigationHold(mailbox: Mailbox | null, holdAllowed: boolean): HoldResult {
-  if (mailbox === null || mailbox.state === "Purged")
+  if (mailbox === null || mailbox.state === "Purged") {
     return { ok: false, error: "noMailbox", message: messages.noMailbox };
+  }
   if (mailbox.litigationHold) return { ok: true, mailbox, changed: false };
   if (mailbox.state !== "Active" || !holdAllowed) {
     return { ok: false, error: "notLicensed", message: messages.holdNotLicensed };
