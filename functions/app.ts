@@ -12,6 +12,8 @@ import { usersRouter } from "./directory/handlers.ts";
 import { licensingRouter } from "./licensing/handlers.ts";
 import { authenticate } from "./middleware/auth.ts";
 import { limitBody, requestIds } from "./middleware/request.ts";
+// Mailboxes and OneDrives move with licensing changes: registered wherever licensing runs.
+import "./retention/licensing-hook.ts";
 import { subscriptionsRouter } from "./subscriptions/handlers.ts";
 import { tenancyRouter } from "./tenancy/handlers.ts";
 

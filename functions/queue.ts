@@ -13,6 +13,8 @@ import { groupLicenseJob } from "./licensing/group-license-job.ts";
 import { healSeats, reconcileUsers } from "./licensing/reconcile.ts";
 import { membershipRuleJob } from "./lifecycle/membership-job.ts";
 import { reevaluateUsers } from "./lifecycle/reevaluate.ts";
+// Mailboxes and OneDrives move with licensing changes: registered wherever licensing runs.
+import "./retention/licensing-hook.ts";
 
 /** Every kind of paged job, by the name its rows carry. */
 export const jobKinds: Record<string, AnyJobKind> = {

@@ -1,5 +1,7 @@
 /** The cron dispatcher: each trigger in wrangler.toml names the work it runs. */
 import { sweep } from "./jobs/sweep.ts";
+// Mailboxes and OneDrives move with licensing changes: registered wherever licensing runs.
+import "./retention/licensing-hook.ts";
 
 type CronWork = (env: Env, scheduledTime: number) => Promise<unknown>;
 

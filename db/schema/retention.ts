@@ -168,6 +168,8 @@ export const purgeLedger = sqliteTable(
     inactiveItems: integer("inactive_items").notNull().default(0),
     inactiveBytes: integer("inactive_bytes").notNull().default(0),
     oneDriveSitesPurged: integer("onedrive_sites_purged").notNull().default(0),
+    // Users deleted permanently by this run: 30 days in the recycle bin (Graph's deletedItems).
+    usersDeleted: integer("users_deleted").notNull().default(0),
     startedAt: isoTime("started_at").notNull(),
     finishedAt: isoTime("finished_at"),
   },

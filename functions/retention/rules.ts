@@ -52,6 +52,25 @@ export function addDays(at: string, days: number): string {
 const notBefore = (now: string, at: string) => ms(now) >= ms(at);
 const later = (a: string, b: string) => (ms(a) >= ms(b) ? a : b);
 
+// ---- plans ----------------------------------------------------------------------------------------------------------
+
+/**
+ * A user's effective enabled plan names (spec §3: union over the licenses held of the SKU's plans minus the license's
+ * disabled plans), named as the catalogue names them; `plansOf` gives a SKU's plans. What catalog/service-plans
+ * classifies into "has an Exchange mailbox" and "has a OneDrive".
+ */
+export function effectivePlanNames(
+  licenses: readonly { skuId: string; disabledPlans: readonly string[] }[],
+  plansOf: (skuId: string) => readonly { id: string; name: string }[] | undefined,
+): Set<string> {
+  const names = new Set<string>();
+  for (const license of licenses) {
+    const disabled = new Set(license.disabledPlans);
+    for (const plan of plansOf(license.skuId) ?? []) if (!disabled.has(plan.id)) names.add(plan.name);
+  }
+  return names;
+}
+
 // ---- mailboxes ----------------------------------------------------------------------------------------------------
 
 export type MailboxState = "Active" | "Disconnected" | "Inactive" | "Purged";
