@@ -13,6 +13,7 @@ import { groupLicenseJob } from "./licensing/group-license-job.ts";
 import { healSeats, reconcileUsers } from "./licensing/reconcile.ts";
 import { membershipRuleJob } from "./lifecycle/membership-job.ts";
 import { reevaluateUsers } from "./lifecycle/reevaluate.ts";
+import { PURGE_JOB_KIND, purgeJob } from "./retention/purge-job.ts";
 // Mailboxes and OneDrives move with licensing changes: registered wherever licensing runs.
 import "./retention/licensing-hook.ts";
 
@@ -20,6 +21,7 @@ import "./retention/licensing-hook.ts";
 export const jobKinds: Record<string, AnyJobKind> = {
   groupLicense: groupLicenseJob,
   evaluateRule: membershipRuleJob,
+  [PURGE_JOB_KIND]: purgeJob,
 };
 
 /** Does one piece of follow-up work; "continue" when a paged job ran out of this invocation's budget. */

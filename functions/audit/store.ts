@@ -207,6 +207,38 @@ export function bulkAuditFromQuery(
     );
 }
 
+/**
+ * A single audit row whose additionalDetails SQL computes from what the batch wrote before it (a purge run's totals,
+ * summed in its ledger page by page): `details` yields a JSON array of {key, value}, seeing ?1 (the tenant), ?2 (the
+ * time) and its own parameters from ?BULK_QUERY_FIRST_PARAM.
+ */
+export function auditWithDetailsFromQuery(
+  ctx: Ctx,
+  entry: Omit<AuditEntry, "additionalDetails">,
+  details: { sql: string; params: readonly unknown[] },
+): D1PreparedStatement {
+  return ctx.d1
+    .prepare(
+      `INSERT INTO audit_log (id, tenant_id, activity_date_time, activity_display_name, category, operation_type, result,
+           result_reason, correlation_id, initiated_by, target_resources, additional_details, entries, entry_property, entry_values)
+       SELECT ?5, ?1, ?2, ?6, ?7, ?8, ?9, ?10, ?3, ?4, ?11, (${details.sql}), NULL, NULL, NULL`,
+    )
+    .bind(
+      ctx.tenantId,
+      ctx.now.toISOString(),
+      ctx.requestId,
+      JSON.stringify(initiatedBy(ctx.actor)),
+      newId(),
+      entry.activity,
+      entry.category,
+      entry.operationType,
+      entry.result ?? "success",
+      entry.resultReason ?? "",
+      JSON.stringify(entry.targets.map(fullTarget)),
+      ...details.params,
+    );
+}
+
 /** "Change user license" entries for any number of users, as one bulk row. */
 export function userLicenseChangeStatements(ctx: Ctx, changes: readonly UserLicenseChange[]): D1PreparedStatement[] {
   return bulkAuditStatements(

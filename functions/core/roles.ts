@@ -22,4 +22,10 @@ export const can = {
   readAudit: only("GlobalAdministrator", "LicenseAdministrator", "UserAdministrator", "GlobalReader"),
   manageTenancy: only("GlobalAdministrator"),
   readTenancy: only("GlobalAdministrator", "GlobalReader"),
+  /** Mailboxes, OneDrives, labels, the purge's preview and ledger: the readers (no HR: it holds no directory data). */
+  readRetention: only("GlobalAdministrator", "LicenseAdministrator", "UserAdministrator", "GlobalReader"),
+  /** Mail arriving (the stand-in for delivery) is the directory's administrators'. */
+  deliverMail: only("GlobalAdministrator", "UserAdministrator"),
+  /** Litigation holds, retention labels and their application, the OneDrive setting, running the purge. */
+  manageRetention: only("GlobalAdministrator"),
 } as const satisfies Record<string, Access>;

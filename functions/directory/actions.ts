@@ -8,8 +8,10 @@ import { can } from "../core/roles.ts";
 import { followUp, sendFollowUps } from "../jobs/outbox.ts";
 import { verifiedDomainNames } from "../tenancy/store.ts";
 import {
+  findDeletedUser,
   findUser,
   insertUserStatement,
+  listDeletedUsers as listStoredDeletedUsers,
   listUsers as listStoredUsers,
   type UserListQuery,
   type UserRow,
@@ -38,9 +40,10 @@ export type CreateUserInput = {
 
 export type UserChanges = Partial<Record<WritableUserField, unknown>>;
 
-const upnTaken = () =>
+export const upnTaken = () =>
   uniqueness("userPrincipalName", "Another object with the same value for property userPrincipalName already exists.");
-const isUniqueViolation = (error: unknown) => error instanceof Error && /UNIQUE constraint failed/i.test(error.message);
+export const isUniqueViolation = (error: unknown) =>
+  error instanceof Error && /UNIQUE constraint failed/i.test(error.message);
 
 export const userTarget = (
   user: Pick<UserRow, "id" | "displayName" | "userPrincipalName">,
@@ -54,7 +57,7 @@ export const userTarget = (
 });
 
 /** Refuses a userPrincipalName Entra would refuse: malformed, or outside the tenant's verified domains. */
-async function checkUpn(ctx: Ctx, upn: string) {
+export async function checkUpn(ctx: Ctx, upn: string) {
   const check = checkUserPrincipalName(upn, await verifiedDomainNames(ctx.d1, ctx.tenantId));
   if (!check.ok) {
     throw invalid(check.message, {
@@ -167,4 +170,24 @@ export async function getUser({ ctx, input }: { ctx: Ctx; input: { userRef: stri
 export async function listUsers({ ctx, input }: { ctx: Ctx; input: UserListQuery }) {
   requireRole(ctx, can.readDirectory);
   return listStoredUsers(ctx, input);
+}
+
+/** GET /directory/deletedItems/microsoft.graph.user: a page of the recycle bin, in id order (top + 1 rows). */
+export async function listDeletedUsers({
+  ctx,
+  input,
+}: {
+  ctx: Ctx;
+  input: { top: number; after?: string | undefined };
+}) {
+  requireRole(ctx, can.readDirectory);
+  return listStoredDeletedUsers(ctx, input.top, input.after);
+}
+
+/** GET /directory/deletedItems/{id}: one user of the recycle bin. */
+export async function getDeletedUser({ ctx, input }: { ctx: Ctx; input: { id: string } }): Promise<UserRow> {
+  requireRole(ctx, can.readDirectory);
+  const found = await findDeletedUser(ctx, input.id);
+  if (!found) throw notFound(input.id);
+  return found.user;
 }

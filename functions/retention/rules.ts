@@ -5,6 +5,8 @@
  * docs/retention-design.md gives the state table and the sources behind each window.
  */
 
+import { RECYCLE_BIN_DAYS } from "../directory/rules.ts";
+
 export const DAY_MS = 86_400_000;
 
 export const windows = {
@@ -14,8 +16,8 @@ export const windows = {
   releasedInactiveMailboxDays: 183,
   /** A hold released from a disconnected mailbox leaves at least the normal window before anything is due. */
   releasedHoldGraceDays: 30,
-  /** Entra's recycle bin keeps a deleted user 30 days, then deletes it permanently. */
-  deletedUserDays: 30,
+  /** Entra's recycle bin keeps a deleted user 30 days, then deletes it permanently (the directory's rule). */
+  deletedUserDays: RECYCLE_BIN_DAYS,
   oneDriveDefaultDays: 30,
   oneDriveMinDays: 30,
   oneDriveMaxDays: 3650,
@@ -486,6 +488,13 @@ export const oneDrivePurgeable = (site: OneDriveSite, now: string) =>
 
 /** When the scheduled run deletes a soft-deleted user permanently (Graph: "available for up to 30 days"). */
 export const userPermanentDeletionDue = (deletedAt: string) => addDays(deletedAt, windows.deletedUserDays);
+
+/**
+ * The latest deletion time a run at `asOf` deletes permanently: userPermanentDeletionDue(deletedAt) <= asOf exactly
+ * when deletedAt <= this (the store walks deleted users by it).
+ */
+export const permanentDeletionCutoff = (asOf: string) =>
+  new Date(ms(asOf) - windows.deletedUserDays * DAY_MS).toISOString();
 
 /** Whether a deleted user can still be restored from the recycle bin. */
 export const userRestorable = (deletedAt: string, now: string) => !notBefore(now, userPermanentDeletionDue(deletedAt));

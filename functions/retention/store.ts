@@ -212,18 +212,31 @@ const userSeqOfRefSql = (ref: string) =>
     : `SELECT seq FROM users WHERE tenant_id = ?1 AND user_principal_name = ?2
        ORDER BY deleted_at IS NOT NULL, hard_deleted_at IS NOT NULL, seq DESC LIMIT 1`;
 
-/** A user's current mailbox (their latest), with the user's seq; user null when no such user. */
-export async function readMailboxOf(ctx: Ctx, userRef: string) {
+/** The user a mailbox belongs to, as audit rows name them. */
+export type MailboxUser = { seq: number; id: string; displayName: string; userPrincipalName: string };
+
+/** A user's current mailbox (their latest); user null when there is no such user, mailbox null when no mailbox. */
+export async function readMailboxOf(
+  ctx: Ctx,
+  userRef: string,
+): Promise<{ user: MailboxUser | null; mailbox: MailboxRow | null }> {
   const row = await ctx.d1
     .prepare(
       `WITH who AS (${userSeqOfRefSql(userRef)})
-       SELECT (SELECT seq FROM who) AS whoSeq, ${mailboxColumns} FROM (SELECT 1) LEFT JOIN mailboxes m
-         ON m.seq = (SELECT max(seq) FROM mailboxes WHERE user_seq = (SELECT seq FROM who))`,
+       SELECT u.seq AS whoSeq, u.id AS whoId, u.display_name AS whoName, u.user_principal_name AS whoUpn, ${mailboxColumns}
+       FROM who JOIN users u ON u.seq = who.seq LEFT JOIN mailboxes m
+         ON m.seq = (SELECT max(seq) FROM mailboxes WHERE user_seq = who.seq)`,
     )
     .bind(ctx.tenantId, userRef.toLowerCase())
     .first<Record<string, unknown>>();
-  if (!row || row.whoSeq === null) return { userSeq: null, mailbox: null };
-  return { userSeq: Number(row.whoSeq), mailbox: row.seq === null ? null : toMailbox(row) };
+  if (!row) return { user: null, mailbox: null };
+  const user = {
+    seq: Number(row.whoSeq),
+    id: String(row.whoId),
+    displayName: String(row.whoName),
+    userPrincipalName: String(row.whoUpn),
+  };
+  return { user, mailbox: row.seq === null ? null : toMailbox(row) };
 }
 
 /** The latest mailbox of each of these users (the rules' `current`), by user seq. */
@@ -431,7 +444,10 @@ export async function listLabels(ctx: Ctx): Promise<LabelRow[]> {
 
 export async function findLabel(ctx: Ctx, id: string): Promise<LabelRow | null> {
   return ctx.d1
-    .prepare(`SELECT ${labelColumns} FROM retention_labels l WHERE l.tenant_id = ?1 AND l.id = ?2`)
+    .prepare(
+      `SELECT ${labelColumns}, (SELECT count(*) FROM mailbox_items WHERE label_seq = l.seq) AS items
+       FROM retention_labels l WHERE l.tenant_id = ?1 AND l.id = ?2`,
+    )
     .bind(ctx.tenantId, id)
     .first<LabelRow>();
 }
@@ -467,14 +483,13 @@ export async function readOneDriveOf(ctx: Ctx, userRef: string) {
   const row = await ctx.d1
     .prepare(
       `WITH who AS (${userSeqOfRefSql(userRef)})
-       SELECT (SELECT seq FROM who) AS whoSeq, (SELECT id FROM users WHERE seq = s.user_seq) AS userId, s.state,
+       SELECT who.seq AS whoSeq, (SELECT id FROM users WHERE seq = who.seq) AS userId, s.state,
          s.purge_after AS purgeAfter, s.created_at AS createdAt
-       FROM (SELECT 1) LEFT JOIN onedrive_sites s
-         ON s.seq = (SELECT max(seq) FROM onedrive_sites WHERE user_seq = (SELECT seq FROM who))`,
+       FROM who LEFT JOIN onedrive_sites s ON s.seq = (SELECT max(seq) FROM onedrive_sites WHERE user_seq = who.seq)`,
     )
     .bind(ctx.tenantId, userRef.toLowerCase())
     .first<Record<string, unknown>>();
-  if (!row || row.whoSeq === null) return { found: false as const, site: null };
+  if (!row) return { found: false as const, site: null };
   return {
     found: true as const,
     site:
