@@ -559,6 +559,13 @@ export const groupProcessingStatement = (ctx: Ctx, groupId: string, jobId: strin
     .prepare("UPDATE groups SET license_processing_state = ?3 WHERE id = ?1 AND license_job_id = ?2")
     .bind(groupId, jobId, state);
 
+/** A page of the users holding a SKU, in seq order after `after` (user_licenses_pool): for a job over its holders. */
+export const poolHoldersSelector = (skuId: string, after: number, limit: number) => ({
+  sql: `SELECT user_seq AS seq FROM user_licenses WHERE pool_seq = ${poolSeqOf("?1", "?2")} AND user_seq > ?3
+        ORDER BY user_seq LIMIT ?4`,
+  params: [skuId, after, limit],
+});
+
 /** The users holding a group's license in an error state (membersWithLicenseErrors). */
 export const membersWithLicenseErrors = (groupSeq: number): UserSelector => ({
   sql: "SELECT user_seq FROM license_sources WHERE source_seq = ?2 AND state = 'Error'",

@@ -147,6 +147,38 @@ describe("mailboxes follow Exchange", () => {
     expect(sku.consumedUnits).toBe(0);
   });
 
+  it("a subscription locked out or deleted ends the service: the licenses stay, the mailbox disconnects", async () => {
+    const t = await newTenant();
+    const sub = await buy(t.admin, SKU.E3, 5);
+    const a = await licensedUser(t);
+    const b = await licensedUser(t);
+    await deliver(t, a, 2);
+    expect((await t.admin.patch(`/api/subscriptions/${sub.id}`, { status: "LockedOut" })).status).toBe(200);
+    await eventually(async () => {
+      expect((await mailbox(t, a)).state).toBe("Disconnected");
+      expect((await mailbox(t, b)).state).toBe("Disconnected");
+    });
+    // Graph keeps the assignments; what they deliver is gone.
+    const held = await t.admin.get(`/v1.0/users/${a}?$select=assignedLicenses`);
+    expect(held.body.assignedLicenses.map((l: { skuId: string }) => l.skuId)).toEqual([SKU.E3]);
+    // A subscription that delivers again (bought within the window) reconnects them with their mail.
+    await buy(t.admin, SKU.E3, 5);
+    await eventually(async () => expect(await mailbox(t, a)).toMatchObject({ state: "Active", itemCount: 2 }));
+    expect((await mailbox(t, b)).state).toBe("Active");
+  });
+
+  it("a deleted subscription does the same, and one of several going leaves the others delivering", async () => {
+    const t = await newTenant();
+    const first = await buy(t.admin, SKU.E3, 2);
+    const second = await buy(t.admin, SKU.E3, 2);
+    const userId = await licensedUser(t);
+    expect((await t.admin.patch(`/api/subscriptions/${first.id}`, { status: "Deleted" })).status).toBe(200);
+    // Another subscription of the SKU still delivers: nothing to walk.
+    expect((await mailbox(t, userId)).state).toBe("Active");
+    expect((await t.admin.patch(`/api/subscriptions/${second.id}`, { status: "Deleted" })).status).toBe(200);
+    await eventually(async () => expect((await mailbox(t, userId)).state).toBe("Disconnected"));
+  });
+
   it("every state change is audited", async () => {
     const t = await tenantWithE3();
     const userId = await licensedUser(t);
