@@ -4,6 +4,7 @@ import { decodeSkipToken, keysetPage, nextLink, parseTop } from "../core/odata.t
 import { newRouter } from "../core/openapi.ts";
 import { graphTime } from "../core/time.ts";
 import * as actions from "./actions.ts";
+import { previewLicensingChange } from "./impact-actions.ts";
 import * as purge from "./purge-actions.ts";
 import type { LedgerRow } from "./purge-store.ts";
 import * as routes from "./routes.ts";
@@ -163,4 +164,7 @@ export const retentionRouter = newRouter()
     });
     c.header("Location", `${new URL(c.req.url).origin}/api/retention/ledger/${run.id}`);
     return c.json(presentRun(run), 202);
-  });
+  })
+  .openapi(routes.previewLicensingChange, async (c) =>
+    c.json(await previewLicensingChange({ ctx: c.get("ctx"), input: c.req.valid("json") }), 200),
+  );

@@ -7,6 +7,8 @@ import {
   IdParam,
   LedgerCollection,
   LedgerEntrySchema,
+  LicensingPreviewRequest,
+  LicensingPreviewSchema,
   MailboxCollection,
   MailboxItemCollection,
   MailboxListQuery,
@@ -195,4 +197,16 @@ export const runPurge = defineRoute(can.manageRetention, {
   summary: "Run the purge now (as the daily run would), or a dry run that deletes nothing",
   request: { body: jsonBody(RunPurgeSchema) },
   responses: { 202: jsonResponse(LedgerEntrySchema, "The run, started; its ledger entry follows its progress") },
+});
+
+export const previewLicensingChange = defineRoute(can.readLicensing, {
+  method: "post",
+  path: "/api/licensing/preview",
+  operationId: "previewLicensingChange",
+  tags: ["Licensing"],
+  summary: "What a licensing change would do, without doing it",
+  description:
+    "A user's or a group's assignLicense, a membership change, or a new membership rule: who gains and loses which SKUs and plans, the seats after, who would go to an error state, and whose mailbox would start its 30-day countdown. Decided by the rules the change itself uses; a change over more than 10,000 users is examined in part (complete: false).",
+  request: { body: jsonBody(LicensingPreviewRequest) },
+  responses: { 200: jsonResponse(LicensingPreviewSchema, "The preview") },
 });

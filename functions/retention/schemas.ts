@@ -207,3 +207,80 @@ export const LedgerEntrySchema = z
 export const LedgerCollection = collectionOf(LedgerEntrySchema, "PurgeLedgerCollection");
 
 export const RunPurgeSchema = z.object({ dryRun: z.boolean().optional() }).strict().openapi("RunPurge");
+
+// ---- the impact preview of a licensing change ----------------------------------------------------------------------
+
+const licenseList = {
+  addLicenses: z.array(z.object({ skuId: guid, disabledPlans: z.array(guid).max(100).default([]) }).strict()).max(50),
+  removeLicenses: z.array(guid).max(50),
+};
+const ids = z.array(guid).max(100);
+
+export const LicensingPreviewRequest = z
+  .discriminatedUnion("change", [
+    z.object({ change: z.literal("userAssignLicense"), userId: z.string().min(1).max(256), ...licenseList }).strict(),
+    z.object({ change: z.literal("groupAssignLicense"), groupId: guid, ...licenseList }).strict(),
+    z
+      .object({ change: z.literal("groupMembers"), groupId: guid, add: ids.default([]), remove: ids.default([]) })
+      .strict(),
+    z
+      .object({ change: z.literal("membershipRule"), groupId: guid, membershipRule: z.string().min(1).max(3072) })
+      .strict(),
+  ])
+  .openapi("LicensingPreviewRequest");
+
+export const LicensingPreviewSchema = z
+  .object({
+    change: z.enum(["userAssignLicense", "groupAssignLicense", "groupMembers", "membershipRule"]),
+    /** False when the change reaches more users than a preview examines (the counts cover those examined). */
+    complete: z.boolean(),
+    usersExamined: z.number().int(),
+    /** What the change itself would answer instead of doing anything (a 400's reason and text). */
+    refusal: z.object({ reason: z.string().nullable(), message: z.string() }).strict().nullable(),
+    summary: z
+      .object({
+        usersChanged: z.number().int(),
+        usersWithNewErrors: z.number().int(),
+        mailboxesCreated: z.number().int(),
+        mailboxesDisconnected: z.number().int(),
+        mailboxesReconnected: z.number().int(),
+        mailboxesInactivated: z.number().int(),
+      })
+      .strict(),
+    seats: z.array(
+      z
+        .object({
+          skuId: z.string(),
+          enabledUnits: z.number().int(),
+          consumedBefore: z.number().int(),
+          consumedAfter: z.number().int(),
+        })
+        .strict(),
+    ),
+    users: z.array(
+      z
+        .object({
+          userId: z.string(),
+          userPrincipalName: z.string(),
+          skusGained: z.array(z.string()),
+          skusLost: z.array(z.string()),
+          plansGained: z.array(z.string()),
+          plansLost: z.array(z.string()),
+          errors: z.array(z.object({ skuId: z.string(), sourceId: z.string(), error: z.string() }).strict()),
+          mailbox: z
+            .object({
+              outcome: z.enum(["create", "disconnect", "reconnect", "inactivate"]),
+              stateBefore: z.enum(mailboxStates).nullable(),
+              stateAfter: z.enum(mailboxStates),
+              /** A disconnect's countdown: the mailbox is purged from then on unless Exchange comes back. */
+              purgeAfter: z.string().nullable(),
+            })
+            .strict()
+            .nullable(),
+        })
+        .strict(),
+    ),
+    usersTruncated: z.boolean(),
+  })
+  .strict()
+  .openapi("LicensingPreview");

@@ -153,6 +153,9 @@ const cases: Record<string, Case> = {
   "GET /api/retention/ledger": {},
   "GET /api/retention/ledger/{id}": { params: { id: "ledger" } },
   "POST /api/retention/run": { body: () => ({ dryRun: true }) },
+  "POST /api/licensing/preview": {
+    body: (ids) => ({ change: "userAssignLicense", userId: ids.user, addLicenses: [], removeLicenses: [SKU.E3] }),
+  },
   "GET /v1.0/directory/deletedItems/microsoft.graph.user": {},
   "GET /v1.0/directory/deletedItems/{id}": { params: { id: "deletedUser" } },
   "POST /v1.0/directory/deletedItems/{id}/restore": { params: { id: "deletedUser" } },
