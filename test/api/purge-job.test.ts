@@ -190,6 +190,22 @@ describe("the purge job", () => {
     }
   });
 
+  it("keeps every invocation within its query budget, the run continuing in the next", async () => {
+    const { t } = await seedTenant();
+    const run = await newRun(t.id);
+    const perInvocation: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      const { d1, stats } = instrumentedD1(env.DB);
+      const ctx = { ...makeCtx(env, t.id, { kind: "system", name: "test fixtures" }), d1 };
+      const outcome = await runJob(ctx, run, jobKinds, new QueryBudget(60, 4));
+      perInvocation.push(stats.queries);
+      if (outcome !== "continue") break;
+    }
+    expect(perInvocation.length).toBeGreaterThan(2);
+    // The production budget is 900 of D1's 1,000 a invocation; here 60, so the run needs several.
+    expect(Math.max(...perInvocation)).toBeLessThanOrEqual(60);
+  });
+
   it("never deletes a held item, and a second run at the same clock changes nothing", async () => {
     const { t } = await seedTenant();
     const before = await env.DB.prepare(
