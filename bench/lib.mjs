@@ -1,4 +1,4 @@
-// Shared plumbing of the benches (bench/rest.mjs, bench/groups.mjs): child processes in their own process groups
+// Shared plumbing of the benches (bench/rest.mjs, bench/groups.mjs, bench/purge.mjs): child processes in their own process groups
 // (always stopped), free ports, waiting for a server, running the CLI, autocannon summaries.
 import { spawn } from "node:child_process";
 import { once } from "node:events";
@@ -125,7 +125,7 @@ export async function waitUntilServing(child, url, timeoutMs = 90_000) {
 }
 
 /** Starts `wrangler dev` for seatflow (or another config) on free 127.0.0.1 ports; resolves once it serves. */
-export async function startWranglerDev(name, { config, persist, probe = "/openapi.json", logFile }) {
+export async function startWranglerDev(name, { config, persist, probe = "/openapi.json", logFile, extraArgs = [] }) {
   const [port, inspector] = [await freePort(), await freePort()];
   const args = [
     "dev",
@@ -140,6 +140,7 @@ export async function startWranglerDev(name, { config, persist, probe = "/openap
     "--inspector-port",
     String(inspector),
     ...(persist ? ["--persist-to", persist] : []),
+    ...extraArgs,
   ];
   const child = start(name, wrangler, args, logFile);
   const url = `http://127.0.0.1:${port}`;

@@ -14,6 +14,9 @@ import { licensingRouter } from "./licensing/handlers.ts";
 import { authenticate } from "./middleware/auth.ts";
 import { corsAllowList } from "./middleware/cors.ts";
 import { limitBody, requestIds } from "./middleware/request.ts";
+// Mailboxes and OneDrives move with licensing changes: registered wherever licensing runs.
+import "./retention/licensing-hook.ts";
+import { retentionRouter } from "./retention/handlers.ts";
 import { subscriptionsRouter } from "./subscriptions/handlers.ts";
 import { tenancyRouter } from "./tenancy/handlers.ts";
 
@@ -33,6 +36,7 @@ export function buildApp() {
   app.route("/", catalogRouter);
   app.route("/", auditRouter);
   app.route("/", tenancyRouter);
+  app.route("/", retentionRouter);
 
   app.openapi(batchRoute, async (c) => {
     const responses = await runBatch(

@@ -9,15 +9,22 @@ import { type FollowUp, FollowUpSchema, InlineMessageSchema, OutboxMessageSchema
 import { followUp, resendFollowUps, sendFollowUps } from "./jobs/outbox.ts";
 import { type AnyJobKind, QueryBudget, runJob } from "./jobs/runner.ts";
 import { markOutboxDone, readOutbox } from "./jobs/store.ts";
+import { skuDeliveryJob } from "./licensing/delivery-job.ts";
 import { groupLicenseJob } from "./licensing/group-license-job.ts";
 import { healSeats, reconcileUsers } from "./licensing/reconcile.ts";
 import { membershipRuleJob } from "./lifecycle/membership-job.ts";
 import { reevaluateUsers } from "./lifecycle/reevaluate.ts";
+import { PURGE_JOB_KIND, purgeJob } from "./retention/purge-job.ts";
+import { SKU_DELIVERY_JOB_KIND } from "./subscriptions/rules.ts";
+// Mailboxes and OneDrives move with licensing changes: registered wherever licensing runs.
+import "./retention/licensing-hook.ts";
 
 /** Every kind of paged job, by the name its rows carry. */
 export const jobKinds: Record<string, AnyJobKind> = {
   groupLicense: groupLicenseJob,
   evaluateRule: membershipRuleJob,
+  [PURGE_JOB_KIND]: purgeJob,
+  [SKU_DELIVERY_JOB_KIND]: skuDeliveryJob,
 };
 
 /** Does one piece of follow-up work; "continue" when a paged job ran out of this invocation's budget. */

@@ -10,6 +10,7 @@
  *   seed                                                 demo tenant when the DB is empty; prints the admin key
  *   bench-seed [--users N]                               bench tenant; prints one JSON line
  *   bench-groups-seed [--users N] [--readers M]          group bench tenants (bulk SQL users); one JSON line
+ *   bench-purge-seed [--mailboxes N] [--items M]         purge bench tenant (bulk SQL mailboxes, items); one JSON line
  *
  * Global option: --persist-to <dir> (as wrangler's; default .wrangler/state).
  * stdout carries results only (wrangler/miniflare output goes to stderr). Exit codes: 0 ok, 1 failure, 2 usage.
@@ -24,7 +25,7 @@ import { DomainError } from "../functions/core/errors.ts";
 import { createTenant } from "../functions/lifecycle/tenants.ts";
 import { issueApiKey } from "../functions/tenancy/actions.ts";
 import { emit, openPlatform, type Platform, projectRoot, quietStdout } from "./platform.ts";
-import { seedBench, seedBenchGroups, seedDemo } from "./seed.ts";
+import { seedBench, seedBenchGroups, seedBenchPurge, seedDemo } from "./seed.ts";
 
 quietStdout();
 
@@ -38,6 +39,7 @@ const usage = `usage: npm run -s tenant -- create <displayName> [--country XX] [
        npm run -s seed            (demo tenant; npm start runs it)
        node scripts/cli.ts bench-seed [--users N]   (npm run bench runs it)
        node scripts/cli.ts bench-groups-seed [--users N] [--readers M]   (npm run bench runs it)
+       node scripts/cli.ts bench-purge-seed [--mailboxes N] [--items M]   (npm run bench runs it)
 global option: --persist-to <dir>  (default .wrangler/state)`;
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -57,6 +59,8 @@ const { values, positionals } = (() => {
         name: { type: "string" },
         users: { type: "string" },
         readers: { type: "string" },
+        mailboxes: { type: "string" },
+        items: { type: "string" },
         "persist-to": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -190,6 +194,17 @@ async function benchGroupsSeed() {
   emit(JSON.stringify(await seedBenchGroups(e, users, readers, log)));
 }
 
+async function benchPurgeSeed() {
+  const mailboxes = Number(values.mailboxes ?? "100000");
+  if (!Number.isInteger(mailboxes) || mailboxes < 1 || mailboxes > 1_000_000)
+    throw new UsageError("--mailboxes must be 1..1000000");
+  const items = Number(values.items ?? "1000000");
+  if (!Number.isInteger(items) || items < 0 || items > 10_000_000) throw new UsageError("--items must be 0..10000000");
+  const e = await env();
+  await ensureMigrated(e.DB);
+  emit(JSON.stringify(await seedBenchPurge(e, mailboxes, items, log)));
+}
+
 async function main(): Promise<number> {
   const [group, verb, ...rest] = positionals;
   if (values.help || !group) {
@@ -204,6 +219,7 @@ async function main(): Promise<number> {
   else if (group === "seed" && !verb) await seed();
   else if (group === "bench-seed" && !verb) await benchSeed();
   else if (group === "bench-groups-seed" && !verb) await benchGroupsSeed();
+  else if (group === "bench-purge-seed" && !verb) await benchPurgeSeed();
   else throw new UsageError(`unknown command '${command}'`);
   return 0;
 }

@@ -19,6 +19,7 @@ import { assignUserLicenses } from "../functions/licensing/actions.ts";
 import { assignGroupLicenses } from "../functions/licensing/group-actions.ts";
 import { createTenant } from "../functions/lifecycle/tenants.ts";
 import { jobKinds } from "../functions/queue.ts";
+import { addMailboxItems, createRetentionLabel } from "../functions/retention/actions.ts";
 import { createSubscription } from "../functions/subscriptions/actions.ts";
 import { issueApiKey } from "../functions/tenancy/actions.ts";
 import { hashApiKey } from "../functions/tenancy/keys.ts";
@@ -221,6 +222,7 @@ export async function seedDemo(
     const sub = await createSubscription({ ctx, input });
     skuIds.set(sub.skuPartNumber, sub.subscription.skuId);
   }
+  const mailUsers: { id: string; nick: string }[] = [];
   for (const u of demoUsers) {
     const user = await createUser({
       ctx,
@@ -247,8 +249,10 @@ export async function seedDemo(
           removeLicenses: [],
         },
       });
+      mailUsers.push({ id: user.id, nick: u.nick });
     }
   }
+  await seedDemoMail(ctx, mailUsers, skuIds.get("ENTERPRISEPACK")!);
   const issued = await issueApiKey({
     ctx: makeCtx(env, tenant.id, seedActor),
     input: { role: "GlobalAdministrator", name: "Demo admin key" },
@@ -256,9 +260,79 @@ export async function seedDemo(
   const key = { tenantId: tenant.id, key: issued.key, createdAt: issued.createdAt };
   await writeDemoKey(persistRoot, key);
   log(
-    `seeded demo tenant Contoso (${tenant.id}): ${demoSubscriptions.length} subscriptions, ${demoUsers.length} users`,
+    `seeded demo tenant Contoso (${tenant.id}): ${demoSubscriptions.length} subscriptions, ${demoUsers.length + 1} users, mailboxes with mail`,
   );
   return { ...key, seeded: true };
+}
+
+/**
+ * Mail for the demo's mailboxes (every licensed demo user has an Exchange plan), two retention labels with some of it
+ * under them, and a leaver whose license went: a Disconnected mailbox counting down, for the retention API's tour.
+ */
+async function seedDemoMail(ctx: ReturnType<typeof makeCtx>, users: { id: string; nick: string }[], e3: string) {
+  const legal = await createRetentionLabel({
+    ctx,
+    input: { displayName: "Legal hold - 7 years", retentionDays: 2555 },
+  });
+  const project = await createRetentionLabel({
+    ctx,
+    input: { displayName: "Project records - 1 year", retentionDays: 365 },
+  });
+  const daysAgo = (days: number) => new Date(ctx.now.getTime() - days * 86_400_000).toISOString();
+  const subjects = [
+    "Quarterly report",
+    "Re: contract renewal",
+    "Invoice 2291",
+    "Team offsite agenda",
+    "Onboarding plan",
+  ];
+  for (const [i, user] of users.entries()) {
+    await addMailboxItems({
+      ctx,
+      input: {
+        userRef: user.id,
+        items: subjects.map((subject, j) => ({
+          subject,
+          sizeBytes: 12_000 + 7_919 * ((i * 5 + j) % 17),
+          receivedDateTime: daysAgo(3 + 11 * j + i),
+          retentionLabelId: j === 1 ? legal.id : j === 4 ? project.id : null,
+        })),
+      },
+    });
+  }
+  const leaver = await createUser({
+    ctx,
+    input: CreateUserSchema.parse({
+      accountEnabled: false,
+      displayName: "Diego Siciliani",
+      mailNickname: "DiegoS",
+      userPrincipalName: "DiegoS@contoso.example",
+      givenName: "Diego",
+      surname: "Siciliani",
+      usageLocation: "US",
+      department: "HR",
+      jobTitle: "HR Manager",
+      companyName: "Contoso",
+    }),
+  });
+  const license = { userRef: leaver.id, addLicenses: [{ skuId: e3, disabledPlans: [] }], removeLicenses: [] };
+  await assignUserLicenses({ ctx, input: license });
+  await addMailboxItems({
+    ctx,
+    input: {
+      userRef: leaver.id,
+      items: [
+        { subject: "Handover notes", sizeBytes: 48_000, receivedDateTime: daysAgo(20) },
+        {
+          subject: "Re: employment contract",
+          sizeBytes: 96_000,
+          receivedDateTime: daysAgo(40),
+          retentionLabelId: legal.id,
+        },
+      ],
+    },
+  });
+  await assignUserLicenses({ ctx, input: { userRef: leaver.id, addLicenses: [], removeLicenses: [e3] } });
 }
 
 export type BenchSeed = { tenantId: string; key: string; skuId: string; userIds: string[] };
@@ -351,6 +425,133 @@ async function bulkMembers(d1: D1Database, tenantId: string, groupId: string, us
   for (let i = 0; i < userIds.length; i += BULK_ROWS)
     statements.push(insert.bind(tenantId, groupId, now, JSON.stringify(userIds.slice(i, i + BULK_ROWS))));
   for (let i = 0; i < statements.length; i += BULK_STATEMENTS) await d1.batch(statements.slice(i, i + BULK_STATEMENTS));
+}
+
+export type BenchPurgeSeed = {
+  tenantId: string;
+  /** GlobalAdministrator key of the tenant. */
+  key: string;
+  mailboxes: number;
+  items: number;
+  /** Every Disconnected mailbox's window ended at this instant: a run at or after it finds them all due. */
+  dueSince: string;
+  /** What a correct purge leaves, counted on the seeded rows. */
+  expect: {
+    itemsDeleted: number;
+    itemsKept: number;
+    bytesDeleted: number;
+    mailboxesPurged: number;
+    heldMailboxes: number;
+    heldItems: number;
+    dueMailboxes: number;
+  };
+};
+
+/**
+ * For the purge bench (bench/purge.mjs): a tenant with `mailboxes` users whose mailboxes are all past their window,
+ * holding `items` items between them, as bench/purge-floor.mjs builds its database: every 10th mailbox held as a whole
+ * (every 20th inactive, the other half on litigation hold), 1 item in 10 under a 7-year label, the items spread evenly
+ * over the mailboxes. Bulk SQL (users, mailboxes, items), the label and the key through the actions.
+ */
+export async function seedBenchPurge(
+  env: Env,
+  mailboxes: number,
+  items: number,
+  log: (line: string) => void,
+): Promise<BenchPurgeSeed> {
+  const d1 = env.DB;
+  const t0 = Date.now();
+  const since = () => `${((Date.now() - t0) / 1000).toFixed(1)}s`;
+  await ensureCatalog(env, log);
+  const { tenant } = await createTenant({
+    ctx: makeCtx(env, "", seedActor),
+    input: { displayName: "Bench Purge", country: "US", domains: ["pbench.bench.example"] },
+  });
+  const ctx = makeCtx(env, tenant.id, seedActor);
+  const label = await createRetentionLabel({ ctx, input: { displayName: "Legal - 7 years", retentionDays: 2555 } });
+  await bulkUsers(d1, tenant.id, mailboxes, "pbench", "Leavers");
+  const now = new Date().toISOString();
+  const due = new Date(Date.now() - 86_400_000).toISOString();
+  await d1
+    .prepare(
+      `INSERT INTO mailboxes (tenant_id, user_seq, state, litigation_hold, purge_after, next_purge_at, state_changed_at,
+         created_at, updated_at)
+       SELECT ?1, seq, CASE WHEN n % 20 = 0 THEN 'Inactive' ELSE 'Disconnected' END, n % 10 = 0,
+         CASE WHEN n % 20 = 0 THEN NULL ELSE ?2 END, CASE WHEN n % 20 = 0 THEN NULL ELSE ?2 END, ?2, ?3, ?2
+       FROM (SELECT seq, row_number() OVER (ORDER BY seq) AS n FROM users WHERE tenant_id = ?1) ORDER BY seq`,
+    )
+    .bind(tenant.id, due, now)
+    .run();
+  log(`bench purge: ${mailboxes} users and mailboxes inserted (${since()})`);
+  // Mailbox n (1-based, in seq order) holds items floor((n-1)·I/M) … floor(n·I/M) - 1 of the whole set.
+  const perMailbox = Math.ceil(items / mailboxes);
+  const chunk = Math.max(1, Math.floor(50_000 / perMailbox));
+  const insert = d1.prepare(
+    `WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < ?4),
+       mb AS (SELECT seq, ((n - 1) * ?3) / ?2 AS first, (n * ?3) / ?2 - ((n - 1) * ?3) / ?2 AS cnt
+              FROM (SELECT seq, row_number() OVER (ORDER BY seq) AS n FROM mailboxes WHERE tenant_id = ?1)
+              WHERE n > ?5 AND n <= ?6),
+       it AS (SELECT mb.seq, k.i, mb.first + k.i - 1 AS j FROM mb JOIN k ON k.i <= mb.cnt),
+       dated AS (SELECT seq, i, j, strftime('%Y-%m-%dT%H:%M:%fZ', ?7, '-' || (1 + (j * 31) % 700) || ' days') AS received,
+                   (j * 2654435761) % 100 < 10 AS labelled FROM it)
+     INSERT INTO mailbox_items (mailbox_seq, item_seq, subject, size_bytes, received_at, label_seq, labeled_at, retained_until)
+     SELECT seq, i, 'Mail #' || j, 2000 + (j * 7919) % 150000, received, CASE WHEN labelled THEN ?8 END,
+       CASE WHEN labelled THEN received END,
+       CASE WHEN labelled THEN strftime('%Y-%m-%dT%H:%M:%fZ', received, '+2555 days') END
+     FROM dated ORDER BY seq, i`,
+  );
+  const statements: D1PreparedStatement[] = [];
+  for (let lo = 0; lo < mailboxes; lo += chunk) {
+    statements.push(insert.bind(tenant.id, mailboxes, items, perMailbox, lo, lo + chunk, now, label.seq));
+  }
+  for (let i = 0; i < statements.length; i += 2) await d1.batch(statements.slice(i, i + 2));
+  await d1
+    .prepare(
+      `UPDATE mailboxes SET item_count = (SELECT count(*) FROM mailbox_items WHERE mailbox_seq = mailboxes.seq),
+         size_bytes = (SELECT coalesce(sum(size_bytes), 0) FROM mailbox_items WHERE mailbox_seq = mailboxes.seq),
+         last_item_seq = (SELECT coalesce(max(item_seq), 0) FROM mailbox_items WHERE mailbox_seq = mailboxes.seq)
+       WHERE tenant_id = ?1`,
+    )
+    .bind(tenant.id)
+    .run();
+  log(`bench purge: ${items} items inserted (${since()})`);
+  const expect = await d1
+    .prepare(
+      `WITH due AS (SELECT seq FROM mailboxes WHERE tenant_id = ?1 AND state = 'Disconnected' AND litigation_hold = 0)
+       SELECT
+         (SELECT count(*) FROM due JOIN mailbox_items i ON i.mailbox_seq = due.seq WHERE i.retained_until IS NULL) AS itemsDeleted,
+         (SELECT coalesce(sum(i.size_bytes), 0) FROM due JOIN mailbox_items i ON i.mailbox_seq = due.seq
+            WHERE i.retained_until IS NULL) AS bytesDeleted,
+         (SELECT count(*) FROM mailboxes m JOIN mailbox_items i ON i.mailbox_seq = m.seq WHERE m.tenant_id = ?1) AS total,
+         (SELECT count(*) FROM due WHERE NOT EXISTS (SELECT 1 FROM mailbox_items i WHERE i.mailbox_seq = due.seq
+            AND i.retained_until IS NOT NULL)) AS mailboxesPurged,
+         (SELECT count(*) FROM mailboxes WHERE tenant_id = ?1 AND litigation_hold = 1) AS heldMailboxes,
+         (SELECT coalesce(sum(item_count), 0) FROM mailboxes WHERE tenant_id = ?1 AND litigation_hold = 1) AS heldItems,
+         (SELECT count(*) FROM due) AS dueMailboxes`,
+    )
+    .bind(tenant.id)
+    .first<Record<string, number>>();
+  const key = await issueApiKey({
+    ctx: makeCtx(env, tenant.id, seedActor),
+    input: { role: "GlobalAdministrator", name: "bench purge" },
+  });
+  log(`bench purge: seeded tenant ${tenant.id} in ${since()}`);
+  return {
+    tenantId: tenant.id,
+    key: key.key,
+    mailboxes,
+    items,
+    dueSince: due,
+    expect: {
+      itemsDeleted: expect!.itemsDeleted!,
+      itemsKept: expect!.total! - expect!.itemsDeleted!,
+      bytesDeleted: expect!.bytesDeleted!,
+      mailboxesPurged: expect!.mailboxesPurged!,
+      heldMailboxes: expect!.heldMailboxes!,
+      heldItems: expect!.heldItems!,
+      dueMailboxes: expect!.dueMailboxes!,
+    },
+  };
 }
 
 /** Runs a group job to its end in this process, with the consumer's own code (the CLI's queue has no consumer). */

@@ -32,13 +32,30 @@ export const users = sqliteTable(
     employeeId: text("employee_id"),
     createdAt: isoTime("created_at").notNull(),
     updatedAt: isoTime("updated_at").notNull(),
+    // Soft delete (Graph's recycle bin): set by DELETE /users/{id}; cleared by a restore.
     deletedAt: isoTime("deleted_at"),
+    // Permanent deletion (DELETE /directory/deletedItems/{id}, or the daily run 30 days after deletedAt): the row stays
+    // as a tombstone (an inactive mailbox outlives its user, audit rows name it) but its userPrincipalName is free again.
+    hardDeletedAt: isoTime("hard_deleted_at"),
+    // What a restore brings back, kept from the soft delete until the restore or the permanent deletion: the direct
+    // licenses the user held and their static group memberships (JSON: {"direct":[{skuId,disabledPlans}],"groups":[id]}).
+    restoreState: text("restore_state"),
     // Bumped by every licensing write; the write batch is guarded on the version it read (optimistic concurrency).
     licenseVersion: integer("license_version").notNull().default(0),
   },
   (t) => [
-    // Lower-cased UPN: Entra treats userPrincipalName case-insensitively. Soft-deleted users keep theirs.
-    uniqueIndex("users_tenant_upn").on(t.tenantId, t.userPrincipalName),
+    // Lower-cased UPN: Entra treats userPrincipalName case-insensitively. Live and soft-deleted users hold theirs; a
+    // permanently deleted user's row is told apart by its own seq, so its UPN is free for a new user. Lookups by
+    // (tenant_id, user_principal_name) use the index's first two columns.
+    uniqueIndex("users_tenant_upn").on(
+      t.tenantId,
+      t.userPrincipalName,
+      sql`(CASE WHEN ${t.hardDeletedAt} IS NULL THEN 0 ELSE ${t.seq} END)`,
+    ),
+    // The recycle bin: GET /directory/deletedItems/microsoft.graph.user and the daily permanent deletion walk it.
+    index("users_tenant_deleted")
+      .on(t.tenantId, t.deletedAt, t.seq)
+      .where(sql`deleted_at IS NOT NULL AND hard_deleted_at IS NULL`),
     index("users_tenant_employee").on(t.tenantId, t.employeeId),
     // Keyset pages over a tenant's users in id order (GET /users).
     index("users_tenant_id").on(t.tenantId, t.id),

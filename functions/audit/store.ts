@@ -126,7 +126,7 @@ export type UserLicenseChange = {
 };
 
 /** What every entry of a bulk row shares; each entry adds its user (and that user's old and new value). */
-type BulkShape = Pick<AuditEntry, "activity" | "category" | "operationType"> & {
+export type BulkShape = Pick<AuditEntry, "activity" | "category" | "operationType"> & {
   /** The targets after the user in each entry's targetResources. */
   sharedTargets: AuditTarget[];
   /** The user's one modified property, when the entries carry old and new values. */
@@ -164,6 +164,79 @@ function bulkAuditStatements(
       shape.property === undefined ? null : JSON.stringify(values.values()),
     ),
   ];
+}
+
+/** Where the caller's own parameters start in bulkAuditFromQuery's SQL (the row's own take ?1 to ?11). */
+export const BULK_QUERY_FIRST_PARAM = 12;
+
+/**
+ * One bulk audit row whose entries a query finds in SQL: for changes that statements later in the same batch make
+ * and that SQL decides (a page's mailbox moves, the purge's), so the row names exactly the users they move. `from` is
+ * a SELECT yielding one row per entry: userId, displayName, userPrincipalName and the indexes of the old and new
+ * values in `values`; `with` its common table expressions. Both see ?1 (the tenant) and ?2 (the change's time), and
+ * their own parameters from ?BULK_QUERY_FIRST_PARAM. No entries, no row.
+ */
+export function bulkAuditFromQuery(
+  ctx: Ctx,
+  shape: BulkShape & { property: string },
+  values: readonly string[],
+  query: { with?: string; from: string; params: readonly unknown[] },
+): D1PreparedStatement {
+  return ctx.d1
+    .prepare(
+      `${query.with ?? ""}
+       INSERT INTO audit_log (id, tenant_id, activity_date_time, activity_display_name, category, operation_type, result,
+           result_reason, correlation_id, initiated_by, target_resources, additional_details, entries, entry_property, entry_values)
+       SELECT ?5, ?1, ?2, ?6, ?7, ?8, 'success', '', ?3, ?4, ?9, '[]',
+         json_group_array(json_array(e.userId, e.displayName, e.userPrincipalName, e.oldValue, e.newValue)), ?10, ?11
+       FROM (${query.from}) AS e HAVING count(*) > 0`,
+    )
+    .bind(
+      ctx.tenantId,
+      ctx.now.toISOString(),
+      ctx.requestId,
+      JSON.stringify(initiatedBy(ctx.actor)),
+      newId(),
+      shape.activity,
+      shape.category,
+      shape.operationType,
+      JSON.stringify(shape.sharedTargets.map(fullTarget)),
+      shape.property,
+      JSON.stringify(values),
+      ...query.params,
+    );
+}
+
+/**
+ * A single audit row whose additionalDetails SQL computes from what the batch wrote before it (a purge run's totals,
+ * summed in its ledger page by page): `details` yields a JSON array of {key, value}, seeing ?1 (the tenant), ?2 (the
+ * time) and its own parameters from ?BULK_QUERY_FIRST_PARAM.
+ */
+export function auditWithDetailsFromQuery(
+  ctx: Ctx,
+  entry: Omit<AuditEntry, "additionalDetails">,
+  details: { sql: string; params: readonly unknown[] },
+): D1PreparedStatement {
+  return ctx.d1
+    .prepare(
+      `INSERT INTO audit_log (id, tenant_id, activity_date_time, activity_display_name, category, operation_type, result,
+           result_reason, correlation_id, initiated_by, target_resources, additional_details, entries, entry_property, entry_values)
+       SELECT ?5, ?1, ?2, ?6, ?7, ?8, ?9, ?10, ?3, ?4, ?11, (${details.sql}), NULL, NULL, NULL`,
+    )
+    .bind(
+      ctx.tenantId,
+      ctx.now.toISOString(),
+      ctx.requestId,
+      JSON.stringify(initiatedBy(ctx.actor)),
+      newId(),
+      entry.activity,
+      entry.category,
+      entry.operationType,
+      entry.result ?? "success",
+      entry.resultReason ?? "",
+      JSON.stringify(entry.targets.map(fullTarget)),
+      ...details.params,
+    );
 }
 
 /** "Change user license" entries for any number of users, as one bulk row. */

@@ -24,4 +24,10 @@ export const can = {
   /** The first operator tenant of a deployed installation: the bootstrap token's holder, once, and no API key. */
   bootstrap: { roles: [], credential: "bootstrapToken" },
   readTenancy: only("GlobalAdministrator", "GlobalReader"),
+  /** Mailboxes, OneDrives, labels, the purge's preview and ledger: the readers (no HR: it holds no directory data). */
+  readRetention: only("GlobalAdministrator", "LicenseAdministrator", "UserAdministrator", "GlobalReader"),
+  /** Mail arriving (the stand-in for delivery) is the directory's administrators'. */
+  deliverMail: only("GlobalAdministrator", "UserAdministrator"),
+  /** Litigation holds, retention labels and their application, the OneDrive setting, running the purge. */
+  manageRetention: only("GlobalAdministrator"),
 } as const satisfies Record<string, Access>;

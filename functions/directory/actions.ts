@@ -10,9 +10,11 @@ import { followUp, sendFollowUps } from "../jobs/outbox.ts";
 import { verifiedDomainNames } from "../tenancy/store.ts";
 import {
   countUsers as countStoredUsers,
+  findDeletedUser,
   findUser,
   holdsDirectLicense,
   insertUserStatement,
+  listDeletedUsers as listStoredDeletedUsers,
   listUsers as listStoredUsers,
   noDirectLicenseGuard,
   type UserListQuery,
@@ -42,7 +44,7 @@ export type CreateUserInput = {
 
 export type UserChanges = Partial<Record<WritableUserField, unknown>>;
 
-const upnTaken = () =>
+export const upnTaken = () =>
   uniqueness("userPrincipalName", "Another object with the same value for property userPrincipalName already exists.");
 const LOCATION_NEEDED =
   "The usageLocation of a user with directly assigned licenses cannot be cleared: licenses need a usage location. Set another location, or remove the user's direct licenses first.";
@@ -52,7 +54,8 @@ const locationNeeded = () =>
     fields: [{ field: "usageLocation", message: LOCATION_NEEDED }],
   });
 
-const isUniqueViolation = (error: unknown) => error instanceof Error && /UNIQUE constraint failed/i.test(error.message);
+export const isUniqueViolation = (error: unknown) =>
+  error instanceof Error && /UNIQUE constraint failed/i.test(error.message);
 
 export const userTarget = (
   user: Pick<UserRow, "id" | "displayName" | "userPrincipalName">,
@@ -66,7 +69,7 @@ export const userTarget = (
 });
 
 /** Refuses a userPrincipalName Entra would refuse: malformed, or outside the tenant's verified domains. */
-async function checkUpn(ctx: Ctx, upn: string) {
+export async function checkUpn(ctx: Ctx, upn: string) {
   const check = checkUserPrincipalName(upn, await verifiedDomainNames(ctx.d1, ctx.tenantId));
   if (!check.ok) {
     throw invalid(check.message, {
@@ -191,4 +194,24 @@ export async function listUsers({ ctx, input }: { ctx: Ctx; input: UserListQuery
 export async function countUsers({ ctx, input }: { ctx: Ctx; input: Pick<UserListQuery, "filter" | "search"> }) {
   requireRole(ctx, can.readDirectory);
   return countStoredUsers(ctx, input);
+}
+
+/** GET /directory/deletedItems/microsoft.graph.user: a page of the recycle bin, in id order (top + 1 rows). */
+export async function listDeletedUsers({
+  ctx,
+  input,
+}: {
+  ctx: Ctx;
+  input: { top: number; after?: string | undefined };
+}) {
+  requireRole(ctx, can.readDirectory);
+  return listStoredDeletedUsers(ctx, input.top, input.after);
+}
+
+/** GET /directory/deletedItems/{id}: one user of the recycle bin. */
+export async function getDeletedUser({ ctx, input }: { ctx: Ctx; input: { id: string } }): Promise<UserRow> {
+  requireRole(ctx, can.readDirectory);
+  const found = await findDeletedUser(ctx, input.id);
+  if (!found) throw notFound(input.id);
+  return found.user;
 }

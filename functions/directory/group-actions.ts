@@ -56,7 +56,7 @@ async function resolveMembers(ctx: Ctx, refs: readonly string[]): Promise<UserRo
 }
 
 /** Guests may not join a licensed group unless the tenant allows it (spec §2.11). */
-async function checkGuests(ctx: Ctx, group: Pick<GroupRow, "licensed">, members: readonly UserRow[]) {
+export async function checkGuests(ctx: Ctx, group: Pick<GroupRow, "licensed">, members: readonly UserRow[]) {
   if (!group.licensed || !members.some((m) => m.userType === "Guest")) return;
   if (!(await tenantSettings(ctx.d1, ctx.tenantId)).allowGuestsInLicensedGroups) {
     throw invalid(groupMessages.guestInLicensedGroup);

@@ -3,6 +3,7 @@ import type { Ctx } from "../core/context.ts";
 import {
   compileODataFilter,
   contextUrl,
+  decodeSkipToken,
   keysetPage,
   parseCount,
   parseOrderBy,
@@ -142,4 +143,50 @@ export const usersRouter = newRouter()
   .openapi(routes.deleteUser, async (c) => {
     await lifecycle.deleteUser({ ctx: c.get("ctx"), input: { userRef: c.req.valid("param").id } });
     return c.body(null, 204);
+  })
+  .openapi(routes.listDeletedUsers, async (c) => {
+    const query = c.req.valid("query");
+    const top = parseTop(query.$top);
+    const select = parseSelect(query.$select, userSelectable, "user") ?? deletedSelect;
+    const rows = await actions.listDeletedUsers({
+      ctx: c.get("ctx"),
+      input: { top, after: decodeSkipToken(query.$skiptoken) },
+    });
+    const page = keysetPage(rows, top, c.req.url, (u) => u.id);
+    return c.json(
+      {
+        "@odata.context": contextUrl(c.req.url, "directory/deletedItems/microsoft.graph.user"),
+        ...page.nextLink,
+        value: presentUsers(page.shown, select).map(asDirectoryUser),
+      },
+      200,
+    );
+  })
+  .openapi(routes.getDeletedItem, async (c) => {
+    const user = await actions.getDeletedUser({ ctx: c.get("ctx"), input: { id: c.req.valid("param").id } });
+    const [body] = presentUsers([user], deletedSelect);
+    return c.json(
+      { "@odata.context": contextUrl(c.req.url, "directory/deletedItems/$entity"), ...asDirectoryUser(body!) },
+      200,
+    );
+  })
+  .openapi(routes.restoreDeletedItem, async (c) => {
+    const body = (c.req.valid("json") ?? {}) as { newUserPrincipalName?: string };
+    const user = await lifecycle.restoreUser({
+      ctx: c.get("ctx"),
+      input: { id: c.req.valid("param").id, newUserPrincipalName: body.newUserPrincipalName },
+    });
+    const [shown] = presentUsers([user], deletedSelect);
+    return c.json(
+      { "@odata.context": contextUrl(c.req.url, "directoryObjects/$entity"), ...asDirectoryUser(shown!) },
+      200,
+    );
+  })
+  .openapi(routes.permanentlyDeleteItem, async (c) => {
+    await lifecycle.purgeDeletedUser({ ctx: c.get("ctx"), input: { id: c.req.valid("param").id } });
+    return c.body(null, 204);
   });
+
+/** A deleted user shows Graph's default properties and when it was deleted. */
+const deletedSelect = [...userDefaultSelect, "deletedDateTime"];
+const asDirectoryUser = <T extends object>(user: T) => ({ "@odata.type": "#microsoft.graph.user" as const, ...user });

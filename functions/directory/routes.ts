@@ -3,11 +3,22 @@ import {
   countQuerySchema,
   entityQuerySchema,
   listQuerySchema,
+  pageQuerySchema,
   RawCountSchema,
 } from "../core/odata.ts";
 import { defineRoute, jsonBody, jsonResponse, textResponse } from "../core/openapi.ts";
 import { can } from "../core/roles.ts";
-import { CreateUserSchema, UpdateUserSchema, UserCollection, UserEntity, UserRefParam } from "./schemas.ts";
+import {
+  CreateUserSchema,
+  DeletedItemParam,
+  DeletedUserCollection,
+  DeletedUserEntity,
+  RestoreUserSchema,
+  UpdateUserSchema,
+  UserCollection,
+  UserEntity,
+  UserRefParam,
+} from "./schemas.ts";
 
 export const listUsers = defineRoute(can.readDirectory, {
   method: "get",
@@ -71,4 +82,54 @@ export const deleteUser = defineRoute(can.manageUsers, {
   summary: "Delete a user (soft delete; their licenses are freed at once)",
   request: { params: UserRefParam },
   responses: { 204: { description: "Deleted" } },
+});
+
+// ---- the recycle bin (Graph's directory/deletedItems) ----------------------------------------------------------
+
+// Declared before deletedItems/{id}, so the cast segment is the list, never an id.
+export const listDeletedUsers = defineRoute(can.readDirectory, {
+  method: "get",
+  path: "/v1.0/directory/deletedItems/microsoft.graph.user",
+  operationId: "listDeletedUsers",
+  tags: ["Users"],
+  summary: "Users deleted in the last 30 days (restorable), with deletedDateTime",
+  request: {
+    query: pageQuerySchema,
+  },
+  responses: { 200: jsonResponse(DeletedUserCollection, "A page of deleted users") },
+});
+
+export const getDeletedItem = defineRoute(can.readDirectory, {
+  method: "get",
+  path: "/v1.0/directory/deletedItems/{id}",
+  operationId: "getDeletedItem",
+  tags: ["Users"],
+  summary: "A deleted user",
+  request: { params: DeletedItemParam },
+  responses: { 200: jsonResponse(DeletedUserEntity, "The deleted user") },
+});
+
+export const restoreDeletedItem = defineRoute(can.manageUsers, {
+  method: "post",
+  path: "/v1.0/directory/deletedItems/{id}/restore",
+  operationId: "restoreDeletedItem",
+  tags: ["Users"],
+  summary: "Restore a deleted user: licenses (where seats allow), static groups, mailbox and OneDrive come back",
+  description:
+    "A license that finds no seat comes back in its error state (CountViolation). newUserPrincipalName restores the user under another name.",
+  request: {
+    params: DeletedItemParam,
+    body: { required: false, content: { "application/json": { schema: RestoreUserSchema } } },
+  },
+  responses: { 200: jsonResponse(DeletedUserEntity, "The restored user") },
+});
+
+export const permanentlyDeleteItem = defineRoute(can.manageUsers, {
+  method: "delete",
+  path: "/v1.0/directory/deletedItems/{id}",
+  operationId: "permanentlyDeleteItem",
+  tags: ["Users"],
+  summary: "Delete a deleted user permanently (its userPrincipalName is free again)",
+  request: { params: DeletedItemParam },
+  responses: { 204: { description: "Deleted permanently" } },
 });

@@ -19,6 +19,17 @@ export const groupMessages = {
 /** The domain of a mail-enabled group's address (mailNickname@seatflow.local), until groups take a tenant's domains. */
 export const GROUP_MAIL_DOMAIN = "seatflow.local";
 
+/** Graph keeps a deleted user in the recycle bin (directory/deletedItems) 30 days, then deletes it permanently. */
+export const RECYCLE_BIN_DAYS = 30;
+const DAY_MS = 86_400_000;
+
+/** When a deleted user's 30 days end: the daily run deletes it permanently from then on. */
+export const recycleBinEnds = (deletedAt: string) =>
+  new Date(Date.parse(deletedAt) + RECYCLE_BIN_DAYS * DAY_MS).toISOString();
+
+/** Whether a deleted user can still be restored (strictly before the end of its 30 days). */
+export const restorable = (deletedAt: string, now: string) => Date.parse(now) < Date.parse(recycleBinEnds(deletedAt));
+
 export const isDynamic = (group: { groupTypes: readonly string[] }) => group.groupTypes.includes("DynamicMembership");
 
 /** Refuses a membership rule that does not parse, with the parser's position in the message. */

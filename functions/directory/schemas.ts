@@ -116,3 +116,24 @@ export const DirectoryUser = UserSchema.extend({ "@odata.type": z.literal("#micr
   "DirectoryUser",
 );
 export const DirectoryUserCollection = collectionOf(DirectoryUser, "DirectoryUserCollection");
+
+/** A user of the recycle bin, as Graph shows directory/deletedItems: a directoryObject cast to user. */
+export const DeletedUserEntity = entityOf(DirectoryUser, "DeletedUserEntity");
+export const DeletedUserCollection = collectionOf(DirectoryUser, "DeletedUserCollection");
+
+export const DeletedItemParam = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: "id", in: "path" }, description: "The deleted user's id" }),
+});
+
+export const RestoreUserSchema = z
+  .object({
+    newUserPrincipalName: userPrincipalName.optional(),
+    /** Accepted as Graph documents it; seatflow keeps no proxy addresses, so there is nothing to reconcile. */
+    autoReconcileProxyConflict: z.boolean().optional(),
+  })
+  .strict()
+  .openapi("RestoreDeletedItem");

@@ -1,5 +1,5 @@
 /** Users and group memberships as stored: the directory's reads and write builders. */
-import { memberChangeStatements } from "../audit/store.ts";
+import { BULK_QUERY_FIRST_PARAM, bulkAuditFromQuery, memberChangeStatements } from "../audit/store.ts";
 import type { Ctx } from "../core/context.ts";
 import { isGuid } from "../core/ids.ts";
 import type { CompiledFilter, SortOrder } from "../core/odata.ts";
@@ -145,13 +145,129 @@ export async function holdsDirectLicense(d1: D1Database, user: Pick<UserRow, "se
 export const noDirectLicenseGuard = (d1: D1Database, user: Pick<UserRow, "seq">): D1PreparedStatement =>
   d1.prepare(guardSql(`NOT ${HOLDS_DIRECT_LICENSE}`)).bind(user.seq);
 
-/** Marks the user deleted (soft delete) and drops their group memberships. */
-export const deleteUserStatements = (ctx: Ctx, user: Pick<UserRow, "id" | "seq">): D1PreparedStatement[] => [
+/** What a restore from the recycle bin brings back: the direct licenses held, and the static groups' ids. */
+export type RestoreState = { direct: { skuId: string; disabledPlans: string[] }[]; groups: string[] };
+
+/** A static group: its members are set by hand (a dynamic group's follow its rule, and a restore re-evaluates them). */
+const staticGroup = (g: string) => `${g}.deleted_at IS NULL AND ${g}.group_types NOT LIKE '%DynamicMembership%'`;
+
+/**
+ * Marks the user deleted (soft delete), keeping what a restore needs (their direct licenses, given, and their static
+ * groups, read here before the memberships go), and drops their group memberships.
+ */
+export const deleteUserStatements = (
+  ctx: Ctx,
+  user: Pick<UserRow, "id" | "seq">,
+  direct: RestoreState["direct"],
+): D1PreparedStatement[] => [
   ctx.d1
-    .prepare("UPDATE users SET deleted_at = ?1, updated_at = ?1 WHERE tenant_id = ?2 AND id = ?3")
-    .bind(ctx.now.toISOString(), ctx.tenantId, user.id),
+    .prepare(
+      `UPDATE users SET deleted_at = ?1, updated_at = ?1, restore_state = json_object('direct', json(?4),
+         'groups', (SELECT json_group_array(g.id) FROM group_members gm JOIN groups g ON g.seq = gm.group_seq
+                    WHERE gm.user_seq = users.seq AND ${staticGroup("g")}))
+       WHERE tenant_id = ?2 AND id = ?3`,
+    )
+    .bind(ctx.now.toISOString(), ctx.tenantId, user.id, JSON.stringify(direct)),
   ctx.d1.prepare("DELETE FROM group_members WHERE user_seq = ?1").bind(user.seq),
 ];
+
+// ---- the recycle bin -----------------------------------------------------------------------------------------------
+
+/** A user in the recycle bin: deleted, not yet deleted permanently. */
+const inRecycleBin = "u.deleted_at IS NOT NULL AND u.hard_deleted_at IS NULL";
+
+export async function findDeletedUser(ctx: Pick<Ctx, "d1" | "tenantId">, id: string) {
+  const row = await ctx.d1
+    .prepare(
+      `SELECT ${userColumns}, u.restore_state AS restoreState FROM users u
+       WHERE u.tenant_id = ?1 AND u.id = ?2 AND ${inRecycleBin}`,
+    )
+    .bind(ctx.tenantId, id.toLowerCase())
+    .first<Record<string, unknown>>();
+  if (!row) return undefined;
+  const state = row.restoreState ? (JSON.parse(String(row.restoreState)) as RestoreState) : { direct: [], groups: [] };
+  return { user: toUserRow(row), restoreState: state };
+}
+
+/** A page of the recycle bin in id order (top + 1 rows). */
+export async function listDeletedUsers(ctx: Pick<Ctx, "d1" | "tenantId">, top: number, after: string | undefined) {
+  const { results } = await ctx.d1
+    .prepare(
+      // The bin is small beside the tenant: walked on its partial index and sorted, not found among all users by id.
+      `SELECT ${userColumns} FROM users u INDEXED BY users_tenant_deleted
+       WHERE u.tenant_id = ?1 AND ${inRecycleBin}${after !== undefined ? " AND u.id > ?3" : ""}
+       ORDER BY u.id LIMIT ?2`,
+    )
+    .bind(ctx.tenantId, top + 1, ...(after !== undefined ? [after] : []))
+    .all<Record<string, unknown>>();
+  return results.map(toUserRow);
+}
+
+/**
+ * Brings a deleted user back (first in a restore's batch, before the licensing guard looks at the user): live again,
+ * under a new userPrincipalName if one is given, and a member of the static groups they were in that still exist.
+ * The licenses come back through licensing, in the same batch.
+ */
+export const restoreUserStatements = (
+  ctx: Ctx,
+  user: Pick<UserRow, "id" | "seq">,
+  state: RestoreState,
+  newUserPrincipalName: string | null,
+): D1PreparedStatement[] => [
+  ctx.d1
+    .prepare(
+      `UPDATE users SET deleted_at = NULL, restore_state = NULL, updated_at = ?3,
+         user_principal_name = coalesce(?4, user_principal_name)
+       WHERE tenant_id = ?1 AND id = ?2 AND deleted_at IS NOT NULL AND hard_deleted_at IS NULL`,
+    )
+    .bind(ctx.tenantId, user.id, ctx.now.toISOString(), newUserPrincipalName),
+  ctx.d1.prepare(guardSql("changes() = 1")),
+  ctx.d1
+    .prepare(
+      `INSERT INTO group_members (group_seq, user_seq, added_at)
+       SELECT g.seq, ?2, ?3 FROM json_each(?4) AS j CROSS JOIN groups g ON g.id = j.value
+       WHERE g.tenant_id = ?1 AND ${staticGroup("g")} ON CONFLICT DO NOTHING`,
+    )
+    .bind(ctx.tenantId, user.seq, ctx.now.toISOString(), JSON.stringify(state.groups)),
+];
+
+/**
+ * Deletes users of the recycle bin permanently, with one bulk "Hard Delete user" audit row: the listed seqs that are
+ * still deleted and were deleted at or before `deletedBy` (the API passes the time of the change, the daily run its
+ * cutoff). The row stays as a tombstone; its userPrincipalName is free again (the unique index tells it apart by seq).
+ */
+export function hardDeleteUsersStatements(ctx: Ctx, seqs: readonly number[], deletedBy: string): D1PreparedStatement[] {
+  const p = BULK_QUERY_FIRST_PARAM;
+  const list = JSON.stringify(seqs);
+  const due = (listParam: string, cutoffParam: string) =>
+    `SELECT u.seq, u.id, u.display_name, u.user_principal_name FROM json_each(${listParam}) AS j
+     CROSS JOIN users u ON u.seq = j.value
+     WHERE u.tenant_id = ?1 AND ${inRecycleBin} AND u.deleted_at <= ${cutoffParam}`;
+  return [
+    bulkAuditFromQuery(
+      ctx,
+      {
+        activity: "Hard Delete user",
+        category: "UserManagement",
+        operationType: "Delete",
+        sharedTargets: [],
+        property: "DeletedPermanently",
+      },
+      ["false", "true"],
+      {
+        from: `SELECT id AS userId, display_name AS displayName, user_principal_name AS userPrincipalName, 0 AS oldValue,
+                 1 AS newValue FROM (${due(`?${p}`, `?${p + 1}`)})`,
+        params: [list, deletedBy],
+      },
+    ),
+    ctx.d1
+      .prepare(
+        `UPDATE users SET hard_deleted_at = ?2, restore_state = NULL, updated_at = ?2
+         WHERE seq IN (SELECT seq FROM (${due("?3", "?4")}))`,
+      )
+      .bind(ctx.tenantId, ctx.now.toISOString(), list, deletedBy),
+  ];
+}
 
 // ---- listing -------------------------------------------------------------------------------------------------
 

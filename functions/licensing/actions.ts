@@ -35,6 +35,13 @@ export type LicensingChange = {
   accept?: (result: ReconcileResult, snapshot: UserLicensingSnapshot) => void;
   /** Further writes that must land in the same batch (marking the user deleted, say). */
   alsoWrite?: (snapshot: UserLicensingSnapshot) => D1PreparedStatement[];
+  /** Writes that must come first in the batch (a restore brings the user back before the licensing guard looks). */
+  writeFirst?: (snapshot: UserLicensingSnapshot) => D1PreparedStatement[];
+  /**
+   * A deletion or a restore: the user is deleted before and after the change, as the consequences of the change see
+   * it (a deleted user's mailbox goes inactive or starts its countdown). A restore reads the user from the recycle bin.
+   */
+  lifecycle?: { deletedBefore: boolean; deletedAfter: boolean };
 };
 
 const seatsAvailable = (snapshot: UserLicensingSnapshot) =>
@@ -112,8 +119,13 @@ function remember(ctx: Ctx, userRef: string, snapshot: UserLicensingSnapshot) {
 export async function changeUserLicensing(ctx: Ctx, userRef: string, change: LicensingChange) {
   const key = cacheKey(ctx.tenantId, userRef);
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const cached = attempt === 0 && !change.alsoWrite ? cachedSnapshot(key, change.extraSkuIds) : undefined;
-    const snapshot = cached ?? (await readUserLicensing(ctx, userRef, change.extraSkuIds));
+    const special = change.alsoWrite !== undefined || change.writeFirst !== undefined || change.lifecycle !== undefined;
+    const cached = attempt === 0 && !special ? cachedSnapshot(key, change.extraSkuIds) : undefined;
+    const snapshot =
+      cached ??
+      (await readUserLicensing(ctx, userRef, change.extraSkuIds, {
+        deleted: change.lifecycle?.deletedBefore === true,
+      }));
     if (!snapshot) throw notFound(userRef);
     let result: ReconcileResult;
     try {
@@ -127,7 +139,7 @@ export async function changeUserLicensing(ctx: Ctx, userRef: string, change: Lic
       }
       throw error;
     }
-    if (!change.alsoWrite && changesNothing(snapshot, result)) {
+    if (!special && changesNothing(snapshot, result)) {
       // Nothing to write, so nothing to race: answered on fresh data only, as a refusal is.
       if (cached) continue;
       remember(ctx, userRef, snapshot);
@@ -139,7 +151,8 @@ export async function changeUserLicensing(ctx: Ctx, userRef: string, change: Lic
     let healing = false;
     try {
       const results = await ctx.d1.batch([
-        ...userLicensingWrites(ctx, snapshot, result),
+        ...(change.writeFirst?.(snapshot) ?? []),
+        ...userLicensingWrites(ctx, snapshot, result, change.lifecycle),
         ...(change.alsoWrite?.(snapshot) ?? []),
         ...userLicenseChangeStatements(ctx, audit ? [audit] : []),
         ...(heal?.statements ?? []),
@@ -152,7 +165,7 @@ export async function changeUserLicensing(ctx: Ctx, userRef: string, change: Lic
       if (!cached) await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * (attempt + 1)));
       continue;
     }
-    const after = change.alsoWrite ? undefined : afterWrite(snapshot, result);
+    const after = special ? undefined : afterWrite(snapshot, result);
     if (after) remember(ctx, userRef, after);
     else snapshots.delete(key);
     if (healing) await sendFollowUps(ctx, [heal!.id]);

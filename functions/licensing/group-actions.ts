@@ -19,7 +19,12 @@ export const groupLicenseMessages = {
 };
 
 /** Validates a group license change against the catalogue, the tenant's subscriptions and the group's members. */
-async function checkGroupRequest(ctx: Ctx, group: GroupRow, request: AssignLicenseRequest, current: Set<string>) {
+export async function checkGroupRequest(
+  ctx: Ctx,
+  group: GroupRow,
+  request: AssignLicenseRequest,
+  current: Set<string>,
+) {
   if (!group.securityEnabled) throw invalid(groupLicenseMessages.notSecurityEnabled);
   checkRequestShape(request);
   for (const skuId of request.removeLicenses) {

@@ -5,8 +5,16 @@ import { findGroup, type GroupRow } from "../directory/group-store.ts";
 import { healSeatsIfWaiting, sendFollowUps, written } from "../jobs/outbox.ts";
 import type { JobKind, QueryBudget } from "../jobs/runner.ts";
 import type { JobCounts, JobRow } from "../jobs/store.ts";
+import { consequenceBytesPerUser } from "./consequences.ts";
 import { decidePage, fitted, type PageDecision } from "./page-rules.ts";
-import { type Page, pageRead, pageWrites, readTenantLicensing, type TenantLicensing } from "./page-store.ts";
+import {
+  type Page,
+  pageRead,
+  pageWrites,
+  readTenantLicensing,
+  TENANT_LICENSING_QUERIES,
+  type TenantLicensing,
+} from "./page-store.ts";
 import { freedSkus } from "./reconcile.ts";
 import { groupProcessingStatement } from "./store.ts";
 
@@ -48,7 +56,7 @@ export async function loadGroupJob(ctx: Ctx, job: JobRow, budget: QueryBudget) {
   budget.charge(1);
   const group = await findGroup(ctx.d1, ctx.tenantId, job.subjectId);
   if (!group) return null;
-  budget.charge(3);
+  budget.charge(TENANT_LICENSING_QUERIES);
   return { group, tenant: await readTenantLicensing(ctx) };
 }
 
@@ -75,7 +83,7 @@ export const groupLicenseJob: JobKind<Shared, Page, Decision> = {
     }),
   isEmpty: (page) => page.seqs.length === 0,
   decidePage(ctx, { tenant }, page, valueBytes) {
-    const fit = fitted(page, valueBytes);
+    const fit = fitted(page, valueBytes, consequenceBytesPerUser());
     return { decision: decidePage(ctx.now.toISOString(), tenant, { ...page, users: fit.users }), cursor: fit.cursor };
   },
   writePage(ctx, { group, tenant }, { decision, cursor }) {

@@ -23,16 +23,19 @@ const itemBytes = (items: Iterable<{ disabledPlans: readonly string[] }>) => {
 /**
  * How many of `users`, from the first, one batch can write (at least one). Every licensing list a write binds holds,
  * per user, at most their sources, grants and held licenses (a fingerprint or description of each); the audit lists
- * hold their names. Both sums must stay within `limit`.
+ * hold their names; each licensing consequence's lists `consequenceBytes` a user. Every sum must stay within `limit`.
  */
-export function usersThatFit(users: readonly PageUser[], limit = PAGE_VALUE_BYTES): number {
+export function usersThatFit(users: readonly PageUser[], limit = PAGE_VALUE_BYTES, consequenceBytes = 0): number {
   let licensing = 0;
   let names = 0;
+  let consequences = 0;
   for (let i = 0; i < users.length; i++) {
     const user = users[i]!;
     licensing += BYTES_PER_USER + itemBytes(user.sources) + itemBytes(user.grants) + itemBytes(user.held.values());
     names += BYTES_PER_USER + BYTES_PER_NAME_CHAR * (user.displayName.length + user.userPrincipalName.length);
-    if (i > 0 && (licensing > limit || names > limit)) return i;
+    // What the licensing consequences (licensing/consequences.ts: mailboxes, OneDrives) bind per user, in their lists.
+    consequences += consequenceBytes;
+    if (i > 0 && (licensing > limit || names > limit || consequences > limit)) return i;
   }
   return users.length;
 }
@@ -41,8 +44,8 @@ export function usersThatFit(users: readonly PageUser[], limit = PAGE_VALUE_BYTE
  * The page's users one batch can write, the ones left for another, and where a job's cursor stops: the page's end,
  * or its last fitted user.
  */
-export function fitted(page: Pick<Page, "seqs" | "users">, valueBytes: number) {
-  const count = usersThatFit(page.users, valueBytes);
+export function fitted(page: Pick<Page, "seqs" | "users">, valueBytes: number, consequenceBytes = 0) {
+  const count = usersThatFit(page.users, valueBytes, consequenceBytes);
   if (count === page.users.length) return { users: page.users, rest: [], cursor: page.seqs.at(-1)! };
   const users = page.users.slice(0, count);
   return { users, rest: page.users.slice(count), cursor: users.at(-1)!.seq };

@@ -16,6 +16,7 @@ import {
 import type { Ctx } from "../core/context.ts";
 import { guardSql } from "../core/sql.ts";
 import { aliasOf, toUserRow, type UserRow, userColumnsFor } from "../directory/store.ts";
+import { consequenceWrites, type DeliveredLicense, deliveredLicenses } from "./consequences.ts";
 import { changeUserLicenseAudit } from "./license-audit.ts";
 import type { PageDecision } from "./page-rules.ts";
 import type { HeldLicense, PlanRule, ReconcileResult } from "./rules.ts";
@@ -33,13 +34,23 @@ export type TenantLicensing = {
   rules: PlanRule[];
   skus: Map<string, SkuPlans>;
   skuPlans: Map<string, string[]>;
+  /** The SKUs whose subscriptions still deliver their plans to holders (some subscription neither Deleted nor LockedOut). */
+  delivering: ReadonlySet<string>;
 };
 
+/** Statements readTenantLicensing sends (for the per-invocation query budget). */
+export const TENANT_LICENSING_QUERIES = 4;
+
 export async function readTenantLicensing(ctx: Ctx): Promise<TenantLicensing> {
-  const [tenant, rules, skus] = await ctx.d1.batch<Record<string, unknown>>([
+  const [tenant, rules, skus, delivering] = await ctx.d1.batch<Record<string, unknown>>([
     ctx.d1.prepare("SELECT country FROM tenants WHERE id = ?1").bind(ctx.tenantId),
     ctx.d1.prepare(planRulesSql("?1")).bind(ctx.tenantId),
     ctx.d1.prepare(skuPlansSql("SELECT sku_id FROM seat_pools WHERE tenant_id = ?1")).bind(ctx.tenantId),
+    ctx.d1
+      .prepare(
+        "SELECT DISTINCT sku_id AS skuId FROM subscriptions WHERE tenant_id = ?1 AND status NOT IN ('Deleted', 'LockedOut')",
+      )
+      .bind(ctx.tenantId),
   ]);
   const skuMap = toSkuPlans((skus?.results ?? []) as unknown as SkuPlanRow[]);
   return {
@@ -47,6 +58,7 @@ export async function readTenantLicensing(ctx: Ctx): Promise<TenantLicensing> {
     rules: toPlanRules(rules?.results ?? []),
     skus: skuMap,
     skuPlans: new Map([...skuMap].map(([id, sku]) => [id, sku.servicePlans.map((p) => p.id)])),
+    delivering: new Set((delivering?.results ?? []).map((r) => String(r.skuId))),
   };
 }
 
@@ -304,6 +316,7 @@ export function pageWrites(ctx: Ctx, tenant: TenantLicensing, decision: PageDeci
         result,
       })),
     ),
+    ...pageConsequences(ctx, tenant, decision),
   );
   // Users decided alike share their result object, and their audit values with it.
   const values = new Map<ReconcileResult, ReturnType<typeof changeUserLicenseAudit>>();
@@ -321,6 +334,28 @@ export function pageWrites(ctx: Ctx, tenant: TenantLicensing, decision: PageDeci
     .filter((entry) => entry !== undefined);
   statements.push(...userLicenseChangeStatements(ctx, audit));
   return statements;
+}
+
+/** What the page's licensing changes mean elsewhere (mailboxes, OneDrives), as the registered contributors write it. */
+function pageConsequences(ctx: Ctx, tenant: TenantLicensing, decision: PageDecision): D1PreparedStatement[] {
+  const delivers = (skuId: string) => tenant.delivering.has(skuId);
+  // Users decided alike share their result, and their licenses after with it.
+  const after = new Map<ReconcileResult, DeliveredLicense[]>();
+  const changes = decision.changed.map(({ user, result }) => {
+    let licenses = after.get(result);
+    if (!licenses) {
+      licenses = deliveredLicenses(result.licenses, delivers);
+      after.set(result, licenses);
+    }
+    return {
+      userSeq: user.seq,
+      before: deliveredLicenses(user.held, delivers),
+      after: licenses,
+      deletedBefore: false,
+      deletedAfter: false,
+    };
+  });
+  return consequenceWrites(ctx, changes, (skuId) => tenant.skus.get(skuId)?.servicePlans);
 }
 
 /** A page read for the job engine: its statements, parsed back from the tail of the batch they end. */

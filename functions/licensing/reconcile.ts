@@ -6,6 +6,7 @@ import type { Ctx } from "../core/context.ts";
 import { isGuardFailure } from "../core/sql.ts";
 import { healSeatsIfWaiting, sendFollowUps, written } from "../jobs/outbox.ts";
 import { pause, type QueryBudget, runBatch } from "../jobs/runner.ts";
+import { consequenceBytesPerUser } from "./consequences.ts";
 import { decidePage, fitted, type PageDecision } from "./page-rules.ts";
 import {
   pageWrites,
@@ -51,7 +52,7 @@ async function reconcilePage(
   for (let attempt = 0; ; attempt++) {
     const page = await readPage(ctx, usersByIdSelector(ids));
     budget.charge(READ_PAGE_QUERIES);
-    const fit = fitted(page, budget.valueBytes);
+    const fit = fitted(page, budget.valueBytes, consequenceBytesPerUser());
     const unfitted = fit.rest.map((u) => u.id);
     const decision = decidePage(ctx.now.toISOString(), licensing, { ...page, users: fit.users });
     const writes = pageWrites(ctx, licensing, decision);

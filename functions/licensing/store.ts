@@ -22,6 +22,7 @@ import {
   userColumns,
   userSeqByRefSql,
 } from "../directory/store.ts";
+import { consequenceWrites, deliveredLicenses } from "./consequences.ts";
 import type { HeldLicense, PlanRule, ReconcileResult, SourceOutcome } from "./rules.ts";
 
 /** A license_sources row: an outcome as stored (the violation's message is not kept, its error code is). */
@@ -81,7 +82,17 @@ export const toSourceRow = ({ skuId, sourceId, disabledPlans, state, error, last
   lastUpdatedAt,
 });
 
-export type SkuHolding = { companySubscriptions: number; selfServiceSubscriptions: number };
+export type SkuHolding = {
+  companySubscriptions: number;
+  selfServiceSubscriptions: number;
+  /** Subscriptions that still deliver the SKU's plans to its holders: any not Deleted nor LockedOut. */
+  deliveringSubscriptions: number;
+};
+
+/** A SKU's holding, per subscription status and owner (the columns of a GROUP BY sku_id over subscriptions). */
+const holdingColumns = `sum(owner_type = 'Company' AND status <> 'Deleted') AS companySubscriptions,
+  sum(owner_type = 'User' AND status <> 'Deleted') AS selfServiceSubscriptions,
+  sum(status NOT IN ('Deleted', 'LockedOut')) AS deliveringSubscriptions`;
 
 /** What a group the user belongs to hands out: one row per (group, sku). */
 export type GroupGrant = { groupId: string; skuId: string; disabledPlans: string[] };
@@ -115,12 +126,16 @@ export async function readUserLicensing(
   ctx: Ctx,
   userRef: string,
   extraSkuIds: readonly string[],
+  options: { deleted?: boolean } = {},
 ): Promise<UserLicensingSnapshot | undefined> {
   const { d1, tenantId } = ctx;
+  // A restore reads a user in the recycle bin, by id only (a deleted user's userPrincipalName names no live user).
+  const who = options.deleted
+    ? "u.deleted_at IS NOT NULL AND u.hard_deleted_at IS NULL AND u.id = args.ref"
+    : `u.deleted_at IS NULL AND ${isGuid(userRef) ? "u.id" : "u.user_principal_name"} = args.ref`;
   // Every statement shares one preamble so all bind the same three parameters: tenant, user reference, extra SKUs.
   const preamble = `WITH args AS (SELECT ?1 AS tenant, ?2 AS ref, ?3 AS extra),
-    me AS (SELECT u.seq FROM users u, args WHERE u.tenant_id = args.tenant AND u.deleted_at IS NULL
-           AND ${isGuid(userRef) ? "u.id" : "u.user_principal_name"} = args.ref),
+    me AS (SELECT u.seq FROM users u, args WHERE u.tenant_id = args.tenant AND ${who}),
     grants AS (SELECT gl.group_id, g.seq AS group_seq, gl.sku_id, gl.disabled_plans FROM group_members gm
                JOIN groups g ON g.seq = gm.group_seq AND g.deleted_at IS NULL AND g.security_enabled = 1
                JOIN group_licenses gl ON gl.group_id = g.id
@@ -151,8 +166,7 @@ export async function readUserLicensing(
        WHERE tenant_id = args.tenant AND sku_id IN (SELECT sku_id FROM involved)`,
       ),
       bind(
-        `SELECT sku_id AS skuId, sum(owner_type = 'Company' AND status <> 'Deleted') AS companySubscriptions,
-         sum(owner_type = 'User' AND status <> 'Deleted') AS selfServiceSubscriptions
+        `SELECT sku_id AS skuId, ${holdingColumns}
        FROM subscriptions, args WHERE tenant_id = args.tenant AND sku_id IN (SELECT sku_id FROM involved) GROUP BY sku_id`,
       ),
       bind(skuPlansSql("SELECT sku_id FROM involved")),
@@ -225,6 +239,7 @@ export function userLicensingWrites(
   ctx: Ctx,
   snapshot: UserLicensingSnapshot,
   result: ReconcileResult,
+  lifecycle: { deletedBefore: boolean; deletedAfter: boolean } = { deletedBefore: false, deletedAfter: false },
 ): D1PreparedStatement[] {
   const { user } = snapshot;
   const { d1, tenantId } = ctx;
@@ -257,6 +272,22 @@ export function userLicensingWrites(
   }
   statements.push(
     ...licensingRowWrites(ctx, [{ userSeq: user.seq, sources: snapshot.sources, held: snapshot.held, result }]),
+  );
+  // What other capabilities write when these licenses move (a mailbox's countdown, say), in this same batch.
+  const delivers = (skuId: string) => (snapshot.holdings.get(skuId)?.deliveringSubscriptions ?? 0) > 0;
+  statements.push(
+    ...consequenceWrites(
+      ctx,
+      [
+        {
+          userSeq: user.seq,
+          before: deliveredLicenses(snapshot.held, delivers),
+          after: deliveredLicenses(result.licenses, delivers),
+          ...lifecycle,
+        },
+      ],
+      (skuId) => snapshot.skus.get(skuId)?.servicePlans,
+    ),
   );
   return statements;
 }
@@ -497,6 +528,7 @@ const toHoldings = (rows: readonly Record<string, unknown>[]): Map<string, SkuHo
       {
         companySubscriptions: Number(r.companySubscriptions),
         selfServiceSubscriptions: Number(r.selfServiceSubscriptions),
+        deliveringSubscriptions: Number(r.deliveringSubscriptions),
       },
     ]),
   );
@@ -507,8 +539,7 @@ export async function readHoldings(ctx: Ctx, skuIds: readonly string[]) {
   const [holdings, skus] = await ctx.d1.batch<Record<string, unknown>>([
     ctx.d1
       .prepare(
-        `SELECT sku_id AS skuId, sum(owner_type = 'Company' AND status <> 'Deleted') AS companySubscriptions,
-           sum(owner_type = 'User' AND status <> 'Deleted') AS selfServiceSubscriptions
+        `SELECT sku_id AS skuId, ${holdingColumns}
          FROM subscriptions WHERE tenant_id = ?1 AND sku_id IN (SELECT value FROM json_each(?2)) GROUP BY sku_id`,
       )
       .bind(ctx.tenantId, ids),
@@ -558,6 +589,13 @@ export const groupProcessingStatement = (ctx: Ctx, groupId: string, jobId: strin
   ctx.d1
     .prepare("UPDATE groups SET license_processing_state = ?3 WHERE id = ?1 AND license_job_id = ?2")
     .bind(groupId, jobId, state);
+
+/** A page of the users holding a SKU, in seq order after `after` (user_licenses_pool): for a job over its holders. */
+export const poolHoldersSelector = (skuId: string, after: number, limit: number) => ({
+  sql: `SELECT user_seq AS seq FROM user_licenses WHERE pool_seq = ${poolSeqOf("?1", "?2")} AND user_seq > ?3
+        ORDER BY user_seq LIMIT ?4`,
+  params: [skuId, after, limit],
+});
 
 /** The users holding a group's license in an error state (membersWithLicenseErrors). */
 export const membersWithLicenseErrors = (groupSeq: number): UserSelector => ({

@@ -14,6 +14,7 @@ import {
 import { type MemberUser, membershipWrites } from "../directory/store.ts";
 import type { JobKind } from "../jobs/runner.ts";
 import type { JobCounts } from "../jobs/store.ts";
+import { consequenceBytesPerUser } from "../licensing/consequences.ts";
 import { afterCursor, groupCounts, loadGroupJob } from "../licensing/group-license-job.ts";
 import { decidePage, fitted, type PageDecision } from "../licensing/page-rules.ts";
 import { type Page, pageRead, pageWrites, type TenantLicensing } from "../licensing/page-store.ts";
@@ -57,7 +58,7 @@ export const membershipRuleJob: JobKind<Shared, Page, Decision> = {
       if (matching[i] && !user.member) user.grants.push(...grants);
       if (!matching[i] && user.member) user.grants = user.grants.filter((g) => g.groupId !== group.id);
     }
-    const fit = fitted(page, valueBytes);
+    const fit = fitted(page, valueBytes, consequenceBytesPerUser());
     for (const [i, user] of fit.users.entries()) {
       const matches = matching[i]!;
       const sourced = user.sources.some((s) => s.sourceId === group.id);

@@ -6,11 +6,12 @@ import type { Ctx } from "../core/context.ts";
 import { forbidden, invalid, notFound } from "../core/errors.ts";
 import { newId } from "../core/ids.ts";
 import { can } from "../core/roles.ts";
-import { followUp, sendFollowUps } from "../jobs/outbox.ts";
+import { followUp, queueJob, sendFollowUps } from "../jobs/outbox.ts";
 import { findTenant, sellsItselfSeats } from "../tenancy/store.ts";
-import { canMoveTo, type SubscriptionStatus } from "./rules.ts";
+import { canMoveTo, deliversService, SKU_DELIVERY_JOB_KIND, type SubscriptionStatus } from "./rules.ts";
 import {
   consumedUnits,
+  deliveryMatters,
   findSkuByIdOrPartNumber,
   findSubscription,
   insertSubscriptionStatement,
@@ -80,7 +81,9 @@ export async function createSubscription({ ctx, input }: { ctx: Ctx; input: Crea
     nextLifecycleAt: input.nextLifecycleDateTime ?? null,
   };
   const heal = healSku(ctx, sku.id);
+  const delivery = await deliveryFollowUp(ctx, sku.id, row.id, false, deliversService(row.status));
   await ctx.d1.batch([
+    ...(delivery?.statements ?? []),
     insertSubscriptionStatement(ctx.d1, row),
     ...refreshPoolStatements(ctx.d1, ctx.tenantId, sku.id),
     auditStatement(ctx, {
@@ -101,7 +104,7 @@ export async function createSubscription({ ctx, input }: { ctx: Ctx; input: Crea
     }),
     ...heal.statements,
   ]);
-  await sendFollowUps(ctx, [heal.id]);
+  await sendFollowUps(ctx, [heal.id, ...(delivery ? [delivery.id] : [])]);
   return withSku(ctx, row);
 }
 
@@ -138,6 +141,13 @@ export async function updateSubscription({ ctx, input }: { ctx: Ctx; input: Upda
     at: ctx.now.toISOString(),
   });
   const refresh = refreshPoolStatements(ctx.d1, ctx.tenantId, current.skuId);
+  const delivery = await deliveryFollowUp(
+    ctx,
+    current.skuId,
+    current.id,
+    deliversService(current.status),
+    deliversService(next.status),
+  );
   const results = await ctx.d1.batch([
     updateSubscriptionStatement(ctx.d1, next),
     ...refresh,
@@ -162,8 +172,9 @@ export async function updateSubscription({ ctx, input }: { ctx: Ctx; input: Upda
         },
       ],
     }),
+    ...(delivery?.statements ?? []),
   ]);
-  if (heal) await sendFollowUps(ctx, [heal.id]);
+  await sendFollowUps(ctx, [...(heal ? [heal.id] : []), ...(delivery ? [delivery.id] : [])]);
   const over = results[1 + refresh.length]?.results[0] as { enabledUnits: number; consumedUnits: number } | undefined;
   return {
     ...(await withSku(ctx, next)),
@@ -173,6 +184,17 @@ export async function updateSubscription({ ctx, input }: { ctx: Ctx; input: Upda
         }
       : {}),
   };
+}
+
+/**
+ * When a change makes the SKU start or stop delivering its plans (its last subscription that does goes Deleted or
+ * LockedOut, or one that does arrives), its holders' services follow: a job walks them through licensing's
+ * consequences (a mailbox starts its countdown or reconnects). Null when delivery does not move.
+ */
+async function deliveryFollowUp(ctx: Ctx, skuId: string, subscriptionId: string, before: boolean, after: boolean) {
+  if (before === after) return null;
+  if (!(await deliveryMatters(ctx.d1, ctx.tenantId, skuId, subscriptionId))) return null;
+  return queueJob(ctx, { id: newId(), kind: SKU_DELIVERY_JOB_KIND, subjectId: skuId });
 }
 
 /** Seats were added: members waiting in CountViolation for this SKU are reprocessed, oldest first (rule 9). */

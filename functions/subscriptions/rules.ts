@@ -40,3 +40,17 @@ export function capabilityStatus(units: UnitsByStatus): SubscriptionStatus {
 /** Only company-owned, Enabled units can be newly assigned (warning units keep existing users working). */
 export const assignableUnits = (subs: readonly { status: string; totalLicenses: number; ownerType: string }[]) =>
   subs.filter((s) => s.status === "Enabled" && s.ownerType === "Company").reduce((n, s) => n + s.totalLicenses, 0);
+
+/**
+ * Whether a subscription still delivers its SKU's plans to the users holding it. Graph's capabilityStatus: Suspended
+ * keeps the data, LockedOut is "unavailable for all administrators and users", Deleted "any data … may be deleted".
+ * Issue #15 makes LockedOut and Deleted end the service (a mailbox's countdown starts); the licenses stay assigned, as
+ * Graph keeps them.
+ */
+export const deliversService = (status: SubscriptionStatus) => status !== "Deleted" && status !== "LockedOut";
+
+/**
+ * The job kind (licensing/delivery-job.ts) that walks a SKU's holders when the SKU starts or stops delivering: its
+ * name only, so subscriptions can queue it without knowing licensing.
+ */
+export const SKU_DELIVERY_JOB_KIND = "skuDelivery";

@@ -28,6 +28,24 @@ export function refreshPoolStatements(d1: D1Database, tenantId: string, skuId: s
   ];
 }
 
+/**
+ * Whether a subscription starting or stopping to deliver its SKU's plans changes what the SKU's holders get: no other
+ * subscription of the SKU delivers (subscriptions/rules deliversService), and somebody holds the SKU (its pool has seats
+ * in use).
+ */
+export async function deliveryMatters(d1: D1Database, tenantId: string, skuId: string, exceptId: string) {
+  const row = await d1
+    .prepare(
+      `SELECT NOT EXISTS (SELECT 1 FROM subscriptions WHERE tenant_id = ?1 AND sku_id = ?2 AND id <> ?3
+           AND status NOT IN ('Deleted', 'LockedOut'))
+         AND coalesce((SELECT consumed_units FROM seat_pools WHERE tenant_id = ?1 AND sku_id = ?2), 0) > 0
+         AS matters`,
+    )
+    .bind(tenantId, skuId, exceptId)
+    .first<{ matters: number }>();
+  return row?.matters === 1;
+}
+
 const subscriptionColumns = `s.id, s.tenant_id AS tenantId, s.sku_id AS skuId, s.commerce_subscription_id AS commerceSubscriptionId,
   s.total_licenses AS totalLicenses, s.status, s.is_trial AS isTrial, s.owner_type AS ownerType, s.owner_id AS ownerId,
   s.created_at AS createdAt, s.next_lifecycle_at AS nextLifecycleAt`;

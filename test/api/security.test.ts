@@ -36,7 +36,18 @@ const appRoutes: AppRoute[] = declaredRoutes.filter((r) => !r.credential);
 const credentialRoutes = declaredRoutes.filter((r) => r.credential);
 
 /** The kinds of object a path parameter can name; each is built for real in two tenants. */
-type Kind = "user" | "group" | "subscription" | "subscribedSku" | "planRule" | "key" | "domain" | "tenant";
+type Kind =
+  | "user"
+  | "group"
+  | "subscription"
+  | "subscribedSku"
+  | "planRule"
+  | "key"
+  | "domain"
+  | "tenant"
+  | "label"
+  | "ledger"
+  | "deletedUser";
 
 type World = { home: TestTenant; other: TestTenant; homeIds: Record<Kind, string>; otherIds: Record<Kind, string> };
 
@@ -142,6 +153,35 @@ const cases: Record<string, Case> = {
   "PATCH /api/settings": { body: () => ({ allowGuestsInLicensedGroups: false }) },
   "PATCH /api/tenants/{id}": { params: { id: "tenant" }, body: () => ({ selfServiceSubscriptions: true }) },
   "POST /v1.0/$batch": { body: () => ({ requests: [{ id: "1", method: "GET", url: "/organization" }] }) },
+  "GET /api/mailboxes": {},
+  "GET /api/mailboxes/{id}": { params: ID },
+  "PATCH /api/mailboxes/{id}": { params: ID, body: () => ({ litigationHold: false }) },
+  "GET /api/mailboxes/{id}/items": { params: ID },
+  "POST /api/mailboxes/{id}/items": { params: ID, body: () => ({ items: [{ subject: "Intruder", sizeBytes: 10 }] }) },
+  "POST /api/mailboxes/{id}/items/applyLabel": {
+    params: ID,
+    body: () => ({ retentionLabelId: null, itemIds: ["1"] }),
+  },
+  "GET /api/retention-labels": {},
+  "GET /api/retention-labels/{id}": { params: { id: "label" } },
+  "POST /api/retention-labels": {
+    body: () => ({ displayName: `Sec ${Math.random().toString(36).slice(2, 8)}`, retentionDays: 10 }),
+  },
+  "DELETE /api/retention-labels/{id}": { params: { id: "label" } },
+  "GET /api/onedrive/{id}": { params: ID },
+  "GET /api/retention/settings": {},
+  "PATCH /api/retention/settings": { body: () => ({ oneDriveRetentionDays: 30 }) },
+  "GET /api/retention/preview": {},
+  "GET /api/retention/ledger": {},
+  "GET /api/retention/ledger/{id}": { params: { id: "ledger" } },
+  "POST /api/retention/run": { body: () => ({ dryRun: true }) },
+  "POST /api/licensing/preview": {
+    body: (ids) => ({ change: "userAssignLicense", userId: ids.user, addLicenses: [], removeLicenses: [SKU.E3] }),
+  },
+  "GET /v1.0/directory/deletedItems/microsoft.graph.user": {},
+  "GET /v1.0/directory/deletedItems/{id}": { params: { id: "deletedUser" } },
+  "POST /v1.0/directory/deletedItems/{id}/restore": { params: { id: "deletedUser" } },
+  "DELETE /v1.0/directory/deletedItems/{id}": { params: { id: "deletedUser" } },
 };
 
 function request(world: World, route: AppRoute, key: string | null, tenant: "home" | "other", extra = {}) {
@@ -189,6 +229,16 @@ beforeAll(async () => {
     const group = await t.admin.post("/v1.0/groups", groupBody());
     expect(group.status).toBe(201);
     expect((await t.admin.post(`/v1.0/groups/${group.body.id}/members/$ref`, memberRef(user))).status).toBe(204);
+    // E3 gives the user a mailbox (Exchange Online Plan 2) and a OneDrive; one item to label.
+    expect(
+      (await t.admin.post(`/api/mailboxes/${user}/items`, { items: [{ subject: "Hi", sizeBytes: 5 }] })).status,
+    ).toBe(201);
+    const label = await t.admin.post("/api/retention-labels", { displayName: "Keep", retentionDays: 30 });
+    expect(label.status).toBe(201);
+    const run = await t.admin.post("/api/retention/run", { dryRun: true });
+    expect(run.status).toBe(202);
+    const leaver = await newUser(t.admin);
+    expect((await t.admin.delete(`/v1.0/users/${leaver}`)).status).toBe(204);
     return {
       user,
       group: group.body.id as string,
@@ -198,6 +248,9 @@ beforeAll(async () => {
       key: key.body.id as string,
       domain: t.domain,
       tenant: t.id,
+      label: label.body.id as string,
+      ledger: run.body.id as string,
+      deletedUser: leaver,
     };
   };
   world.home = home;

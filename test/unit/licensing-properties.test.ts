@@ -379,7 +379,9 @@ const pageArb = fc.tuple(catalogueArb, rulesArb, fc.integer({ min: 2, max: 6 }))
   fc.record({
     tenant: fc
       .constantFrom("US", "CN", "")
-      .map((country): TenantLicensing => ({ country, rules, skus: new Map(), skuPlans: catalogue })),
+      .map(
+        (country): TenantLicensing => ({ country, rules, skus: new Map(), skuPlans: catalogue, delivering: new Set() }),
+      ),
     users: fc.tuple(...Array.from({ length: n }, (_, i) => pageUserArb(catalogue, i))),
     pools: fc
       .tuple(

@@ -25,6 +25,7 @@ const tenant: TenantLicensing = {
   rules: [],
   skus: new Map(SKUS.map((s) => [s.skuId, s])),
   skuPlans: new Map(SKUS.map((s) => [s.skuId, s.servicePlans.map((p) => p.id)])),
+  delivering: new Set(SKUS.map((s) => s.skuId)),
 };
 
 const skuArb = fc.constantFrom(...SKUS);

@@ -1,0 +1,216 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { makeCtx } from "../../functions/core/context.ts";
+import {
+  addDays,
+  type Mailbox,
+  mailboxOutcome,
+  type OneDriveSite,
+  oneDriveOutcome,
+  windows,
+} from "../../functions/retention/rules.ts";
+import {
+  type MailboxChangeRow,
+  mailboxTransitionStatements,
+  type OneDriveChangeRow,
+  oneDriveTransitionStatements,
+} from "../../functions/retention/store.ts";
+import { newTenant } from "../helpers/api.ts";
+import { seedUsers } from "../helpers/fixtures.ts";
+
+// The licensing hook applies rules.mailboxOutcome and rules.oneDriveOutcome in SQL, against the stored state. Here
+// every stored state, hold, window and change meets both, and the SQL must land where the rules say.
+
+const NOW = "2026-03-01T12:00:00.000Z";
+const EARLIER = "2026-02-20T12:00:00.000Z";
+const LATER = "2026-03-10T12:00:00.000Z";
+const ctxAt = (tenantId: string) =>
+  makeCtx(env, tenantId, { kind: "system", name: "test fixtures" }, crypto.randomUUID(), new Date(NOW));
+
+type Stored = { label: string; mailbox: Mailbox | null };
+const storedMailboxes: Stored[] = [{ label: "none", mailbox: null }];
+for (const hold of [false, true]) {
+  storedMailboxes.push(
+    {
+      label: `Active hold=${hold}`,
+      mailbox: { state: "Active", litigationHold: hold, purgeAfter: null, nextPurgeAt: null },
+    },
+    {
+      label: `Disconnected in window hold=${hold}`,
+      mailbox: { state: "Disconnected", litigationHold: hold, purgeAfter: LATER, nextPurgeAt: LATER },
+    },
+    {
+      label: `Disconnected past window hold=${hold}`,
+      mailbox: { state: "Disconnected", litigationHold: hold, purgeAfter: EARLIER, nextPurgeAt: EARLIER },
+    },
+    {
+      label: `Purged hold=${hold}`,
+      mailbox: { state: "Purged", litigationHold: hold, purgeAfter: EARLIER, nextPurgeAt: null },
+    },
+  );
+}
+storedMailboxes.push({
+  label: "Inactive",
+  mailbox: { state: "Inactive", litigationHold: true, purgeAfter: null, nextPurgeAt: null },
+});
+
+const changes = [false, true].flatMap((exchangeAfter) =>
+  [false, true].flatMap((deletedBefore) =>
+    [false, true].map((deletedAfter) => ({
+      exchangeBefore: !exchangeAfter,
+      exchangeAfter,
+      deletedBefore,
+      deletedAfter,
+    })),
+  ),
+);
+
+async function latest(table: "mailboxes" | "onedrive_sites", userSeq: number) {
+  return env.DB.prepare(
+    `SELECT *, (SELECT count(*) FROM ${table} WHERE user_seq = ?1) AS n FROM ${table} WHERE user_seq = ?1 ORDER BY seq DESC LIMIT 1`,
+  )
+    .bind(userSeq)
+    .first<Record<string, unknown>>();
+}
+
+const seqsOf = async (tenantId: string, ids: string[]) =>
+  (
+    await env.DB.prepare(
+      "SELECT seq FROM users WHERE tenant_id = ?1 AND id IN (SELECT value FROM json_each(?2)) ORDER BY id",
+    )
+      .bind(tenantId, JSON.stringify(ids))
+      .all<{ seq: number }>()
+  ).results.map((r) => r.seq);
+
+describe("mailbox transitions in SQL", () => {
+  it("land where rules.mailboxOutcome says, for every stored state, hold, window and change", async () => {
+    const t = await newTenant();
+    const cases = storedMailboxes.flatMap((stored) => changes.map((change) => ({ stored, change })));
+    const seqs = await seqsOf(t.id, await seedUsers(t.id, cases.length));
+    const at = "2026-01-01T00:00:00.000Z";
+    await env.DB.batch(
+      cases.flatMap(({ stored }, i) =>
+        stored.mailbox
+          ? [
+              env.DB.prepare(
+                `INSERT INTO mailboxes (tenant_id, user_seq, state, litigation_hold, purge_after, next_purge_at, item_count,
+                   state_changed_at, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 3, ?7, ?7, ?7)`,
+              ).bind(
+                t.id,
+                seqs[i],
+                stored.mailbox.state,
+                stored.mailbox.litigationHold ? 1 : 0,
+                stored.mailbox.purgeAfter,
+                stored.mailbox.nextPurgeAt,
+                at,
+              ),
+            ]
+          : [],
+      ),
+    );
+    const rows: MailboxChangeRow[] = cases.map(({ change }, i) => [
+      seqs[i]!,
+      change.exchangeAfter && !change.deletedAfter ? 1 : 0,
+      change.deletedAfter ? 1 : 0,
+    ]);
+    const ctx = ctxAt(t.id);
+    const purgeAfter = addDays(NOW, windows.disconnectedMailboxDays);
+    await env.DB.batch(mailboxTransitionStatements(ctx, rows, purgeAfter));
+
+    let moves = 0;
+    for (const [i, { stored, change }] of cases.entries()) {
+      const outcome = mailboxOutcome(stored.mailbox, change, NOW);
+      const row = await latest("mailboxes", seqs[i]!);
+      const got = row && {
+        state: row.state,
+        litigationHold: row.litigation_hold === 1,
+        purgeAfter: row.purge_after,
+        nextPurgeAt: row.next_purge_at,
+      };
+      const label = `${stored.label} ${JSON.stringify(change)} → ${outcome.kind}`;
+      if (outcome.kind === "none") {
+        expect(row, label).toBeNull();
+        continue;
+      }
+      if (outcome.kind !== "stay") moves++;
+      expect(got, label).toEqual(outcome.mailbox);
+      // A new mailbox is a new row; every other outcome moves the one there is.
+      expect(row!.n, label).toBe(outcome.kind === "create" && stored.mailbox ? 2 : 1);
+      if (outcome.kind === "create") expect(row!.item_count, label).toBe(0);
+      else expect(row!.item_count, label).toBe(3);
+    }
+    // One bulk audit row, one entry per mailbox that moved.
+    const audit = await env.DB.prepare(
+      "SELECT json_array_length(entries) AS n, entry_property AS property FROM audit_log WHERE tenant_id = ?1 AND activity_display_name = 'Change mailbox state'",
+    )
+      .bind(t.id)
+      .all<{ n: number; property: string }>();
+    expect(audit.results).toEqual([{ n: moves, property: "MailboxState" }]);
+  });
+
+  it("an empty list writes nothing", () => {
+    expect(mailboxTransitionStatements(ctxAt("t"), [], NOW)).toEqual([]);
+    expect(oneDriveTransitionStatements(ctxAt("t"), [])).toEqual([]);
+  });
+});
+
+describe("OneDrive transitions in SQL", () => {
+  it("land where rules.oneDriveOutcome says, with the tenant's retention setting", async () => {
+    const t = await newTenant();
+    const days = 45;
+    await env.DB.prepare(
+      "INSERT INTO retention_settings (tenant_id, onedrive_retention_days, updated_at) VALUES (?1, ?2, ?3)",
+    )
+      .bind(t.id, days, NOW)
+      .run();
+    const sites: { label: string; site: OneDriveSite | null }[] = [
+      { label: "none", site: null },
+      { label: "Active", site: { state: "Active", purgeAfter: null } },
+      { label: "Retained in window", site: { state: "Retained", purgeAfter: LATER } },
+      { label: "Retained past window", site: { state: "Retained", purgeAfter: EARLIER } },
+      { label: "Purged", site: { state: "Purged", purgeAfter: EARLIER } },
+    ];
+    const odChanges = [false, true].flatMap((oneDriveAfter) =>
+      [false, true].flatMap((deletedBefore) =>
+        [false, true].map((deletedAfter) => ({ oneDriveAfter, deletedBefore, deletedAfter })),
+      ),
+    );
+    // The one pair the SQL leaves alone on purpose: a retained site past its end whose user is back (unreachable: a
+    // user is restorable 30 days, a OneDrive is kept at least 30).
+    const unreachable = (s: OneDriveSite | null, c: (typeof odChanges)[number]) =>
+      s?.state === "Retained" && s.purgeAfter === EARLIER && !c.deletedAfter && c.oneDriveAfter;
+    const cases = sites.flatMap((s) =>
+      odChanges.filter((c) => !unreachable(s.site, c)).map((change) => ({ s, change })),
+    );
+    const seqs = await seqsOf(t.id, await seedUsers(t.id, cases.length));
+    await env.DB.batch(
+      cases.flatMap(({ s }, i) =>
+        s.site
+          ? [
+              env.DB.prepare(
+                `INSERT INTO onedrive_sites (tenant_id, user_seq, state, purge_after, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5)`,
+              ).bind(t.id, seqs[i], s.site.state, s.site.purgeAfter, NOW),
+            ]
+          : [],
+      ),
+    );
+    const rows: OneDriveChangeRow[] = cases.map(({ change }, i) => [
+      seqs[i]!,
+      change.oneDriveAfter && !change.deletedAfter ? 1 : 0,
+      change.deletedAfter ? 1 : 0,
+    ]);
+    await env.DB.batch(oneDriveTransitionStatements(ctxAt(t.id), rows));
+    for (const [i, { s, change }] of cases.entries()) {
+      const outcome = oneDriveOutcome(s.site, change, days, NOW);
+      const row = await latest("onedrive_sites", seqs[i]!);
+      const label = `${s.label} ${JSON.stringify(change)} → ${outcome.kind}`;
+      if (outcome.kind === "none") {
+        expect(row, label).toBeNull();
+        continue;
+      }
+      expect({ state: row!.state, purgeAfter: row!.purge_after }, label).toEqual(outcome.site);
+      expect(row!.n, label).toBe(outcome.kind === "create" && s.site ? 2 : 1);
+    }
+  });
+});
