@@ -4,9 +4,11 @@
 //    through the CLI (getPlatformProxy on the same persist dir), before any server starts;
 // 2. starts `wrangler dev` for seatflow (--persist-to <state>) and for bench/bare on free 127.0.0.1 ports;
 // 3. with autocannon at concurrency 10 (warm-up, then a timed run each): the bare handler; assignLicense as
-//    assign/remove pairs, each connection on its own users; a user read with $select=assignedLicenses;
+//    assign/remove pairs, each connection on its own users; the smallest seat-checked D1 write and the smallest D1
+//    read (one row by key) on the bare worker, as references; a user read with $select=assignedLicenses;
 // 4. returns req/s, p50/p99, non-2xx and the ratios against the bare handler (targets: ≥ 0.5x throughput,
-//    ≤ 2x p99), and stops every process it started. bench/run.mjs prints it and writes bench/results/latest.json.
+//    ≤ 2x p99), assignLicense against the write reference and the user read against the read reference, and stops
+//    every process it started. bench/run.mjs prints it and writes bench/results/latest.json.
 //
 // Options (env): BENCH_DURATION (s, default 10), BENCH_WARMUP (s, default 3), BENCH_CONNECTIONS (default 10),
 // BENCH_USERS (default 200). A run that saw non-2xx responses or errors is INVALID (its figures are not valid).
@@ -22,6 +24,8 @@ const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const USERS = Number(process.env.BENCH_USERS ?? 200);
 const TARGET = { throughput: 0.5, p99: 2 };
+/** Rows of the bare worker's read-reference table (bench/bare/worker.ts seeds k0 … k199). */
+const REFERENCE_ROWS = 200;
 
 function cannon(opts) {
   return autocannon({ connections: CONNECTIONS, pipelining: 1, timeout: 10, ...opts });
@@ -121,6 +125,17 @@ export async function runRest(stateRoot) {
         setupClient: (client) => client.setRequests(refRequests()),
       })),
     );
+    // Reference, not a target: the smallest D1 read (one row by key, one statement) on the bare worker.
+    let nextRow = 0;
+    const rowRequests = () =>
+      Array.from({ length: 20 }, () => ({ method: "GET", path: `/row/k${nextRow++ % REFERENCE_ROWS}` }));
+    results.push(
+      await measure("reference: one-statement D1 read (bare)", () => ({
+        url: bareUrl,
+        requests: rowRequests(),
+        setupClient: (client) => client.setRequests(rowRequests()),
+      })),
+    );
     results.push(
       await measure("GET user ?$select=assignedLicenses", () => ({
         url: appUrl,
@@ -145,8 +160,18 @@ export async function runRest(stateRoot) {
         verdict: !valid ? "INVALID" : reference ? "reference" : pass ? "PASS" : "MISS",
       };
     });
-    const reference = rows.find((r) => r.verdict === "reference");
+    const writeReference = rows.find((r) => r.name.startsWith("reference: seat-checked"));
+    const readReference = rows.find((r) => r.name.startsWith("reference: one-statement"));
     const assign = rows.find((r) => r.name.startsWith("assignLicense"));
+    const read = rows.find((r) => r.name.startsWith("GET user"));
+    const versus = (r, ref) => ({
+      throughputRatio: r.throughput / ref.throughput,
+      p99Ratio: r.p99 / Math.max(ref.p99, 1),
+    });
+    const references = {
+      ...(writeReference && assign ? { assignVsWrite: versus(assign, writeReference) } : {}),
+      ...(readReference && read ? { readVsRead: versus(read, readReference) } : {}),
+    };
 
     const lines = [
       `seatflow REST bench — wrangler dev on 127.0.0.1, concurrency ${CONNECTIONS}, ${DURATION}s each after ${WARMUP}s warm-up, ${os.cpus().length} CPUs`,
@@ -158,9 +183,14 @@ export async function runRest(stateRoot) {
           `${r.name.padEnd(36)} ${fmt(r.throughput).padStart(8)} ${fmt(r.p50, 0).padStart(7)} ${fmt(r.p99, 0).padStart(7)} ${String(r.non2xx).padStart(8)} ${String(r.errors + r.timeouts).padStart(7)} ${fmt(r.throughputRatio, 2).padStart(6)} ${fmt(r.p99Ratio, 2).padStart(6)}  ${r.verdict}`,
       ),
       ...rows.filter((row) => row.non2xx > 0).map((r) => `  ${r.name}: status codes ${JSON.stringify(r.statusCodes)}`),
-      ...(reference && assign
+      ...(references.assignVsWrite
         ? [
-            `  assignLicense vs the seat-checked D1 write reference: ${fmt(assign.throughput / reference.throughput, 2)}x throughput, ${fmt(assign.p99 / Math.max(reference.p99, 1), 2)}x p99`,
+            `  assignLicense vs the seat-checked D1 write reference: ${fmt(references.assignVsWrite.throughputRatio, 2)}x throughput, ${fmt(references.assignVsWrite.p99Ratio, 2)}x p99`,
+          ]
+        : []),
+      ...(references.readVsRead
+        ? [
+            `  user read vs the one-statement D1 read reference: ${fmt(references.readVsRead.throughputRatio, 2)}x throughput, ${fmt(references.readVsRead.p99Ratio, 2)}x p99`,
           ]
         : []),
     ];
@@ -169,6 +199,7 @@ export async function runRest(stateRoot) {
         settings: { connections: CONNECTIONS, durationSeconds: DURATION, warmupSeconds: WARMUP, users: USERS },
         targets: TARGET,
         runs: rows,
+        references,
       },
       lines,
       invalid: rows.some((r) => r.verdict === "INVALID"),
