@@ -177,10 +177,10 @@ export async function runRest(stateRoot) {
       `seatflow REST bench — wrangler dev on 127.0.0.1, concurrency ${CONNECTIONS}, ${DURATION}s each after ${WARMUP}s warm-up, ${os.cpus().length} CPUs`,
       `targets vs bare: throughput ≥ ${TARGET.throughput}x, p99 ≤ ${TARGET.p99}x`,
       "",
-      `${"run".padEnd(36)} ${"req/s".padStart(8)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"non-2xx".padStart(8)} ${"errors".padStart(7)} ${"thr x".padStart(6)} ${"p99 x".padStart(6)}  verdict`,
+      `${"run".padEnd(40)} ${"req/s".padStart(8)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"non-2xx".padStart(8)} ${"errors".padStart(7)} ${"thr x".padStart(6)} ${"p99 x".padStart(6)}  verdict`,
       ...rows.map(
         (r) =>
-          `${r.name.padEnd(36)} ${fmt(r.throughput).padStart(8)} ${fmt(r.p50, 0).padStart(7)} ${fmt(r.p99, 0).padStart(7)} ${String(r.non2xx).padStart(8)} ${String(r.errors + r.timeouts).padStart(7)} ${fmt(r.throughputRatio, 2).padStart(6)} ${fmt(r.p99Ratio, 2).padStart(6)}  ${r.verdict}`,
+          `${r.name.padEnd(40)} ${fmt(r.throughput).padStart(8)} ${fmt(r.p50, 0).padStart(7)} ${fmt(r.p99, 0).padStart(7)} ${String(r.non2xx).padStart(8)} ${String(r.errors + r.timeouts).padStart(7)} ${fmt(r.throughputRatio, 2).padStart(6)} ${fmt(r.p99Ratio, 2).padStart(6)}  ${r.verdict}`,
       ),
       ...rows.filter((row) => row.non2xx > 0).map((r) => `  ${r.name}: status codes ${JSON.stringify(r.statusCodes)}`),
       ...(references.assignVsWrite
