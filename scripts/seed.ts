@@ -337,14 +337,20 @@ async function seedDemoMail(ctx: ReturnType<typeof makeCtx>, users: { id: string
 
 export type BenchSeed = { tenantId: string; key: string; skuId: string; userIds: string[] };
 
+/** A bench's tenant, on the catalogue, and the seed's context in it. */
+async function benchTenant(env: Env, input: Parameters<typeof createTenant>[0]["input"], log: (line: string) => void) {
+  await ensureCatalog(env, log);
+  const { tenant } = await createTenant({ ctx: makeCtx(env, "", seedActor), input });
+  return { tenant, ctx: makeCtx(env, tenant.id, seedActor) };
+}
+
 /** A tenant for `npm run bench`: a large E3 pool and `users` licensable users holding nothing yet. */
 export async function seedBench(env: Env, users: number, log: (line: string) => void): Promise<BenchSeed> {
-  await ensureCatalog(env, log);
-  const { tenant } = await createTenant({
-    ctx: makeCtx(env, "", seedActor),
-    input: { displayName: "Bench", country: "US", domains: ["bench.example"], selfServiceSubscriptions: true },
-  });
-  const ctx = makeCtx(env, tenant.id, seedActor);
+  const { tenant, ctx } = await benchTenant(
+    env,
+    { displayName: "Bench", country: "US", domains: ["bench.example"], selfServiceSubscriptions: true },
+    log,
+  );
   const sub = await createSubscription({
     ctx,
     input: { skuPartNumber: "ENTERPRISEPACK", totalLicenses: users * 2 + 100 },
@@ -462,12 +468,11 @@ export async function seedBenchPurge(
   const d1 = env.DB;
   const t0 = Date.now();
   const since = () => `${((Date.now() - t0) / 1000).toFixed(1)}s`;
-  await ensureCatalog(env, log);
-  const { tenant } = await createTenant({
-    ctx: makeCtx(env, "", seedActor),
-    input: { displayName: "Bench Purge", country: "US", domains: ["pbench.bench.example"] },
-  });
-  const ctx = makeCtx(env, tenant.id, seedActor);
+  const { tenant, ctx } = await benchTenant(
+    env,
+    { displayName: "Bench Purge", country: "US", domains: ["pbench.bench.example"] },
+    log,
+  );
   const label = await createRetentionLabel({ ctx, input: { displayName: "Legal - 7 years", retentionDays: 2555 } });
   await bulkUsers(d1, tenant.id, mailboxes, "pbench", "Leavers");
   const now = new Date().toISOString();
@@ -576,12 +581,11 @@ export async function seedBenchGroups(
   const d1 = env.DB;
   const t0 = Date.now();
   const since = () => `${((Date.now() - t0) / 1000).toFixed(1)}s`;
-  await ensureCatalog(env, log);
-  const { tenant } = await createTenant({
-    ctx: makeCtx(env, "", seedActor),
-    input: { displayName: "Bench Groups", country: "US", domains: ["gbench.bench.example"] },
-  });
-  const ctx = makeCtx(env, tenant.id, seedActor);
+  const { tenant, ctx } = await benchTenant(
+    env,
+    { displayName: "Bench Groups", country: "US", domains: ["gbench.bench.example"] },
+    log,
+  );
   const ems = await createSubscription({ ctx, input: { skuPartNumber: "EMS", totalLicenses: users * 2 } });
   const e3 = await createSubscription({ ctx, input: { skuPartNumber: "ENTERPRISEPACK", totalLicenses: users * 2 } });
   const group = await createGroup({

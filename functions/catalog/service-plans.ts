@@ -5,7 +5,7 @@
  */
 
 // Graph names the workload behind each plan in assignedPlans.service; the catalogue has only plan names.
-// Moved unchanged from licensing/views.ts: matching is case-sensitive on purpose, so Graph output stays as it was
+// Matching is case-sensitive on purpose, so Graph output stays as it was
 // (a case-insensitive table would also catch Flow_*, Forms_Pro_*, Intune*, Teams_Room* and "SharePoint Plan 1G").
 const servicePrefixes: [RegExp, string][] = [
   [/^EXCHANGE|^EOP|^ATP_ENTERPRISE|^THREAT_INTELLIGENCE|^INFORMATION_BARRIERS/, "exchange"],

@@ -1,4 +1,5 @@
 /** The licensing presenters: Graph's assignedLicenses, assignedPlans, licenseAssignmentStates and licenseDetails. */
+import { serviceOf } from "../catalog/service-plans.ts";
 import type { SkuPlans } from "../catalog/store.ts";
 import { graphTime } from "../core/time.ts";
 import { DIRECT } from "./rules.ts";
@@ -16,26 +17,6 @@ export const licenseAssignmentStates = (view: UserLicensingView) =>
     skuId: s.skuId,
     state: s.state,
   }));
-
-// Graph names the workload behind each plan in assignedPlans.service; the catalogue has only plan names.
-const servicePrefixes: [RegExp, string][] = [
-  [/^EXCHANGE|^EOP|^ATP_ENTERPRISE|^THREAT_INTELLIGENCE|^INFORMATION_BARRIERS/, "exchange"],
-  [/^SHAREPOINT|^ONEDRIVE|^SHAREPOINTWAC/, "SharePoint"],
-  [/^MCO/, "MicrosoftCommunicationsOnline"],
-  [/^TEAMS/, "TeamspaceAPI"],
-  [/^INTUNE/, "SCO"],
-  [/^AAD_|^MFA_/, "AADPremiumService"],
-  [/^RMS_/, "RMSOnline"],
-  [/^OFFICESUBSCRIPTION|^OFFICE_/, "MicrosoftOffice"],
-  [/^YAMMER/, "YammerEnterprise"],
-  [/^PROJECT/, "ProjectWorkManagement"],
-  [/^POWERAPPS/, "PowerAppsService"],
-  [/^FLOW/, "ProcessSimple"],
-  [/^FORMS/, "OfficeForms"],
-  [/^STREAM/, "MicrosoftStream"],
-  [/^SWAY/, "Sway"],
-];
-export const serviceOf = (planName: string) => servicePrefixes.find(([re]) => re.test(planName))?.[1] ?? planName;
 
 /** Graph's assignedPlans: every enabled plan of every held SKU, once per plan. */
 export function assignedPlans(view: UserLicensingView, skus: ReadonlyMap<string, SkuPlans>) {

@@ -189,6 +189,26 @@ const tenantLookups = (tenant: TenantLicensing) => ({
   delivers: (skuId: string) => tenant.delivering.has(skuId),
 });
 
+/** Tells what a run of pages (decidePages) decided, with the seats its moves leave. */
+function tellRun(
+  ctx: Ctx,
+  change: LicensingChangeInput["change"],
+  tenant: TenantLicensing,
+  run: Awaited<ReturnType<typeof decidePages>>,
+) {
+  const { plansOf, delivers } = tenantLookups(tenant);
+  return tell(
+    ctx,
+    change,
+    run.decided,
+    run.examined,
+    run.complete,
+    seatsAfter(run.pools, run.moves),
+    plansOf,
+    delivers,
+  );
+}
+
 /**
  * Decides pages of users as a job would, the pools carried from page to page; `adjust` gives each user of a page the
  * grants (and so the intents) they would have after the change, and returns the users the change touches.
@@ -314,17 +334,7 @@ export async function previewLicensingChange({
       const run = await decidePages(ctx, tenant, membersAfter(group.seq), (page) =>
         page.users.map((u) => ({ ...u, grants: withGroupGrants(u, group.id, grants) })),
       );
-      const { plansOf, delivers } = tenantLookups(tenant);
-      return tell(
-        ctx,
-        change,
-        run.decided,
-        run.examined,
-        run.complete,
-        seatsAfter(run.pools, run.moves),
-        plansOf,
-        delivers,
-      );
+      return tellRun(ctx, change, tenant, run);
     }
     case "groupMembers": {
       const group = await groupOf(ctx, input.groupId);
@@ -396,17 +406,7 @@ export async function previewLicensingChange({
         },
         { withAttributes: [...ruleProperties(rule)], memberOf: group.seq },
       );
-      const { plansOf, delivers } = tenantLookups(tenant);
-      return tell(
-        ctx,
-        change,
-        run.decided,
-        run.examined,
-        run.complete,
-        seatsAfter(run.pools, run.moves),
-        plansOf,
-        delivers,
-      );
+      return tellRun(ctx, change, tenant, run);
     }
   }
 }

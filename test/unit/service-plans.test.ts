@@ -11,7 +11,6 @@ import {
   litigationHoldAllowed,
   serviceOf,
 } from "../../functions/catalog/service-plans.ts";
-import { serviceOf as viewsServiceOf } from "../../functions/licensing/views.ts";
 
 // The workload classification run over the whole shipped catalogue: every Exchange, SharePoint and OneDrive plan name
 // Microsoft publishes is pinned to a decision, so a new catalogue with a new name fails here until someone decides.
@@ -287,11 +286,6 @@ describe("OneDrive plans", () => {
 });
 
 describe("serviceOf", () => {
-  // Drop this comparison once licensing/views.ts takes serviceOf from here; the distribution below keeps the pin.
-  it("names every catalogue plan exactly as licensing/views.ts did (a move, not a change)", () => {
-    for (const name of planNames) expect(serviceOf(name), name).toBe(viewsServiceOf(name));
-  });
-
   it("names the catalogue's workloads as it always did", () => {
     const counts: Record<string, number> = {};
     for (const name of planNames) {
