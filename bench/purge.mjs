@@ -7,8 +7,9 @@
 //    N users whose mailboxes are all past their window, M items spread evenly, every 10th mailbox held whole (half on
 //    litigation hold, half inactive), 1 item in 10 under a 7-year label: the floor's data, built the floor's way;
 // 3. the purge through the Worker's real scheduled handler: `wrangler dev --test-scheduled`, GET
-//    /__scheduled?cron=0+3+*+*+*&time=<now>, timed until GET /api/retention/ledger shows the run Complete (polled every
-//    100 ms); the run goes through the queue in invocations of at most 900 D1 queries;
+//    /cdn-cgi/local/scheduled?cron=0+3+*+*+*&time=<now> (miniflare's trigger; wrangler's /__scheduled drops the
+//    time, so the run's asOf would not be the one sent), timed until GET /api/retention/ledger shows the run Complete
+//    (polled every 100 ms); the run goes through the queue in invocations of at most 900 D1 queries;
 // 4. verify: the ledger's counts against the seed's (items and bytes deleted, mailboxes purged, what holds and the label
 //    kept), held mailboxes' items untouched, nothing left for a preview of the same day.
 //
@@ -97,14 +98,14 @@ export async function runPurge(stateRoot) {
 
     // ---- 3. the purge, through the scheduled handler ----
     await sleep(1000);
-    log("purge: GET /__scheduled?cron=0+3+*+*+* (the daily run)");
+    log("purge: GET /cdn-cgi/local/scheduled?cron=0+3+*+*+* (the daily run)");
     const scheduledTime = Date.now();
     const t0 = performance.now();
     const fired = await fetch(
-      `${base}/__scheduled?cron=${encodeURIComponent("0 3 * * *").replace(/%20/g, "+")}&time=${scheduledTime}`,
+      `${base}/cdn-cgi/local/scheduled?cron=${encodeURIComponent("0 3 * * *").replace(/%20/g, "+")}&time=${scheduledTime}`,
     );
     await fired.text();
-    if (!fired.ok) throw new Error(`/__scheduled answered ${fired.status}`);
+    if (!fired.ok) throw new Error(`/cdn-cgi/local/scheduled answered ${fired.status}`);
     const firedMs = performance.now() - t0;
     let runRow;
     let polls = 0;
@@ -209,7 +210,7 @@ function finishReport(result, problems) {
   if (p) {
     lines.push(
       `  ledger: ${p.run.mailboxes} mailboxes, ${p.run.mailboxesPurged} purged, ${p.run.itemsPurged} items / ${p.run.bytesPurged} bytes deleted; blocked: litigation hold ${p.run.blocked.litigationHold.mailboxes}, inactive ${p.run.blocked.inactiveMailbox.mailboxes}, labels ${p.run.blocked.labels.map((l) => `${l.displayName} ${l.items}`).join(", ")}`,
-      `  /__scheduled answered in ${fmt(p.firedSeconds * 1000, 0)} ms; ${p.polls} ledger polls (${p.pollErrors} failed)`,
+      `  the trigger answered in ${fmt(p.firedSeconds * 1000, 0)} ms; ${p.polls} ledger polls (${p.pollErrors} failed)`,
     );
   }
   for (const problem of problems) lines.push(`  INVALID: ${problem}`);
