@@ -50,7 +50,7 @@ const newStateSql = (action: string) =>
 
 /**
  * The mailbox side of a licensing change, for the change's batch: one bulk audit row naming every mailbox that moves
- * (written first, so it sees the states before), the moves of existing mailboxes, the new mailboxes. `purgeAfter` is
+ * (written first, so it sees the states before), then the moves of existing mailboxes and the new ones. `purgeAfter` is
  * the change's time plus the window (rules.addDays), the end of the countdown a disconnect starts.
  */
 export function mailboxTransitionStatements(
@@ -81,23 +81,21 @@ export function mailboxTransitionStatements(
         params: [list],
       },
     ),
+    // One statement moves the existing mailboxes and creates the new ones: a row with the mailbox's seq lands on it
+    // (ON CONFLICT), a row without one is a new mailbox (every statement of a batch has its own cost in D1).
     ctx.d1
       .prepare(
         `WITH ${mailboxPlan("?1", "?2", "?3")}
-         UPDATE mailboxes SET state = ${newStateSql("p.action")},
-           purge_after = CASE p.action WHEN 'disconnect' THEN ?4 END,
-           next_purge_at = CASE p.action WHEN 'disconnect' THEN ?4 END,
-           state_changed_at = ?2, updated_at = ?2
-         FROM plan p WHERE mailboxes.seq = p.mailbox_seq AND p.action IN ('reconnect', 'inactivate', 'disconnect')`,
+         INSERT INTO mailboxes (seq, tenant_id, user_seq, state, litigation_hold, purge_after, next_purge_at,
+             state_changed_at, created_at, updated_at)
+         SELECT CASE WHEN p.action = 'create' THEN NULL ELSE p.mailbox_seq END, ?1, p.user_seq, ${newStateSql("p.action")},
+           0, CASE p.action WHEN 'disconnect' THEN ?4 END, CASE p.action WHEN 'disconnect' THEN ?4 END, ?2, ?2, ?2
+         FROM plan p WHERE p.action IS NOT NULL ORDER BY p.user_seq
+         ON CONFLICT (seq) DO UPDATE SET state = excluded.state, purge_after = excluded.purge_after,
+           next_purge_at = excluded.next_purge_at, state_changed_at = excluded.state_changed_at,
+           updated_at = excluded.updated_at`,
       )
       .bind(ctx.tenantId, ctx.now.toISOString(), list, purgeAfter),
-    ctx.d1
-      .prepare(
-        `WITH ${mailboxPlan("?1", "?2", "?3")}
-         INSERT INTO mailboxes (tenant_id, user_seq, state, litigation_hold, state_changed_at, created_at, updated_at)
-         SELECT ?1, user_seq, 'Active', 0, ?2, ?2, ?2 FROM plan WHERE action = 'create' ORDER BY user_seq`,
-      )
-      .bind(ctx.tenantId, ctx.now.toISOString(), list),
   ];
 }
 
@@ -154,20 +152,17 @@ export function oneDriveTransitionStatements(ctx: Ctx, rows: readonly OneDriveCh
         params: [list],
       },
     ),
+    // As the mailboxes': one statement moves the existing sites and creates the new ones.
     ctx.d1
       .prepare(
         `WITH ${oneDrivePlan("?1", "?2", "?3")}
-         UPDATE onedrive_sites SET state = CASE p.action WHEN 'retain' THEN 'Retained' ELSE 'Active' END,
-           purge_after = CASE p.action WHEN 'retain' THEN ${isoSql(`?2, '+' || ${oneDriveDaysSql("?1")} || ' days'`)} END,
-           updated_at = ?2
-         FROM plan p WHERE onedrive_sites.seq = p.site_seq AND p.action IN ('retain', 'restore')`,
-      )
-      .bind(ctx.tenantId, ctx.now.toISOString(), list),
-    ctx.d1
-      .prepare(
-        `WITH ${oneDrivePlan("?1", "?2", "?3")}
-         INSERT INTO onedrive_sites (tenant_id, user_seq, state, created_at, updated_at)
-         SELECT ?1, user_seq, 'Active', ?2, ?2 FROM plan WHERE action = 'create' ORDER BY user_seq`,
+         INSERT INTO onedrive_sites (seq, tenant_id, user_seq, state, purge_after, created_at, updated_at)
+         SELECT CASE WHEN p.action = 'create' THEN NULL ELSE p.site_seq END, ?1, p.user_seq,
+           CASE p.action WHEN 'retain' THEN 'Retained' ELSE 'Active' END,
+           CASE p.action WHEN 'retain' THEN ${isoSql(`?2, '+' || ${oneDriveDaysSql("?1")} || ' days'`)} END, ?2, ?2
+         FROM plan p WHERE p.action IS NOT NULL ORDER BY p.user_seq
+         ON CONFLICT (seq) DO UPDATE SET state = excluded.state, purge_after = excluded.purge_after,
+           updated_at = excluded.updated_at`,
       )
       .bind(ctx.tenantId, ctx.now.toISOString(), list),
   ];
