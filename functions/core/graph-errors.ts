@@ -136,6 +136,27 @@ function fromHttpException(error: HTTPException, c: Context): DomainError {
   return new DomainError("validation", error.message || "Bad request.");
 }
 
+/**
+ * SQLite's and D1's limits that what a client sends can reach, by the words of their errors (D1 prefixes them with
+ * `D1_ERROR:`), and how each reads to the client. The compilers bound what they build so that none of these should be
+ * reached (the fuzz suite checks it); one that still is, is the client's request being too big or too complex, so a
+ * 400, logged for the bound that missed it, and never a 500.
+ */
+const databaseLimits: [RegExp, string][] = [
+  [/too many SQL variables|variable number must be between/i, "it needs more values than one query may hold"],
+  [/Expression tree is too large|parser stack overflow/i, "its conditions nest too deeply"],
+  [/LIKE or GLOB pattern too complex/i, "a text pattern in it is too long"],
+  [/string or blob too big|statement too long|SQLITE_TOOBIG/i, "a value in it is too large"],
+  [/too many terms in compound SELECT|too many arguments on function/i, "it has too many terms"],
+];
+
+/** The client-caused database limit an unexpected error is, if it is one: Graph's 400 for it. */
+export function databaseLimitError(error: unknown): DomainError | null {
+  const text = error instanceof Error ? `${error.message} ${String(error.cause ?? "")}` : String(error);
+  const hit = databaseLimits.find(([pattern]) => pattern.test(text));
+  return hit ? new DomainError("validation", `The request is too complex to run: ${hit[1]}.`) : null;
+}
+
 type Vars = { requestId?: string; clientRequestId?: string };
 
 const ids = (c: Context) => {
@@ -147,9 +168,20 @@ const ids = (c: Context) => {
 /** Renders any failure as Graph does; a 500 never shows internals, only the request id to quote. */
 export function renderGraphError(c: Context, error: unknown) {
   const { requestId, clientRequestId } = ids(c);
+  const limit = error instanceof DomainError || error instanceof HTTPException ? null : databaseLimitError(error);
   const domain =
-    error instanceof DomainError ? error : error instanceof HTTPException ? fromHttpException(error, c) : null;
-  if (!domain) {
+    error instanceof DomainError ? error : error instanceof HTTPException ? fromHttpException(error, c) : limit;
+  if (limit) {
+    console.warn(
+      JSON.stringify({
+        level: "warn",
+        msg: "a request reached a database limit",
+        requestId,
+        path: c.req.path,
+        error: String(error),
+      }),
+    );
+  } else if (!domain) {
     console.error(
       JSON.stringify({
         level: "error",
