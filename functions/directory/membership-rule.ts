@@ -466,6 +466,31 @@ export const MAX_EVALUATION_STEPS =
   Math.floor(MAX_RULE_LENGTH / MIN_COMPARISON_LENGTH) * MAX_RULE_ATTRIBUTE_LENGTH +
   (MAX_RULE_ATTRIBUTE_LENGTH + 1) * MAX_RULE_PROGRAM_SIZE;
 
+/**
+ * The most steps one evaluation of `rule` can take on attribute values within MAX_RULE_ATTRIBUTE_LENGTH: the count
+ * below with every attribute at its longest and every operand read. At most MAX_EVALUATION_STEPS; what a job uses to
+ * size its pages, so that a page of a heavy rule holds the isolate no longer than a page of a light one.
+ */
+export function evaluationStepsBound(rule: MembershipRule): number {
+  const longest = MAX_RULE_ATTRIBUTE_LENGTH;
+  switch (rule.kind) {
+    case "and":
+    case "or":
+      return 1 + rule.operands.reduce((sum, r) => sum + evaluationStepsBound(r), 0);
+    case "not":
+      return 1 + evaluationStepsBound(rule.operand);
+    case "boolean":
+    case "null":
+      return 1;
+    case "list":
+      return 1 + longest + rule.values.reduce((sum, v) => sum + v.length + 1, 0);
+    case "string":
+      return POSITIVE_OF[rule.operator] === "-match"
+        ? 1 + (longest + 1) * compilePattern(rule.value, 0).size
+        : 1 + longest + rule.value.length;
+  }
+}
+
 /** Pass one to evaluateMembershipRule to read the work done; it accumulates across calls. */
 export interface StepMeter {
   steps: number;

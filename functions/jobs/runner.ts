@@ -32,6 +32,11 @@ export class QueryBudget {
   readonly pageSize: number;
   /** The most one value a page's writes bind may hold; tests shrink it too. */
   readonly valueBytes: number;
+  /**
+   * The membership-rule evaluation steps this invocation has taken (directory/membership-rule.ts counts them, and its
+   * MAX_EVALUATION_STEPS bounds one evaluation): the invocation's work in the isolate, as `used` is its work in D1.
+   */
+  readonly ruleSteps = { steps: 0 };
   constructor(limit = QUERY_BUDGET, pageSize = PAGE_SIZE, valueBytes = PAGE_VALUE_BYTES) {
     this.limit = limit;
     this.pageSize = pageSize;
@@ -82,8 +87,8 @@ export interface JobKind<Shared, Page, Decision> {
   readPage(ctx: Ctx, shared: Shared, cursor: string, pageSize: number): PageRead<Page>;
   /** Whether the page is past the end. */
   isEmpty(page: Page): boolean;
-  /** Decides the page, or as much of it as one batch can write under `valueBytes`. */
-  decidePage(ctx: Ctx, shared: Shared, page: Page, valueBytes: number): Decision;
+  /** Decides the page, or as much of it as one batch can write under `valueBytes`; rule work counts to `budget`. */
+  decidePage(ctx: Ctx, shared: Shared, page: Page, valueBytes: number, budget: QueryBudget): Decision;
   /** The decision's writes, where the cursor goes, and its counts. */
   writePage(ctx: Ctx, shared: Shared, decision: Decision): PagePlan;
 }
@@ -148,7 +153,7 @@ export async function runJob(
     const planning = Date.now();
     const plan = kind.isEmpty(page)
       ? null
-      : kind.writePage(ctx, shared, kind.decidePage(ctx, shared, page, budget.valueBytes));
+      : kind.writePage(ctx, shared, kind.decidePage(ctx, shared, page, budget.valueBytes, budget));
     const writes = plan
       ? [...plan.writes, ...cursorAdvanceStatements(ctx, current, plan.cursor, plan.counts)]
       : [...finishJobStatements(ctx, current), ...(kind.onFinish?.(ctx, current, shared) ?? [])];

@@ -7,8 +7,9 @@ import { activeDynamicGroups } from "../directory/group-store.ts";
 import { evaluateMembershipRule, parseMembershipRule } from "../directory/membership-rule.ts";
 import { membershipWrites, usersWithGroups } from "../directory/store.ts";
 import type { QueryBudget } from "../jobs/runner.ts";
-import { runBatch } from "../jobs/runner.ts";
+import { pause, runBatch } from "../jobs/runner.ts";
 import { reconcileUsers } from "../licensing/reconcile.ts";
+import { RULE_STEPS_PER_PAGE } from "./membership-job.ts";
 
 export async function reevaluateUsers(ctx: Ctx, userIds: string[], budget: QueryBudget) {
   budget.charge(2);
@@ -18,14 +19,23 @@ export async function reevaluateUsers(ctx: Ctx, userIds: string[], budget: Query
   ]);
   const statements: D1PreparedStatement[] = [];
   const membershipCtx = { ...ctx, actor: dynamicMembershipActor };
+  // Rules are evaluated synchronously; every page's worth of steps (RULE_STEPS_PER_PAGE), the isolate's other requests
+  // get their turn, so a tenant with many heavy rules, or a change to many users, never holds it for all at once.
+  let stepsAtYield = budget.ruleSteps.steps;
   for (const group of groups) {
     const rule = parseMembershipRule(group.membershipRule!);
-    const adds = users
-      .filter((u) => !u.groupSeqs.has(group.seq) && evaluateMembershipRule(rule, u.user))
-      .map((u) => u.user);
-    const removes = users
-      .filter((u) => u.groupSeqs.has(group.seq) && !evaluateMembershipRule(rule, u.user))
-      .map((u) => u.user);
+    const adds: (typeof users)[number]["user"][] = [];
+    const removes: typeof adds = [];
+    for (const u of users) {
+      const member = u.groupSeqs.has(group.seq);
+      const matches = evaluateMembershipRule(rule, u.user, budget.ruleSteps);
+      if (matches && !member) adds.push(u.user);
+      if (!matches && member) removes.push(u.user);
+      if (budget.ruleSteps.steps - stepsAtYield >= RULE_STEPS_PER_PAGE) {
+        await pause(0);
+        stepsAtYield = budget.ruleSteps.steps;
+      }
+    }
     if (adds.length || removes.length) statements.push(...membershipWrites(membershipCtx, group, adds, removes));
   }
   if (statements.length) await runBatch(ctx, statements, budget);

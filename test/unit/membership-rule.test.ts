@@ -3,6 +3,7 @@ import { RE2JS } from "re2js";
 import { describe, expect, it } from "vitest";
 import {
   evaluateMembershipRule,
+  evaluationStepsBound,
   MAX_EVALUATION_STEPS,
   MAX_PATTERN_PROGRAM_SIZE,
   MAX_RULE_ATTRIBUTE_LENGTH,
@@ -17,6 +18,7 @@ import {
   type StepMeter,
   type StringRuleProperty,
 } from "../../functions/directory/membership-rule.ts";
+import { RULE_STEPS_PER_PAGE, usersPerPage } from "../../functions/lifecycle/membership-job.ts";
 
 const baseUser: RuleUser = {
   id: "5f0a7c1e-0000-4000-8000-000000000001",
@@ -490,6 +492,28 @@ describe("evaluation work", () => {
     expect(meter.steps).toBeGreaterThan(MAX_EVALUATION_STEPS * 0.8);
   });
 
+  it("evaluationStepsBound is what the worst cases take, and at most MAX_EVALUATION_STEPS", () => {
+    for (const text of worstCaseRules()) {
+      const rule = parseMembershipRule(text);
+      const meter: StepMeter = { steps: 0 };
+      evaluateMembershipRule(rule, longest, meter);
+      // Every operand is read against a maximal value in these, so the bound is met exactly.
+      expect(meter.steps, text.slice(0, 60)).toBe(evaluationStepsBound(rule));
+      expect(evaluationStepsBound(rule)).toBeLessThanOrEqual(MAX_EVALUATION_STEPS);
+    }
+  });
+
+  it("a rule job's page holds at most RULE_STEPS_PER_PAGE of rule work; plain rules keep full pages", () => {
+    const plain = parseMembershipRule('user.department -eq "Sales" -or user.country -in ["NL", "BE"]');
+    expect(usersPerPage(plain)).toBeGreaterThanOrEqual(2000);
+    expect(usersPerPage(null)).toBe(Number.POSITIVE_INFINITY);
+    for (const text of worstCaseRules()) {
+      const rule = parseMembershipRule(text);
+      expect(usersPerPage(rule) * evaluationStepsBound(rule)).toBeLessThanOrEqual(RULE_STEPS_PER_PAGE);
+      expect(usersPerPage(rule)).toBeGreaterThanOrEqual(1);
+    }
+  });
+
   it("property: printed random rules that fit the limits stay within the budget on maximal and random users", () => {
     fc.assert(
       fc.property(ruleArb, userArb, (rule, user) => {
@@ -499,7 +523,8 @@ describe("evaluation work", () => {
         for (const u of [user, longest]) {
           const meter: StepMeter = { steps: 0 };
           evaluateMembershipRule(parsed, u, meter);
-          expect(meter.steps).toBeLessThanOrEqual(MAX_EVALUATION_STEPS);
+          expect(meter.steps).toBeLessThanOrEqual(evaluationStepsBound(parsed));
+          expect(evaluationStepsBound(parsed)).toBeLessThanOrEqual(MAX_EVALUATION_STEPS);
           expect(meter.steps).toBeGreaterThan(0);
         }
       }),
