@@ -6,7 +6,13 @@ export default defineConfig({
     cloudflareTest(async () => ({
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
-        bindings: { TEST_MIGRATIONS: await readD1Migrations("./migrations") },
+        bindings: {
+          TEST_MIGRATIONS: await readD1Migrations("./migrations"),
+          // The fuzz suite's depth and seed (test/helpers/fuzz.ts): FUZZ_RUNS=10 runs ten times as many cases, FUZZ_SEED
+          // replays the seed a failure printed.
+          FUZZ_RUNS: process.env.FUZZ_RUNS ?? "1",
+          FUZZ_SEED: process.env.FUZZ_SEED ?? "",
+        },
         // Empty databases: one a test migrates step by step (test/api/migrations.test.ts), one a fresh installation is
         // bootstrapped in (test/api/bootstrap.test.ts: the shared DB already has operator tenants). DB comes from
         // wrangler.toml.
@@ -15,7 +21,7 @@ export default defineConfig({
     })),
   ],
   test: {
-    include: ["test/unit/**/*.test.ts", "test/api/**/*.test.ts"],
+    include: ["test/unit/**/*.test.ts", "test/api/**/*.test.ts", "test/fuzz/**/*.test.ts"],
     // The JSON report lets .ci/run print a plain "N passed, N failed" closing line.
     reporters: ["default", ["json", { outputFile: "test-results/vitest.json" }]],
     setupFiles: ["./test/helpers/setup.ts"],

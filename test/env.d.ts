@@ -7,5 +7,9 @@ declare namespace Cloudflare {
     MIGRATION_DB: D1Database;
     /** A fresh installation's database, migrated and bootstrapped by test/api/bootstrap.test.ts. */
     BOOTSTRAP_DB: D1Database;
+    /** A multiplier of the fuzz suite's runs (vitest.config.ts, from the environment; "1" by default). */
+    FUZZ_RUNS: string;
+    /** The fast-check seed to replay, or "" for a fresh one. */
+    FUZZ_SEED: string;
   }
 }

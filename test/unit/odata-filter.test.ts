@@ -501,6 +501,8 @@ describe("compiled SQL runs on D1 with OData semantics", () => {
       "u1",
       "u3",
     ]);
+    // Past D1's 50-byte LIKE pattern limit, which a substring compare does not have.
+    expect(await ids(`endsWith(userPrincipalName, '${"x".repeat(60)}@contoso.com')`)).toEqual([]);
   });
 });
 
@@ -667,6 +669,9 @@ describe("complexity bounds: well-formed filters are 400s, never SQLite errors",
       "accountEnabled eq true",
       "startswith(displayName,'a')",
       "endswith(mail,'@x.com')",
+      // past D1's 50-byte LIKE pattern limit
+      `startswith(displayName,'${"é".repeat(30)}')`,
+      `endswith(mail,'${"x".repeat(60)}')`,
       "department in ('a', null)",
       "assignedLicenses/$count eq 0",
       "createdDateTime ge 2021-01-01T00:00:00Z",
@@ -678,11 +683,18 @@ describe("complexity bounds: well-formed filters are 400s, never SQLite errors",
       "displayName eq 'x'",
       "securityEnabled eq true",
       "startswith(mailNickname,'a')",
+      `startswith(mailNickname,'${"a".repeat(60)}')`,
       "hasMembersWithLicenseErrors eq true",
       "groupTypes/any(c:c eq 'Unified')",
       lambda,
     ],
-    audits: ["category eq 'x'", "activityDateTime ge 2021-01-01T00:00:00Z", "startswith(result,'s')", target],
+    audits: [
+      "category eq 'x'",
+      "activityDateTime ge 2021-01-01T00:00:00Z",
+      "startswith(result,'s')",
+      `startswith(result,'${"s".repeat(60)}')`,
+      target,
+    ],
   };
   const filterOf = (route: Route): fc.Arbitrary<string> => {
     const leaf = fc.constantFrom(...leaves[route]);
