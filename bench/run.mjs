@@ -3,11 +3,13 @@
 //   groups (bench/groups.mjs) group-based licensing over N = 100,000 members and a dynamic rule over N users, against
 //                             a raw SQLite floor, plus interactive read p99 while the job runs;
 //   purge  (bench/purge.mjs)  the daily retention purge over 100,000 due mailboxes / 1,000,000 items through the
-//                             scheduled handler, against a raw SQLite floor.
+//                             scheduled handler, against a raw SQLite floor;
+//   rules  (bench/rule-isolation.mjs) one tenant's heaviest dynamic rules against another tenant's read and
+//                             assignLicense latency (p50/p99 with the first idle and busy, and their ratio).
 // Each bench has its own state under bench/.state (wiped at the start) and its own wrangler dev on free 127.0.0.1
 // ports, stopped when it ends. Writes bench/results/latest.json with a section per bench.
 //
-// Options (env): BENCH_ONLY=rest|groups|purge runs one of them; see each bench for its own options.
+// Options (env): BENCH_ONLY=rest|groups|purge|rules runs one of them; see each bench for its own options.
 // Exit code 1 when a bench failed or a run is INVALID (non-2xx responses, errors, failed verification).
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -17,8 +19,9 @@ import { runGroups } from "./groups.mjs";
 import { log, resultsDir, root, stateDir, stopAllAndWait } from "./lib.mjs";
 import { runPurge } from "./purge.mjs";
 import { runRest } from "./rest.mjs";
+import { runRuleIsolation } from "./rule-isolation.mjs";
 
-const benches = { rest: runRest, groups: runGroups, purge: runPurge };
+const benches = { rest: runRest, groups: runGroups, purge: runPurge, rules: runRuleIsolation };
 const only = process.env.BENCH_ONLY?.trim();
 if (only && !(only in benches)) {
   log(`BENCH_ONLY must be one of ${Object.keys(benches).join(", ")} (got '${only}')`);

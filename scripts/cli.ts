@@ -11,6 +11,7 @@
  *   bench-seed [--users N]                               bench tenant; prints one JSON line
  *   bench-groups-seed [--users N] [--readers M]          group bench tenants (bulk SQL users); one JSON line
  *   bench-purge-seed [--mailboxes N] [--items M]         purge bench tenant (bulk SQL mailboxes, items); one JSON line
+ *   bench-rules-seed [--users N]                         rule-isolation bench tenant (bulk SQL users); one JSON line
  *
  * Global option: --persist-to <dir> (as wrangler's; default .wrangler/state).
  * stdout carries results only (wrangler/miniflare output goes to stderr). Exit codes: 0 ok, 1 failure, 2 usage.
@@ -25,7 +26,7 @@ import { DomainError } from "../functions/core/errors.ts";
 import { createTenant } from "../functions/lifecycle/tenants.ts";
 import { issueApiKey } from "../functions/tenancy/actions.ts";
 import { emit, openPlatform, type Platform, projectRoot, quietStdout } from "./platform.ts";
-import { seedBench, seedBenchGroups, seedBenchPurge, seedDemo } from "./seed.ts";
+import { seedBench, seedBenchGroups, seedBenchPurge, seedBenchRules, seedDemo } from "./seed.ts";
 
 quietStdout();
 
@@ -40,6 +41,7 @@ const usage = `usage: npm run -s tenant -- create <displayName> [--country XX] [
        node scripts/cli.ts bench-seed [--users N]   (npm run bench runs it)
        node scripts/cli.ts bench-groups-seed [--users N] [--readers M]   (npm run bench runs it)
        node scripts/cli.ts bench-purge-seed [--mailboxes N] [--items M]   (npm run bench runs it)
+       node scripts/cli.ts bench-rules-seed [--users N]   (npm run bench runs it)
 global option: --persist-to <dir>  (default .wrangler/state)`;
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -205,6 +207,14 @@ async function benchPurgeSeed() {
   emit(JSON.stringify(await seedBenchPurge(e, mailboxes, items, log)));
 }
 
+async function benchRulesSeed() {
+  const users = Number(values.users ?? "20000");
+  if (!Number.isInteger(users) || users < 1 || users > 1_000_000) throw new UsageError("--users must be 1..1000000");
+  const e = await env();
+  await ensureMigrated(e.DB);
+  emit(JSON.stringify(await seedBenchRules(e, users, log)));
+}
+
 async function main(): Promise<number> {
   const [group, verb, ...rest] = positionals;
   if (values.help || !group) {
@@ -220,6 +230,7 @@ async function main(): Promise<number> {
   else if (group === "bench-seed" && !verb) await benchSeed();
   else if (group === "bench-groups-seed" && !verb) await benchGroupsSeed();
   else if (group === "bench-purge-seed" && !verb) await benchPurgeSeed();
+  else if (group === "bench-rules-seed" && !verb) await benchRulesSeed();
   else throw new UsageError(`unknown command '${command}'`);
   return 0;
 }

@@ -651,3 +651,64 @@ export async function seedBenchGroups(
     readUserIds,
   };
 }
+
+export type BenchRulesSeed = {
+  tenantId: string;
+  /** GlobalAdministrator key of the tenant whose rules the bench makes as heavy as they may be. */
+  key: string;
+  users: number;
+  /** A few of its users, for the bench's stream of user changes. */
+  changeUserIds: string[];
+};
+
+/**
+ * For the rule-isolation bench (bench/rule-isolation.mjs): a tenant of `users` users whose rule-readable attributes are
+ * as long as the wire allows (displayName and mail 256 characters, jobTitle 128, department and companyName 64), so a
+ * rule's -match work per user is the most it can be. Users are bulk-inserted as seedBenchGroups' are; the bench saves
+ * the rules itself, through the API, as a hostile tenant would.
+ */
+export async function seedBenchRules(env: Env, users: number, log: (line: string) => void): Promise<BenchRulesSeed> {
+  const d1 = env.DB;
+  await ensureCatalog(env, log);
+  const domain = "rules.bench.example";
+  const { tenant } = await createTenant({
+    ctx: makeCtx(env, "", seedActor),
+    input: { displayName: "Bench Rules", country: "US", domains: [domain] },
+  });
+  const now = new Date().toISOString();
+  const ids = Array.from({ length: users }, () => newId()).sort();
+  const long = (n: number, i: number) => `${"a".repeat(n - String(i).length)}${i}`;
+  const insert = d1.prepare(
+    `INSERT INTO users (id, tenant_id, user_principal_name, display_name, mail_nickname, mail, job_title, department,
+       company_name, usage_location, user_type, created_at, updated_at)
+     SELECT value ->> 0, ?1, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7,
+       'US', 'Member', ?2, ?2
+     FROM json_each(?3)`,
+  );
+  const statements: D1PreparedStatement[] = [];
+  for (let i = 0; i < users; i += BULK_ROWS) {
+    const rows = ids.slice(i, i + BULK_ROWS).map((id, j) => {
+      const n = i + j;
+      const nick = `rules${n}`;
+      const mailLocal = long(64, n);
+      return [
+        id,
+        `${nick}@${domain}`,
+        long(256, n),
+        nick,
+        `${mailLocal}@${"a".repeat(256 - mailLocal.length - domain.length - 2)}.${domain}`,
+        long(128, n),
+        long(64, n),
+        long(64, n),
+      ];
+    });
+    statements.push(insert.bind(tenant.id, now, JSON.stringify(rows)));
+  }
+  for (let i = 0; i < statements.length; i += BULK_STATEMENTS) await d1.batch(statements.slice(i, i + BULK_STATEMENTS));
+  const key = await issueApiKey({
+    ctx: makeCtx(env, tenant.id, seedActor),
+    input: { role: "GlobalAdministrator", name: "bench rules" },
+  });
+  log(`bench rules: seeded tenant ${tenant.id} with ${users} users of maximal attributes`);
+  return { tenantId: tenant.id, key: key.key, users, changeUserIds: ids.slice(0, 200) };
+}
