@@ -491,6 +491,20 @@ export function evaluationStepsBound(rule: MembershipRule): number {
   }
 }
 
+/**
+ * Rule-evaluation steps one synchronous stretch may take: a page of a rule job, a page of a licensing preview, a
+ * re-evaluation between yields. A page is evaluated in one synchronous stretch, and every other request of
+ * the isolate (any tenant's) waits behind it: at the slowest rate measured (about 13 ns a step, re2js running a
+ * hundred one-letter patterns over 256-character values) this is some 25 ms, the order of a page's D1 writes. A rule
+ * like `user.department -eq "Sales"` (262 steps at most) keeps full pages; the heaviest the limits admit get a few
+ * dozen users a page.
+ */
+export const RULE_STEPS_PER_PAGE = 2_000_000;
+
+/** Users a page of `rule` may hold (at most RULE_STEPS_PER_PAGE of work), by the most one evaluation of it can take. */
+export const usersPerPage = (rule: MembershipRule | null) =>
+  rule ? Math.max(1, Math.floor(RULE_STEPS_PER_PAGE / evaluationStepsBound(rule))) : Number.POSITIVE_INFINITY;
+
 /** Pass one to evaluateMembershipRule to read the work done; it accumulates across calls. */
 export interface StepMeter {
   steps: number;

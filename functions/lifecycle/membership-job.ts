@@ -7,10 +7,10 @@ import { dynamicMembershipActor, groupLicensingActor } from "../core/context.ts"
 import type { GroupRow } from "../directory/group-store.ts";
 import {
   evaluateMembershipRule,
-  evaluationStepsBound,
   type MembershipRule,
   parseMembershipRule,
   ruleProperties,
+  usersPerPage,
 } from "../directory/membership-rule.ts";
 import { type MemberUser, membershipWrites } from "../directory/store.ts";
 import type { JobKind } from "../jobs/runner.ts";
@@ -22,18 +22,6 @@ import { type Page, pageRead, pageWrites, type TenantLicensing } from "../licens
 
 type Shared = { group: GroupRow; rule: MembershipRule | null; usersPerPage: number; tenant: TenantLicensing };
 
-/**
- * Rule-evaluation steps one page may take. A page is evaluated in one synchronous stretch, and every other request of
- * the isolate (any tenant's) waits behind it: at the slowest rate measured (about 13 ns a step, re2js running a
- * hundred one-letter patterns over 256-character values) this is some 25 ms, the order of a page's D1 writes. A rule
- * like `user.department -eq "Sales"` (262 steps at most) keeps full pages; the heaviest the limits admit get a few
- * dozen users a page.
- */
-export const RULE_STEPS_PER_PAGE = 2_000_000;
-
-/** Users a page of `rule` may hold, by the most one evaluation of it can take. */
-export const usersPerPage = (rule: MembershipRule | null) =>
-  rule ? Math.max(1, Math.floor(RULE_STEPS_PER_PAGE / evaluationStepsBound(rule))) : Number.POSITIVE_INFINITY;
 type Decision = {
   adds: MemberUser[];
   removes: MemberUser[];

@@ -4,12 +4,11 @@
  */
 import { type Ctx, dynamicMembershipActor } from "../core/context.ts";
 import { activeDynamicGroups } from "../directory/group-store.ts";
-import { evaluateMembershipRule, parseMembershipRule } from "../directory/membership-rule.ts";
+import { evaluateMembershipRule, parseMembershipRule, RULE_STEPS_PER_PAGE } from "../directory/membership-rule.ts";
 import { membershipWrites, usersWithGroups } from "../directory/store.ts";
 import type { QueryBudget } from "../jobs/runner.ts";
 import { pause, runBatch } from "../jobs/runner.ts";
 import { reconcileUsers } from "../licensing/reconcile.ts";
-import { RULE_STEPS_PER_PAGE } from "./membership-job.ts";
 
 export async function reevaluateUsers(ctx: Ctx, userIds: string[], budget: QueryBudget) {
   budget.charge(2);

@@ -19,7 +19,10 @@ import {
   evaluateMembershipRule,
   MembershipRuleError,
   parseMembershipRule,
+  RULE_STEPS_PER_PAGE,
   ruleProperties,
+  type StepMeter,
+  usersPerPage,
 } from "../directory/membership-rule.ts";
 import { checkRule, groupMessages, isDynamic } from "../directory/rules.ts";
 import { findUsers } from "../directory/store.ts";
@@ -56,6 +59,12 @@ export const PREVIEW_USERS = 10_000;
 /** Users a preview lists at most; the counts cover every user examined. */
 export const PREVIEW_LISTED = 500;
 const PAGE = 2000;
+/**
+ * Rule-evaluation steps one preview of a membership rule may take, counted as the evaluator counts them: five of a
+ * rule job's pages. The preview runs in the request, so this is what a worst-case rule can hold the isolate for; past
+ * it the preview is partial (complete: false), as past PREVIEW_USERS.
+ */
+export const PREVIEW_RULE_STEPS = 5 * RULE_STEPS_PER_PAGE;
 
 export type LicensingChangeInput =
   | ({ change: "userAssignLicense"; userId: string } & AssignLicenseRequest)
@@ -219,6 +228,8 @@ async function decidePages(
   next: (after: number) => { sql: string; params: unknown[] } | null,
   adjust: (page: Page) => PageUser[],
   options: Parameters<typeof readPage>[2] = {},
+  /** The users `next` asks for at most, and whether another page may still be examined after one. */
+  paging: { pageSize: number; more: () => boolean } = { pageSize: PAGE, more: () => true },
 ) {
   const decided: Decided[] = [];
   const moves = new Map<string, { taken: number; freed: number }>();
@@ -243,8 +254,9 @@ async function decidePages(
     for (const c of decision.changed) decided.push(c);
     examined += page.users.length;
     after = page.seqs.at(-1)!;
-    if (page.seqs.length < PAGE) return { decided, moves, pools: startPools, examined, complete: true };
-    if (examined >= PREVIEW_USERS) return { decided, moves, pools: startPools, examined, complete: false };
+    if (page.seqs.length < paging.pageSize) return { decided, moves, pools: startPools, examined, complete: true };
+    if (examined >= PREVIEW_USERS || !paging.more())
+      return { decided, moves, pools: startPools, examined, complete: false };
   }
   return { decided, moves, pools: startPools ?? new Map(), examined, complete: true };
 }
@@ -387,24 +399,29 @@ export async function previewLicensingChange({
         throw error;
       }
       const tenant = await readTenantLicensing(ctx);
+      // The rule's work is counted: a page holds at most RULE_STEPS_PER_PAGE of it (a heavy rule's pages are short,
+      // and the isolate's other requests run between them), the preview at most PREVIEW_RULE_STEPS.
+      const meter: StepMeter = { steps: 0 };
+      const pageSize = Math.min(PAGE, usersPerPage(rule));
       const run = await decidePages(
         ctx,
         tenant,
         (after) => ({
           sql: "SELECT seq FROM users WHERE tenant_id = ?1 AND deleted_at IS NULL AND seq > ?2 ORDER BY seq LIMIT ?3",
-          params: [after, PAGE],
+          params: [after, pageSize],
         }),
         (page) => {
           const grants = page.grantsOf.get(group.id) ?? [];
           // As the rule's job: members follow the rule, and only users it touches are decided.
           return page.users.flatMap((u) => {
-            const matches = evaluateMembershipRule(rule, u.attributes!);
+            const matches = evaluateMembershipRule(rule, u.attributes!, meter);
             if (matches && !u.member) return [{ ...u, grants: withGroupGrants(u, group.id, [...grants]) }];
             if (!matches && u.member) return [{ ...u, grants: withGroupGrants(u, group.id, []) }];
             return matches || u.sources.some((s) => s.sourceId === group.id) ? [u] : [];
           });
         },
         { withAttributes: [...ruleProperties(rule)], memberOf: group.seq },
+        { pageSize, more: () => meter.steps + RULE_STEPS_PER_PAGE <= PREVIEW_RULE_STEPS },
       );
       return tellRun(ctx, change, tenant, run);
     }

@@ -1,6 +1,15 @@
 import { describe, expect, it } from "vitest";
+import {
+  evaluateMembershipRule,
+  MAX_RULE_LENGTH,
+  parseMembershipRule,
+  type RuleUser,
+  type StepMeter,
+} from "../../functions/directory/membership-rule.ts";
+import { PREVIEW_RULE_STEPS } from "../../functions/retention/impact-actions.ts";
 import { addDays } from "../../functions/retention/rules.ts";
 import { assign, buy, newTenant, newUser, SKU, type TestTenant } from "../helpers/api.ts";
+import { seedUsers } from "../helpers/fixtures.ts";
 import { addMembers, assignGroup, eventually, newGroup, processed } from "../helpers/groups.ts";
 import { mailbox } from "../helpers/retention.ts";
 
@@ -153,6 +162,36 @@ describe("POST /api/licensing/preview", () => {
       membershipRule: 'user.department -eq "x"',
     });
     expect(notDynamic.body.refusal).not.toBeNull();
+  });
+
+  it("a membership rule's preview does at most PREVIEW_RULE_STEPS of rule work, in the request: partial past it", async () => {
+    const t = await newTenant();
+    // Attributes at their longest, and none holding the rule's letter: every -match clause reads all of them.
+    const long = (i: number, n: number) => `${"a".repeat(n - String(i).length)}${i}`;
+    await seedUsers(t.id, 1000, (i) => ({ name: long(i, 256), department: long(i, 64) }));
+    const groupId = await newGroup(t.admin, {
+      groupTypes: ["DynamicMembership"],
+      membershipRule: 'user.department -eq "x"',
+    });
+    let heaviest = 'user.displayName -match "b"';
+    while (heaviest.length + 30 <= MAX_RULE_LENGTH) heaviest += ' -or user.department -match "b"';
+    const meter: StepMeter = { steps: 0 };
+    evaluateMembershipRule(
+      parseMembershipRule(heaviest),
+      { displayName: long(0, 256), department: long(0, 64) } as RuleUser,
+      meter,
+    );
+    const perUser = meter.steps;
+    expect(1000 * perUser).toBeGreaterThan(PREVIEW_RULE_STEPS);
+
+    const heavy = await preview(t, { change: "membershipRule", groupId, membershipRule: heaviest });
+    expect(heavy.status, JSON.stringify(heavy.body)).toBe(200);
+    expect(heavy.body.complete).toBe(false);
+    expect(heavy.body.usersExamined).toBeGreaterThan(0);
+    expect(heavy.body.usersExamined * perUser).toBeLessThanOrEqual(PREVIEW_RULE_STEPS);
+    // A plain rule over the same users is examined whole.
+    const plain = await preview(t, { change: "membershipRule", groupId, membershipRule: 'user.department -eq "y"' });
+    expect(plain.body).toMatchObject({ complete: true, usersExamined: 1000 });
   });
 
   it("bad input is a 400; another tenant's user a 404", async () => {

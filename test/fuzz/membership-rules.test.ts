@@ -12,12 +12,13 @@ import {
   MAX_RULE_ATTRIBUTE_LENGTH,
   MAX_RULE_LENGTH,
   parseMembershipRule,
+  RULE_STEPS_PER_PAGE,
   type RuleUser,
   type StepMeter,
+  usersPerPage,
 } from "../../functions/directory/membership-rule.ts";
 import { queueJob } from "../../functions/jobs/outbox.ts";
 import { QueryBudget } from "../../functions/jobs/runner.ts";
-import { RULE_STEPS_PER_PAGE, usersPerPage } from "../../functions/lifecycle/membership-job.ts";
 import { reevaluateUsers } from "../../functions/lifecycle/reevaluate.ts";
 import { newUser } from "../helpers/api.ts";
 import { checked, fuzzRuns, fuzzTimeout, type Seeded, seededTenant, settle } from "../helpers/fuzz.ts";

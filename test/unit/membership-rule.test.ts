@@ -13,12 +13,13 @@ import {
   MembershipRuleError,
   parseMembershipRule,
   printMembershipRule,
+  RULE_STEPS_PER_PAGE,
   type RuleUser,
   ruleProperties,
   type StepMeter,
   type StringRuleProperty,
+  usersPerPage,
 } from "../../functions/directory/membership-rule.ts";
-import { RULE_STEPS_PER_PAGE, usersPerPage } from "../../functions/lifecycle/membership-job.ts";
 
 const baseUser: RuleUser = {
   id: "5f0a7c1e-0000-4000-8000-000000000001",
