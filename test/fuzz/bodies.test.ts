@@ -95,6 +95,21 @@ const validBodies: Record<
     body: () => ({ displayName: "Fuzz installation", country: "US", domains: [`${unique()}.example`] }),
     bootstrap: true,
   },
+  "POST /v1.0/directory/deletedItems/{id}/restore": { body: () => ({}) },
+  "PATCH /api/mailboxes/{id}": { body: () => ({ litigationHold: true }) },
+  "POST /api/mailboxes/{id}/items": { body: () => ({ items: [{ subject: "Fuzz", sizeBytes: 1000 }] }) },
+  "POST /api/mailboxes/{id}/items/applyLabel": { body: () => ({ retentionLabelId: null, itemIds: ["1"] }) },
+  "POST /api/retention-labels": { body: () => ({ displayName: `Fuzz ${unique()}`, retentionDays: 30 }) },
+  "PATCH /api/retention/settings": { body: () => ({ oneDriveRetentionDays: 60 }) },
+  "POST /api/retention/run": { body: () => ({ dryRun: true }) },
+  "POST /api/licensing/preview": {
+    body: () => ({
+      change: "userAssignLicense",
+      userId: s.users[3],
+      addLicenses: [{ skuId: SKU.EMS, disabledPlans: [] }],
+      removeLicenses: [],
+    }),
+  },
   "POST /api/keys": { body: () => ({ role: "GlobalReader", name: "fuzz" }) },
   "POST /api/domains": { body: () => ({ id: `${unique()}.example` }) },
   "PATCH /api/settings": { body: () => ({ allowGuestsInLicensedGroups: false }) },
@@ -122,7 +137,9 @@ const validBodies: Record<
 function paramValue(route: Route, name: string): fc.Arbitrary<string> {
   const of = (t: Seeded) => {
     if (name === "tenantId" || (route.path.startsWith("/api/tenants/{id}") && name === "id")) return [t.t.id];
-    if (name === "userId" || route.path.startsWith("/v1.0/users/")) return [...t.users, t.guest];
+    if (route.path.startsWith("/v1.0/directory/deletedItems/")) return [t.deletedUser, ...t.users];
+    if (name === "userId" || route.path.startsWith("/v1.0/users/") || route.path.startsWith("/api/mailboxes/"))
+      return [...t.users, t.guest];
     if (route.path.startsWith("/v1.0/groups/") || route.path.startsWith("/api/groups/"))
       return [t.staticGroup, t.licensedGroup, t.dynamicGroup];
     if (route.path.includes("subscriptions/")) return t.subscriptions;
@@ -307,13 +324,17 @@ describe("fuzz: request bodies", { timeout: fuzzTimeout }, () => {
           "{id}",
           route.path.endsWith("/takeOver")
             ? t.selfService
-            : route.path.includes("subscriptions")
-              ? t.subscriptions[0]!
-              : route.path.endsWith("/members/$ref")
-                ? t.staticGroup
-                : route.path.startsWith("/v1.0/groups") || route.path.startsWith("/api/groups")
-                  ? t.licensedGroup
-                  : t.users[3]!,
+            : route.path.startsWith("/v1.0/directory/deletedItems/")
+              ? t.deletedUser
+              : route.path.startsWith("/api/mailboxes/")
+                ? t.users[0]!
+                : route.path.includes("subscriptions")
+                  ? t.subscriptions[0]!
+                  : route.path.endsWith("/members/$ref")
+                    ? t.staticGroup
+                    : route.path.startsWith("/v1.0/groups") || route.path.startsWith("/api/groups")
+                      ? t.licensedGroup
+                      : t.users[3]!,
         );
       const saved = s;
       s = t;

@@ -42,6 +42,13 @@ const tenantTables: Record<string, string> = {
   jobs: "SELECT * FROM jobs WHERE tenant_id = ?1 ORDER BY id",
   // done_at moves when the queue gets to a row; settle() waits for that, so rows and their state are comparable.
   outbox: "SELECT id, kind, payload, done_at IS NULL AS pending FROM outbox WHERE tenant_id = ?1 ORDER BY id",
+  mailboxes: "SELECT * FROM mailboxes WHERE tenant_id = ?1 ORDER BY seq",
+  mailboxItems:
+    "SELECT i.* FROM mailbox_items i JOIN mailboxes m ON m.seq = i.mailbox_seq WHERE m.tenant_id = ?1 ORDER BY i.mailbox_seq, i.item_seq",
+  oneDrive: "SELECT * FROM onedrive_sites WHERE tenant_id = ?1 ORDER BY seq",
+  retentionLabels: "SELECT * FROM retention_labels WHERE tenant_id = ?1 ORDER BY seq",
+  retentionSettings: "SELECT * FROM retention_settings WHERE tenant_id = ?1",
+  purgeLedger: "SELECT * FROM purge_ledger WHERE tenant_id = ?1 ORDER BY id",
   // Audit rows are only ever added: their ids show a refused request that wrote one.
   audit: "SELECT id FROM audit_log WHERE tenant_id = ?1 ORDER BY id",
 };
@@ -174,6 +181,8 @@ export type Seeded = {
   licensedGroup: string;
   dynamicGroup: string;
   subscriptions: string[];
+  /** A deleted user, in deletedItems (restorable). */
+  deletedUser: string;
   /** A self-service (user-owned) subscription, one an admin may take over. */
   selfService: string;
   /** Ids of objects of this tenant, for path parameters and filter literals. */
@@ -181,8 +190,9 @@ export type Seeded = {
 };
 
 /**
- * A tenant with a little of everything: E3 and EMS seats (E3 nearly used up), a self-service subscription, users in a few departments with direct
- * licenses, a static group, a licensed group, a dynamic group, and audit rows from all of it.
+ * A tenant with a little of everything: E3 and EMS seats (E3 nearly used up), a self-service subscription, users in a
+ * few departments with direct licenses (and so mailboxes), a deleted user, a static group, a licensed group, a dynamic
+ * group, and audit rows from all of it.
  */
 export async function seededTenant(): Promise<Seeded> {
   const t = await newTenant("US", "Fuzz");
@@ -211,17 +221,21 @@ export async function seededTenant(): Promise<Seeded> {
     membershipRule: 'user.department -eq "Sales"',
     membershipRuleProcessingState: "On",
   });
+  const deletedUser = await newUser(t.admin, { displayName: "Deleted User" });
+  const deleted = await t.admin.delete(`/v1.0/users/${deletedUser}`);
+  if (deleted.status !== 204) throw new Error(`seed delete failed: ${deleted.status} ${JSON.stringify(deleted.body)}`);
   await settle(t.id);
   return {
     t,
     users,
     guest,
+    deletedUser,
     staticGroup,
     licensedGroup,
     dynamicGroup,
     subscriptions: [...subscriptions, selfService],
     selfService,
-    ids: [...users, guest, staticGroup, licensedGroup, dynamicGroup, ...subscriptions, selfService],
+    ids: [...users, guest, deletedUser, staticGroup, licensedGroup, dynamicGroup, ...subscriptions, selfService],
   };
 }
 
