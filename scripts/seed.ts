@@ -669,12 +669,8 @@ export type BenchRulesSeed = {
  */
 export async function seedBenchRules(env: Env, users: number, log: (line: string) => void): Promise<BenchRulesSeed> {
   const d1 = env.DB;
-  await ensureCatalog(env, log);
   const domain = "rules.bench.example";
-  const { tenant } = await createTenant({
-    ctx: makeCtx(env, "", seedActor),
-    input: { displayName: "Bench Rules", country: "US", domains: [domain] },
-  });
+  const { tenant, ctx } = await benchTenant(env, { displayName: "Bench Rules", country: "US", domains: [domain] }, log);
   const now = new Date().toISOString();
   const ids = Array.from({ length: users }, () => newId()).sort();
   const long = (n: number, i: number) => `${"a".repeat(n - String(i).length)}${i}`;
@@ -705,10 +701,7 @@ export async function seedBenchRules(env: Env, users: number, log: (line: string
     statements.push(insert.bind(tenant.id, now, JSON.stringify(rows)));
   }
   for (let i = 0; i < statements.length; i += BULK_STATEMENTS) await d1.batch(statements.slice(i, i + BULK_STATEMENTS));
-  const key = await issueApiKey({
-    ctx: makeCtx(env, tenant.id, seedActor),
-    input: { role: "GlobalAdministrator", name: "bench rules" },
-  });
+  const key = await issueApiKey({ ctx, input: { role: "GlobalAdministrator", name: "bench rules" } });
   log(`bench rules: seeded tenant ${tenant.id} with ${users} users of maximal attributes`);
   return { tenantId: tenant.id, key: key.key, users, changeUserIds: ids.slice(0, 200) };
 }
