@@ -25,6 +25,9 @@ export default defineConfig({
     // The JSON report lets .ci/run print a plain "N passed, N failed" closing line.
     reporters: ["default", ["json", { outputFile: "test-results/vitest.json" }]],
     setupFiles: ["./test/helpers/setup.ts"],
+    // Vitest's default on a 2-CPU machine is one worker; a test file's setup (loading the Worker's modules in workerd)
+    // is CPU and its tests mostly wait on D1, so two workers overlap the one with the other.
+    maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 120_000,
   },
