@@ -335,7 +335,8 @@ async function seedDemoMail(ctx: ReturnType<typeof makeCtx>, users: { id: string
   await assignUserLicenses({ ctx, input: { userRef: leaver.id, addLicenses: [], removeLicenses: [e3] } });
 }
 
-export type BenchSeed = { tenantId: string; key: string; skuId: string; userIds: string[] };
+/** `skuId` is E3 (its Exchange moves a mailbox on every change); `noMailboxSkuId` is EMS (licensing alone). */
+export type BenchSeed = { tenantId: string; key: string; skuId: string; noMailboxSkuId: string; userIds: string[] };
 
 /** A bench's tenant, on the catalogue, and the seed's context in it. */
 async function benchTenant(env: Env, input: Parameters<typeof createTenant>[0]["input"], log: (line: string) => void) {
@@ -344,7 +345,7 @@ async function benchTenant(env: Env, input: Parameters<typeof createTenant>[0]["
   return { tenant, ctx: makeCtx(env, tenant.id, seedActor) };
 }
 
-/** A tenant for `npm run bench`: a large E3 pool and `users` licensable users holding nothing yet. */
+/** A tenant for `npm run bench`: large E3 and EMS pools and `users` licensable users holding nothing yet. */
 export async function seedBench(env: Env, users: number, log: (line: string) => void): Promise<BenchSeed> {
   const { tenant, ctx } = await benchTenant(
     env,
@@ -355,6 +356,7 @@ export async function seedBench(env: Env, users: number, log: (line: string) => 
     ctx,
     input: { skuPartNumber: "ENTERPRISEPACK", totalLicenses: users * 2 + 100 },
   });
+  const ems = await createSubscription({ ctx, input: { skuPartNumber: "EMS", totalLicenses: users * 2 + 100 } });
   const userIds: string[] = [];
   for (let i = 0; i < users; i++) {
     const nick = `bench${String(i).padStart(4, "0")}`;
@@ -376,7 +378,13 @@ export async function seedBench(env: Env, users: number, log: (line: string) => 
     input: { role: "LicenseAdministrator", name: "bench" },
   });
   log(`seeded bench tenant ${tenant.id}: ${users} users, ENTERPRISEPACK x${sub.subscription.totalLicenses}`);
-  return { tenantId: tenant.id, key: issued.key, skuId: sub.subscription.skuId, userIds };
+  return {
+    tenantId: tenant.id,
+    key: issued.key,
+    skuId: sub.subscription.skuId,
+    noMailboxSkuId: ems.subscription.skuId,
+    userIds,
+  };
 }
 
 export type BenchGroupsSeed = {
