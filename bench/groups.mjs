@@ -23,7 +23,19 @@ import path from "node:path";
 import process from "node:process";
 import autocannon from "autocannon";
 import { floorEngineNote, measureFloor } from "./floor.mjs";
-import { fmt, log, node, root, run, sleep, startWranglerDev, stopAllAndWait, summarize, wrangler } from "./lib.mjs";
+import {
+  fmt,
+  log,
+  root,
+  run,
+  runAloneIfMain,
+  seedThroughCli,
+  sleep,
+  startWranglerDev,
+  stopAllAndWait,
+  summarize,
+  wrangler,
+} from "./lib.mjs";
 
 const USERS = Number(process.env.BENCH_GROUP_USERS ?? 100_000);
 const READERS = Number(process.env.BENCH_GROUP_READERS ?? 300);
@@ -139,21 +151,14 @@ export async function runGroups(stateRoot) {
     await run(wrangler, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist]);
     log(`groups: seeding ${USERS} users in one static group + ${READERS} users of a read tenant`);
     const seedStart = performance.now();
-    const { stdout } = await run(
-      node,
-      [
-        path.join(root, "scripts", "cli.ts"),
-        "bench-groups-seed",
-        "--users",
-        String(USERS),
-        "--readers",
-        String(READERS),
-        "--persist-to",
-        persist,
-      ],
-      { timeoutMs: 5 * 60_000 },
+    const seed = await seedThroughCli(
+      persist,
+      "bench-groups-seed",
+      ["--users", String(USERS), "--readers", String(READERS)],
+      {
+        timeoutMs: 5 * 60_000,
+      },
     );
-    const seed = JSON.parse(stdout.trim().split("\n").pop());
     result.seedSeconds = seconds(performance.now() - seedStart);
     log(`groups: seeded in ${fmt(result.seedSeconds)} s`);
 
@@ -373,12 +378,4 @@ function finishReport(result, problems) {
   return { report: result, lines, invalid };
 }
 
-// `node bench/groups.mjs` runs this bench alone (npm run bench runs it through bench/run.mjs).
-if (process.argv[1] && path.resolve(process.argv[1]) === path.join(root, "bench", "groups.mjs")) {
-  const { rm } = await import("node:fs/promises");
-  const dir = path.join(root, "bench", ".state", "groups");
-  await rm(dir, { recursive: true, force: true });
-  const out = await runGroups(dir);
-  console.log(`\n${out.lines.join("\n")}`);
-  process.exitCode = out.invalid ? 1 : 0;
-}
+await runAloneIfMain(import.meta.url, "groups", runGroups);

@@ -3,6 +3,7 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createWriteStream, existsSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import process from "node:process";
@@ -165,4 +166,26 @@ export function summarize(name, result) {
     timeouts: result.timeouts,
     statusCodes: result.statusCodeStats,
   };
+}
+
+/** Seeds a bench's state through the CLI (`node scripts/cli.ts <command> … --persist-to`): the seed's closing JSON line. */
+export async function seedThroughCli(persist, command, args, { timeoutMs } = {}) {
+  const { stdout } = await run(
+    node,
+    [path.join(root, "scripts", "cli.ts"), command, ...args, "--persist-to", persist],
+    {
+      timeoutMs,
+    },
+  );
+  return JSON.parse(stdout.trim().split("\n").pop());
+}
+
+/** `node bench/<name>.mjs` runs that bench alone, in a fresh bench/.state/<state> (npm run bench runs them all). */
+export async function runAloneIfMain(moduleUrl, state, runBench) {
+  if (!process.argv[1] || path.resolve(process.argv[1]) !== fileURLToPath(moduleUrl)) return;
+  const dir = path.join(stateDir, state);
+  await rm(dir, { recursive: true, force: true });
+  const out = await runBench(dir);
+  console.log(`\n${out.lines.join("\n")}`);
+  process.exitCode = out.invalid ? 1 : 0;
 }

@@ -19,7 +19,18 @@ import { mkdir, readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import process from "node:process";
-import { fmt, log, node, root, run, sleep, startWranglerDev, stopAllAndWait, wrangler } from "./lib.mjs";
+import {
+  fmt,
+  log,
+  root,
+  run,
+  runAloneIfMain,
+  seedThroughCli,
+  sleep,
+  startWranglerDev,
+  stopAllAndWait,
+  wrangler,
+} from "./lib.mjs";
 import { measurePurgeFloor } from "./purge-floor.mjs";
 
 const MAILBOXES = Number(process.env.BENCH_PURGE_MAILBOXES ?? 100_000);
@@ -67,21 +78,12 @@ export async function runPurge(stateRoot) {
     await run(wrangler, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist]);
     log(`purge: seeding ${MAILBOXES} due mailboxes with ${ITEMS} items`);
     const seedStart = performance.now();
-    const { stdout } = await run(
-      node,
-      [
-        path.join(root, "scripts", "cli.ts"),
-        "bench-purge-seed",
-        "--mailboxes",
-        String(MAILBOXES),
-        "--items",
-        String(ITEMS),
-        "--persist-to",
-        persist,
-      ],
+    const seed = await seedThroughCli(
+      persist,
+      "bench-purge-seed",
+      ["--mailboxes", String(MAILBOXES), "--items", String(ITEMS)],
       { timeoutMs: 10 * 60_000 },
     );
-    const seed = JSON.parse(stdout.trim().split("\n").pop());
     result.seedSeconds = (performance.now() - seedStart) / 1000;
     result.expect = seed.expect;
     log(`purge: seeded in ${fmt(result.seedSeconds)} s: ${JSON.stringify(seed.expect)}`);
@@ -217,12 +219,4 @@ function finishReport(result, problems) {
   return { report: result, lines, invalid };
 }
 
-// `node bench/purge.mjs` runs this bench alone (npm run bench runs it through bench/run.mjs).
-if (process.argv[1] && path.resolve(process.argv[1]) === path.join(root, "bench", "purge.mjs")) {
-  const { rm } = await import("node:fs/promises");
-  const dir = path.join(root, "bench", ".state", "purge");
-  await rm(dir, { recursive: true, force: true });
-  const out = await runPurge(dir);
-  console.log(`\n${out.lines.join("\n")}`);
-  process.exitCode = out.invalid ? 1 : 0;
-}
+await runAloneIfMain(import.meta.url, "purge", runPurge);

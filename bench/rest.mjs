@@ -20,7 +20,7 @@ import os from "node:os";
 import path from "node:path";
 import process from "node:process";
 import autocannon from "autocannon";
-import { fmt, log, node, root, run, startWranglerDev, stopAllAndWait, summarize, wrangler } from "./lib.mjs";
+import { fmt, log, root, run, seedThroughCli, startWranglerDev, stopAllAndWait, summarize, wrangler } from "./lib.mjs";
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
@@ -56,15 +56,7 @@ export async function runRest(stateRoot) {
     log("rest: applying migrations");
     await run(wrangler, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist]);
     log(`rest: seeding the bench tenant (${USERS} users)`);
-    const { stdout } = await run(node, [
-      path.join(root, "scripts", "cli.ts"),
-      "bench-seed",
-      "--users",
-      String(USERS),
-      "--persist-to",
-      persist,
-    ]);
-    const seed = JSON.parse(stdout.trim().split("\n").pop());
+    const seed = await seedThroughCli(persist, "bench-seed", ["--users", String(USERS)]);
 
     const app = await startWranglerDev("seatflow", { persist, logFile: path.join(stateRoot, "seatflow-dev.log") });
     const bare = await startWranglerDev("bare", {

@@ -21,7 +21,19 @@ import os from "node:os";
 import path from "node:path";
 import process from "node:process";
 import autocannon from "autocannon";
-import { fmt, log, node, root, run, sleep, startWranglerDev, stopAllAndWait, summarize, wrangler } from "./lib.mjs";
+import {
+  fmt,
+  log,
+  root,
+  run,
+  runAloneIfMain,
+  seedThroughCli,
+  sleep,
+  startWranglerDev,
+  stopAllAndWait,
+  summarize,
+  wrangler,
+} from "./lib.mjs";
 
 const USERS = Number(process.env.BENCH_RULE_USERS ?? 20_000);
 const GROUPS = Number(process.env.BENCH_RULE_GROUPS ?? 3);
@@ -183,21 +195,8 @@ export async function runRuleIsolation(stateRoot) {
     log("rules: applying migrations");
     await run(wrangler, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist]);
     log(`rules: seeding tenant A (${USERS} users of maximal attributes) and tenant B (200 users)`);
-    const seedA = await run(
-      node,
-      [path.join(root, "scripts", "cli.ts"), "bench-rules-seed", "--users", String(USERS), "--persist-to", persist],
-      { timeoutMs: 5 * 60_000 },
-    );
-    const a = JSON.parse(seedA.stdout.trim().split("\n").pop());
-    const seedB = await run(node, [
-      path.join(root, "scripts", "cli.ts"),
-      "bench-seed",
-      "--users",
-      "200",
-      "--persist-to",
-      persist,
-    ]);
-    const b = JSON.parse(seedB.stdout.trim().split("\n").pop());
+    const a = await seedThroughCli(persist, "bench-rules-seed", ["--users", String(USERS)], { timeoutMs: 5 * 60_000 });
+    const b = await seedThroughCli(persist, "bench-seed", ["--users", "200"]);
 
     const app = await startWranglerDev("seatflow", { persist, logFile: path.join(stateRoot, "seatflow-dev.log") });
     log(`rules: wrangler dev on ${app.url}`);
@@ -344,12 +343,4 @@ function finishReport(result, problems) {
   return { report: result, lines, invalid };
 }
 
-// `node bench/rule-isolation.mjs` runs this bench alone (npm run bench runs it through bench/run.mjs).
-if (process.argv[1] && path.resolve(process.argv[1]) === path.join(root, "bench", "rule-isolation.mjs")) {
-  const { rm } = await import("node:fs/promises");
-  const dir = path.join(root, "bench", ".state", "rules");
-  await rm(dir, { recursive: true, force: true });
-  const out = await runRuleIsolation(dir);
-  console.log(`\n${out.lines.join("\n")}`);
-  process.exitCode = out.invalid ? 1 : 0;
-}
+await runAloneIfMain(import.meta.url, "rules", runRuleIsolation);
