@@ -13,11 +13,11 @@ import { interactive, type RequestRate } from "../core/traffic.ts";
 /** Requests per second from which the API counts as in use (a client polling a job's state stays below it). */
 export const BUSY_REQUESTS_PER_SECOND = 20;
 /**
- * Members per page while the API is in use: short enough that a request waits behind one page only briefly (larger
- * pages at a smaller share raised the reads' p99 more), long enough that the per-page statements stay a small part of
- * the job (smaller pages made it slower for the same share).
+ * Members per page while the API is in use: short enough that a request waits behind one page only briefly (pages of
+ * 500 raised the reads' p99 to twice idle, larger pages at a smaller share more), long enough that the per-page
+ * statements stay a small part of the job (200 at a larger share made it slower and the p99 no better).
  */
-export const BUSY_PAGE_SIZE = 500;
+export const BUSY_PAGE_SIZE = 250;
 /**
  * The share of time a job's own work takes while the API is in use: enough that a job under saturating traffic still
  * finishes within about ten times its idle time, little enough that the reads' p99 stays within half again of idle.

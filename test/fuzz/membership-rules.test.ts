@@ -17,6 +17,7 @@ import {
   type StepMeter,
   usersPerPage,
 } from "../../functions/directory/membership-rule.ts";
+import { type UserField, userFields } from "../../functions/directory/user-fields.ts";
 import { queueJob } from "../../functions/jobs/outbox.ts";
 import { QueryBudget } from "../../functions/jobs/runner.ts";
 import { reevaluateUsers } from "../../functions/lifecycle/reevaluate.ts";
@@ -38,23 +39,8 @@ beforeAll(async () => {
   await settle(s.t.id);
 });
 
-const ruleFields = [
-  "id",
-  "userPrincipalName",
-  "displayName",
-  "mailNickname",
-  "givenName",
-  "surname",
-  "mail",
-  "jobTitle",
-  "department",
-  "companyName",
-  "country",
-  "employeeId",
-  "usageLocation",
-  "userType",
-  "accountEnabled",
-] as const;
+/** What a membership rule can read of a user, by Graph name: the user-field table's rule properties. */
+const ruleFields = (userFields as readonly UserField[]).filter((f) => f.rule).map((f) => f.graph);
 
 /** The tenant's users as a rule reads them, through the API. */
 async function ruleUsers(): Promise<RuleUser[]> {
