@@ -44,6 +44,10 @@ export const guardedValue = (condition: string, value: string) => `CASE WHEN ${c
 /** The NOT NULL columns written through guardedValue: their constraint failing means a guard failed. */
 const guardedColumns = /NOT NULL constraint failed: (users\.license_version|seat_pools\.consumed_units)/i;
 
+/** A UNIQUE or PRIMARY KEY constraint refused the write (a racing insert of the same key, a name taken). */
+export const isUniqueViolation = (error: unknown): boolean =>
+  error instanceof Error && /UNIQUE constraint failed|PRIMARY KEY/i.test(error.message);
+
 export const isGuardFailure = (error: unknown): boolean =>
   error instanceof Error && (/malformed JSON/i.test(error.message) || guardedColumns.test(error.message));
 

@@ -5,7 +5,7 @@ import type { Ctx } from "../core/context.ts";
 import { invalid, notFound, uniqueness } from "../core/errors.ts";
 import { newId } from "../core/ids.ts";
 import { can } from "../core/roles.ts";
-import { isGuardFailure } from "../core/sql.ts";
+import { isGuardFailure, isUniqueViolation } from "../core/sql.ts";
 import { followUp, sendFollowUps } from "../jobs/outbox.ts";
 import { verifiedDomainNames } from "../tenancy/store.ts";
 import {
@@ -53,9 +53,6 @@ const locationNeeded = () =>
     reason: "usageLocationRequired",
     fields: [{ field: "usageLocation", message: LOCATION_NEEDED }],
   });
-
-export const isUniqueViolation = (error: unknown) =>
-  error instanceof Error && /UNIQUE constraint failed/i.test(error.message);
 
 export const userTarget = (
   user: Pick<UserRow, "id" | "displayName" | "userPrincipalName">,

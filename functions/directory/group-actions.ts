@@ -1,10 +1,12 @@
 /** The group verbs: create, update and delete groups, and add or remove their members. */
+
 import { auditStatement, auditStatements, type ModifiedProperty, memberChangeStatements } from "../audit/store.ts";
 import { requireRole } from "../core/authorize.ts";
 import type { Ctx } from "../core/context.ts";
 import { invalid, notFound } from "../core/errors.ts";
 import { newId } from "../core/ids.ts";
 import { can } from "../core/roles.ts";
+import { isUniqueViolation } from "../core/sql.ts";
 import { followUp, queueJob, type Recorded, sendFollowUps } from "../jobs/outbox.ts";
 import { tenantSettings } from "../tenancy/store.ts";
 import {
@@ -62,9 +64,6 @@ export async function checkGuests(ctx: Ctx, group: Pick<GroupRow, "licensed">, m
     throw invalid(groupMessages.guestInLicensedGroup);
   }
 }
-
-const isUniqueViolation = (error: unknown) =>
-  error instanceof Error && /UNIQUE constraint failed|PRIMARY KEY/i.test(error.message);
 
 export async function createGroup({ ctx, input }: { ctx: Ctx; input: CreateGroupInput }): Promise<GroupRow> {
   requireRole(ctx, can.manageUsers);

@@ -16,6 +16,7 @@ import {
 import type { Ctx } from "../core/context.ts";
 import { guardSql } from "../core/sql.ts";
 import { aliasOf, toUserRow, type UserRow, userColumnsFor } from "../directory/store.ts";
+import { DELIVERS_SERVICE_SQL } from "../subscriptions/rules.ts";
 import { consequenceWrites, type DeliveredLicense, deliveredLicenses } from "./consequences.ts";
 import { changeUserLicenseAudit } from "./license-audit.ts";
 import type { PageDecision } from "./page-rules.ts";
@@ -47,9 +48,7 @@ export async function readTenantLicensing(ctx: Ctx): Promise<TenantLicensing> {
     ctx.d1.prepare(planRulesSql("?1")).bind(ctx.tenantId),
     ctx.d1.prepare(skuPlansSql("SELECT sku_id FROM seat_pools WHERE tenant_id = ?1")).bind(ctx.tenantId),
     ctx.d1
-      .prepare(
-        "SELECT DISTINCT sku_id AS skuId FROM subscriptions WHERE tenant_id = ?1 AND status NOT IN ('Deleted', 'LockedOut')",
-      )
+      .prepare(`SELECT DISTINCT sku_id AS skuId FROM subscriptions WHERE tenant_id = ?1 AND ${DELIVERS_SERVICE_SQL}`)
       .bind(ctx.tenantId),
   ]);
   const skuMap = toSkuPlans((skus?.results ?? []) as unknown as SkuPlanRow[]);

@@ -2,6 +2,7 @@
  * Licensing as stored: a user's licensing read in one batch, its guarded writes, the set-based row writes every path
  * shares, the groups' licenses, and the reads behind the licensing views.
  */
+
 import { DIRECT_SOURCE_ID, DIRECT_SOURCE_SEQ, poolSeqOf, skuOfPool, sourceOfSeq, sourceSeqOf } from "../../db/seqs.ts";
 import {
   planRulesSql,
@@ -22,6 +23,7 @@ import {
   userColumns,
   userSeqByRefSql,
 } from "../directory/store.ts";
+import { DELIVERS_SERVICE_SQL } from "../subscriptions/rules.ts";
 import { consequenceWrites, deliveredLicenses } from "./consequences.ts";
 import type { HeldLicense, PlanRule, ReconcileResult, SourceOutcome } from "./rules.ts";
 
@@ -92,7 +94,7 @@ export type SkuHolding = {
 /** A SKU's holding, per subscription status and owner (the columns of a GROUP BY sku_id over subscriptions). */
 const holdingColumns = `sum(owner_type = 'Company' AND status <> 'Deleted') AS companySubscriptions,
   sum(owner_type = 'User' AND status <> 'Deleted') AS selfServiceSubscriptions,
-  sum(status NOT IN ('Deleted', 'LockedOut')) AS deliveringSubscriptions`;
+  sum(${DELIVERS_SERVICE_SQL}) AS deliveringSubscriptions`;
 
 /** What a group the user belongs to hands out: one row per (group, sku). */
 export type GroupGrant = { groupId: string; skuId: string; disabledPlans: string[] };
@@ -230,6 +232,10 @@ export async function readUserLicensing(
   };
 }
 
+/** Whether a SKU of the snapshot still delivers its plans (some subscription of it neither Deleted nor LockedOut). */
+export const snapshotDelivers = (snapshot: Pick<UserLicensingSnapshot, "holdings">) => (skuId: string) =>
+  (snapshot.holdings.get(skuId)?.deliveringSubscriptions ?? 0) > 0;
+
 /**
  * The write half of a user's licensing change, as batch items. Guarded twice: on the user's licenseVersion (nobody
  * changed this user since the read) and on each pool taking a new seat (`consumed < enabled` at write time), so
@@ -274,7 +280,7 @@ export function userLicensingWrites(
     ...licensingRowWrites(ctx, [{ userSeq: user.seq, sources: snapshot.sources, held: snapshot.held, result }]),
   );
   // What other capabilities write when these licenses move (a mailbox's countdown, say), in this same batch.
-  const delivers = (skuId: string) => (snapshot.holdings.get(skuId)?.deliveringSubscriptions ?? 0) > 0;
+  const delivers = snapshotDelivers(snapshot);
   statements.push(
     ...consequenceWrites(
       ctx,

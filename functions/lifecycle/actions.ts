@@ -5,12 +5,14 @@
  * or a restore means for the user's mailbox and OneDrive comes with the licensing change (licensing/consequences.ts),
  * so nothing here knows retention. HR's leaver joins them here.
  */
+
 import { auditStatement } from "../audit/store.ts";
 import { requireRole } from "../core/authorize.ts";
 import type { Ctx } from "../core/context.ts";
 import { notFound } from "../core/errors.ts";
 import { can } from "../core/roles.ts";
-import { checkUpn, isUniqueViolation, upnTaken, userTarget } from "../directory/actions.ts";
+import { isUniqueViolation } from "../core/sql.ts";
+import { checkUpn, upnTaken, userTarget } from "../directory/actions.ts";
 import { restorable } from "../directory/rules.ts";
 import {
   deleteUserStatements,

@@ -10,9 +10,9 @@ import type { Ctx } from "../core/context.ts";
 import { concurrencyViolation, DomainError, invalid, notFound, uniqueness } from "../core/errors.ts";
 import { newId } from "../core/ids.ts";
 import { can } from "../core/roles.ts";
-import { isGuardFailure } from "../core/sql.ts";
+import { isGuardFailure, isUniqueViolation } from "../core/sql.ts";
 import { deliveredLicenses } from "../licensing/consequences.ts";
-import { readUserLicensing } from "../licensing/store.ts";
+import { readUserLicensing, snapshotDelivers } from "../licensing/store.ts";
 import {
   effectivePlanNames,
   type MailboxState,
@@ -28,9 +28,9 @@ import {
   deleteLabelStatements,
   findItems,
   findLabel,
+  findLabels,
   insertLabelStatement,
   type LabelRow,
-  labelInUse,
   labelItemsStatements,
   listItems as listStoredItems,
   listLabels as listStoredLabels,
@@ -72,9 +72,8 @@ export async function listMailboxes({ ctx, input }: { ctx: Ctx; input: MailboxLi
 async function enabledPlanNames(ctx: Ctx, userId: string) {
   const snapshot = await readUserLicensing(ctx, userId, []);
   if (!snapshot) return new Set<string>();
-  const delivers = (skuId: string) => (snapshot.holdings.get(skuId)?.deliveringSubscriptions ?? 0) > 0;
   return effectivePlanNames(
-    deliveredLicenses(snapshot.held, delivers),
+    deliveredLicenses(snapshot.held, snapshotDelivers(snapshot)),
     (skuId) => snapshot.skus.get(skuId)?.servicePlans,
   );
 }
@@ -96,7 +95,11 @@ export async function setLitigationHold({
     const { user, mailbox } = await mailboxOf(ctx, input.userRef);
     let after: typeof mailbox | null;
     if (input.litigationHold) {
-      const allowed = mailbox.state === "Active" && litigationHoldAllowed(await enabledPlanNames(ctx, user.id));
+      // The licensing read only matters for a hold not yet placed on an Active mailbox (the rule decides the rest).
+      const allowed =
+        mailbox.state === "Active" &&
+        !mailbox.litigationHold &&
+        litigationHoldAllowed(await enabledPlanNames(ctx, user.id));
       const placed = placeLitigationHold(mailbox, allowed);
       if (!placed.ok) {
         throw placed.error === "noMailbox" ? noMailbox() : invalid(placed.message, { reason: "holdNotLicensed" });
@@ -143,13 +146,13 @@ export type NewItemInput = {
   retentionLabelId?: string | null | undefined;
 };
 
-/** Labels by id, each looked up once; an unknown one is a 400 naming it. */
+/** Labels by id, read in one statement; an unknown one is a 400 naming it. */
 async function labelsById(ctx: Ctx, ids: Iterable<string>) {
-  const out = new Map<string, LabelRow>();
-  for (const id of new Set(ids)) {
-    const label = await findLabel(ctx, id);
-    if (!label) throw invalid(`The retention label '${id}' does not exist.`, { reason: "unknownLabel" });
-    out.set(id, label);
+  const wanted = [...new Set(ids)];
+  const out = new Map((await findLabels(ctx, wanted)).map((label) => [label.id, label]));
+  const unknown = wanted.find((id) => !out.has(id));
+  if (unknown !== undefined) {
+    throw invalid(`The retention label '${unknown}' does not exist.`, { reason: "unknownLabel" });
   }
   return out;
 }
@@ -329,7 +332,7 @@ export async function createRetentionLabel({
     ]);
     return { ...label, seq: Number(inserted?.results[0]?.seq), items: 0 };
   } catch (error) {
-    if (error instanceof Error && /UNIQUE constraint failed/i.test(error.message)) {
+    if (isUniqueViolation(error)) {
       throw uniqueness("displayName", "Another retention label with the same displayName already exists.");
     }
     throw error;
@@ -345,7 +348,7 @@ export async function deleteRetentionLabel({ ctx, input }: { ctx: Ctx; input: { 
     invalid(`The retention label '${label.name}' is applied to items; take it off them first.`, {
       reason: "labelInUse",
     });
-  if (await labelInUse(ctx, label)) throw inUse();
+  if ((label.items ?? 0) > 0) throw inUse();
   try {
     await ctx.d1.batch([
       ...deleteLabelStatements(ctx, label),

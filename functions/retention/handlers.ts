@@ -1,14 +1,12 @@
 /** The retention routes: validated input → verb → presenter. */
 import { invalid } from "../core/errors.ts";
-import { decodeSkipToken, keysetPage, nextLink, parseTop } from "../core/odata.ts";
+import { decodeSkipToken, keysetPage, parseTop } from "../core/odata.ts";
 import { newRouter } from "../core/openapi.ts";
-import { graphTime } from "../core/time.ts";
 import * as actions from "./actions.ts";
 import { previewLicensingChange } from "./impact-actions.ts";
 import * as purge from "./purge-actions.ts";
-import type { LedgerRow } from "./purge-store.ts";
 import * as routes from "./routes.ts";
-import { presentItem, presentLabel, presentMailbox, presentOneDrive } from "./views.ts";
+import { presentItem, presentLabel, presentMailbox, presentOneDrive, presentRun } from "./views.ts";
 
 /** A keyset cursor that is a seq: decoded and checked (a forged token is a 400, never SQL). */
 function checkedSeq(token: string | undefined): number {
@@ -18,27 +16,6 @@ function checkedSeq(token: string | undefined): number {
   if (!/^\d{1,16}$/.test(raw) || !Number.isSafeInteger(n)) throw invalid("Invalid $skiptoken.");
   return n;
 }
-
-const presentRun = (r: LedgerRow) => ({
-  id: r.id,
-  trigger: r.trigger,
-  dryRun: r.dryRun,
-  asOf: r.asOf,
-  state: r.state,
-  startedDateTime: graphTime(r.startedAt),
-  finishedDateTime: r.finishedAt === null ? null : graphTime(r.finishedAt),
-  mailboxes: r.mailboxes,
-  mailboxesPurged: r.mailboxesPurged,
-  itemsPurged: r.itemsPurged,
-  bytesPurged: r.bytesPurged,
-  oneDriveSitesPurged: r.oneDriveSitesPurged,
-  usersDeleted: r.usersDeleted,
-  blocked: {
-    litigationHold: r.held.litigationHold,
-    inactiveMailbox: r.held.inactiveMailbox,
-    labels: r.labels.map((l) => ({ retentionLabelId: l.labelId, displayName: l.name, items: l.items, bytes: l.bytes })),
-  },
-});
 
 export const retentionRouter = newRouter()
   .openapi(routes.listMailboxes, async (c) => {
@@ -131,16 +108,8 @@ export const retentionRouter = newRouter()
       ctx: c.get("ctx"),
       input: { date: query.date, top, after: checkedSeq(query.$skiptoken) },
     });
-    const more = preview.rows.length > top;
-    const shown = more ? preview.rows.slice(0, top) : preview.rows;
-    return c.json(
-      {
-        date: preview.date,
-        ...(more ? { "@odata.nextLink": nextLink(c.req.url, String(shown.at(-1)!.seq)) } : {}),
-        mailboxes: shown.map(({ seq: _seq, ...m }) => m),
-      },
-      200,
-    );
+    const page = keysetPage(preview.rows, top, c.req.url, (m) => String(m.seq));
+    return c.json({ date: preview.date, ...page.nextLink, mailboxes: page.shown.map(({ seq: _seq, ...m }) => m) }, 200);
   })
   .openapi(routes.listPurgeLedger, async (c) => {
     const query = c.req.valid("query");

@@ -17,7 +17,6 @@ import { checkGuests } from "../directory/group-actions.ts";
 import { findGroup, type GroupRow } from "../directory/group-store.ts";
 import {
   evaluateMembershipRule,
-  MembershipRuleError,
   parseMembershipRule,
   RULE_STEPS_PER_PAGE,
   ruleProperties,
@@ -40,7 +39,7 @@ import {
   usersByIdSelector,
 } from "../licensing/page-store.ts";
 import type { ReconcileResult } from "../licensing/rules.ts";
-import { loadGroupLicenses, readUserLicensing } from "../licensing/store.ts";
+import { loadGroupLicenses, readUserLicensing, snapshotDelivers } from "../licensing/store.ts";
 import {
   addMoves,
   changes,
@@ -330,7 +329,7 @@ export async function previewLicensingChange({
         true,
         seatsAfter(snapshot.pools, moves),
         (skuId) => snapshot.skus.get(skuId)?.servicePlans,
-        (skuId) => (snapshot.holdings.get(skuId)?.deliveringSubscriptions ?? 0) > 0,
+        snapshotDelivers(snapshot),
       );
     }
     case "groupAssignLicense": {
@@ -391,13 +390,8 @@ export async function previewLicensingChange({
       if (!isDynamic(group)) return refused(change, new DomainError("validation", groupMessages.ruleWithoutDynamic));
       const checked = await orRefusal(change, () => checkRule(input.membershipRule));
       if (!checked.ok) return checked.preview;
-      let rule: ReturnType<typeof parseMembershipRule>;
-      try {
-        rule = parseMembershipRule(input.membershipRule);
-      } catch (error) {
-        if (error instanceof MembershipRuleError) return refused(change, new DomainError("validation", error.message));
-        throw error;
-      }
+      // checkRule parsed it: a rule that does not parse was refused above.
+      const rule = parseMembershipRule(input.membershipRule);
       const tenant = await readTenantLicensing(ctx);
       // The rule's work is counted: a page holds at most RULE_STEPS_PER_PAGE of it (a heavy rule's pages are short,
       // and the isolate's other requests run between them), the preview at most PREVIEW_RULE_STEPS.

@@ -2,11 +2,13 @@
  * The purge's verbs: start a run (the daily cron per tenant with work, or POST /api/retention/run), read the ledger,
  * and preview what a run on a date would delete. The run itself is a job of the shared engine (purge-job.ts).
  */
+
 import { requireRole } from "../core/authorize.ts";
 import { type Ctx, makeCtx, schedulerActor } from "../core/context.ts";
 import { invalid, notFound } from "../core/errors.ts";
 import { newId } from "../core/ids.ts";
 import { can } from "../core/roles.ts";
+import { isUniqueViolation } from "../core/sql.ts";
 import { queueJob, sendFollowUps } from "../jobs/outbox.ts";
 import { PURGE_JOB_KIND } from "./purge-job.ts";
 import {
@@ -39,7 +41,7 @@ export async function startPurge({
   try {
     await ctx.d1.batch([insertRunStatement(ctx, { id, asOf, ...input }), ...job.statements]);
   } catch (error) {
-    if (input.trigger === "scheduled" && error instanceof Error && /UNIQUE constraint failed/i.test(error.message)) {
+    if (input.trigger === "scheduled" && isUniqueViolation(error)) {
       const existing = (await listRuns(ctx, 50)).find((r) => r.trigger === "scheduled" && r.asOf === asOf);
       if (existing) return existing;
     }
@@ -93,7 +95,7 @@ export async function listPurgeRuns({
 /**
  * GET /api/retention/preview?date=: the disconnected mailboxes whose window ends by the end of that UTC day, each with
  * what a purge at that instant would delete and what keeps the rest (its labels, or its litigation hold, which keeps
- * it all), as rules.previewMailboxPurge decides. Deletes nothing.
+ * it all), read in SQL (purge-store.ts) by the same `retained_until` the purge deletes by. Deletes nothing.
  */
 export async function previewPurge({
   ctx,

@@ -2,6 +2,7 @@
 import { z } from "@hono/zod-openapi";
 import { isGuid } from "../core/ids.ts";
 import { collectionOf } from "../core/openapi.ts";
+import { AssignLicenseSchema } from "../licensing/schemas.ts";
 import { windows } from "./rules.ts";
 
 export const UserRefParam = z.object({
@@ -210,10 +211,8 @@ export const RunPurgeSchema = z.object({ dryRun: z.boolean().optional() }).stric
 
 // ---- the impact preview of a licensing change ----------------------------------------------------------------------
 
-const licenseList = {
-  addLicenses: z.array(z.object({ skuId: guid, disabledPlans: z.array(guid).max(100).default([]) }).strict()).max(50),
-  removeLicenses: z.array(guid).max(50),
-};
+// What the real assignLicense takes, with its limits and its lower-casing, so a preview reads a request as the change would.
+const licenseList = AssignLicenseSchema.shape;
 const ids = z.array(guid).max(100);
 
 export const LicensingPreviewRequest = z

@@ -437,6 +437,18 @@ export async function listLabels(ctx: Ctx): Promise<LabelRow[]> {
   return results;
 }
 
+/** The tenant's labels of these ids, in one statement (ids it does not hold are simply absent). */
+export async function findLabels(ctx: Ctx, ids: readonly string[]): Promise<LabelRow[]> {
+  const { results } = await ctx.d1
+    .prepare(
+      `SELECT ${labelColumns}, (SELECT count(*) FROM mailbox_items WHERE label_seq = l.seq) AS items
+       FROM retention_labels l WHERE l.tenant_id = ?1 AND l.id IN (SELECT value FROM json_each(?2))`,
+    )
+    .bind(ctx.tenantId, JSON.stringify(ids))
+    .all<LabelRow>();
+  return results;
+}
+
 export async function findLabel(ctx: Ctx, id: string): Promise<LabelRow | null> {
   return ctx.d1
     .prepare(
@@ -460,14 +472,6 @@ export const deleteLabelStatements = (ctx: Ctx, label: LabelRow): D1PreparedStat
   ctx.d1.prepare(guardSql("NOT EXISTS (SELECT 1 FROM mailbox_items WHERE label_seq = ?1)")).bind(label.seq),
   ctx.d1.prepare("DELETE FROM retention_labels WHERE tenant_id = ?1 AND seq = ?2").bind(ctx.tenantId, label.seq),
 ];
-
-export async function labelInUse(ctx: Ctx, label: LabelRow): Promise<boolean> {
-  const row = await ctx.d1
-    .prepare("SELECT EXISTS (SELECT 1 FROM mailbox_items WHERE label_seq = ?1) AS used")
-    .bind(label.seq)
-    .first<{ used: number }>();
-  return row?.used === 1;
-}
 
 // ---- OneDrive and settings ------------------------------------------------------------------------------------------
 

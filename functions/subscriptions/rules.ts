@@ -47,7 +47,10 @@ export const assignableUnits = (subs: readonly { status: string; totalLicenses: 
  * Issue #15 makes LockedOut and Deleted end the service (a mailbox's countdown starts); the licenses stay assigned, as
  * Graph keeps them.
  */
-export const deliversService = (status: SubscriptionStatus) => status !== "Deleted" && status !== "LockedOut";
+const NOT_DELIVERING: readonly SubscriptionStatus[] = ["Deleted", "LockedOut"];
+export const deliversService = (status: SubscriptionStatus) => !NOT_DELIVERING.includes(status);
+/** deliversService as SQL over a subscriptions row's status column, for the stores' set-based reads. */
+export const DELIVERS_SERVICE_SQL = `status NOT IN (${NOT_DELIVERING.map((s) => `'${s}'`).join(", ")})`;
 
 /**
  * The job kind (licensing/delivery-job.ts) that walks a SKU's holders when the SKU starts or stops delivering: its

@@ -1,7 +1,9 @@
 /** Subscriptions and seat pools as stored: reads and the write builders of the subscriptions capability. */
+
 import type { skus, subscriptions } from "../../db/schema/index.ts";
 import { invalid } from "../core/errors.ts";
 import { licensingChanged } from "../tenancy/store.ts";
+import { DELIVERS_SERVICE_SQL } from "./rules.ts";
 
 export type SubscriptionRow = typeof subscriptions.$inferSelect;
 
@@ -37,7 +39,7 @@ export async function deliveryMatters(d1: D1Database, tenantId: string, skuId: s
   const row = await d1
     .prepare(
       `SELECT NOT EXISTS (SELECT 1 FROM subscriptions WHERE tenant_id = ?1 AND sku_id = ?2 AND id <> ?3
-           AND status NOT IN ('Deleted', 'LockedOut'))
+           AND ${DELIVERS_SERVICE_SQL})
          AND coalesce((SELECT consumed_units FROM seat_pools WHERE tenant_id = ?1 AND sku_id = ?2), 0) > 0
          AS matters`,
     )

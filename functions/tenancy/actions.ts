@@ -1,10 +1,12 @@
 /** The tenancy verbs: API keys and the organization. Every entry point (API, CLI, seed, tests) goes through these. */
+
 import { auditStatement } from "../audit/store.ts";
 import { requireRole } from "../core/authorize.ts";
 import type { Ctx, Role } from "../core/context.ts";
 import { invalid, notFound, uniqueness } from "../core/errors.ts";
 import { newId } from "../core/ids.ts";
 import { can } from "../core/roles.ts";
+import { isUniqueViolation } from "../core/sql.ts";
 import { generateApiKey, hashApiKey } from "./keys.ts";
 import { domainName } from "./rules.ts";
 import {
@@ -131,7 +133,7 @@ export async function addDomain({
     ]);
   } catch (error) {
     // Another tenant added it meanwhile: the primary key says so.
-    if (error instanceof Error && /UNIQUE|PRIMARY KEY/i.test(error.message)) throw domainTaken();
+    if (isUniqueViolation(error)) throw domainTaken();
     throw error;
   }
   return { ...domain, isDefault: input.isDefault ?? false };
