@@ -170,6 +170,9 @@ describe("the purge job", () => {
     const left = (i: number) => expected.mailboxes[i] as { state: string; item_count: number };
     const dueLeft = Array.from({ length: 12 }, (_, i) => left(i));
     expect(dueLeft.every((m) => m.state === "Purged" || m.item_count > 0)).toBe(true);
+    // …and it deleted something: a purge that deletes nothing would leave the same shape.
+    expect(expected.totals.itemsPurged).toBeGreaterThan(0);
+    expect(expected.totals.bytesPurged).toBeGreaterThan(0);
 
     // Crash points spread over the whole run (every page, phase change and the finish are batches of their own).
     expect(counted.stats.batches).toBeGreaterThanOrEqual(15);
