@@ -79,7 +79,8 @@ const groupOrderColumns: Record<(typeof groupSortable)[number] | "id", SortColum
 export const groupSortKey = (order: SortOrder | undefined, group: GroupRow): string[] =>
   order?.property === "displayName" ? [group.displayName, group.id] : [group.id];
 
-export const groupSortKeyArity = (order: SortOrder | undefined) => (order?.property === "displayName" ? 2 : 1);
+export const groupSortKeyArity = (order: SortOrder | undefined) =>
+  groupOrderColumns[(order?.property ?? "id") as keyof typeof groupOrderColumns].length;
 
 /**
  * What `$search` may name on a group, and the column each reads: displayName and description tokenized (Graph's

@@ -295,7 +295,8 @@ export function userSortKey(order: SortOrder | undefined, user: UserRow): string
   return [user.id];
 }
 
-export const userSortKeyArity = (order: SortOrder | undefined) => (order?.property === "displayName" ? 2 : 1);
+export const userSortKeyArity = (order: SortOrder | undefined) =>
+  userOrderColumns[(order?.property ?? "id") as keyof typeof userOrderColumns].length;
 
 /** The column each searchable property reads (user-fields.ts says which are searchable, and how). */
 const userSearchColumn = new Map(stored.map((f) => [f.graph as string, `u.${f.column}`]));

@@ -139,12 +139,24 @@ export async function addDomain({
   return { ...domain, isDefault: input.isDefault ?? false };
 }
 
+/** One of the tenant's domains; another tenant's is not found, as one that does not exist. */
+async function tenantDomain(ctx: Ctx, name: string): Promise<DomainRow> {
+  const domain = await findDomain(ctx.d1, name.trim().toLowerCase());
+  if (!domain || domain.tenantId !== ctx.tenantId) throw notFound(name);
+  return domain;
+}
+
+/** GET /v1.0/domains/{id}. */
+export async function getDomain({ ctx, input }: { ctx: Ctx; input: { name: string } }): Promise<DomainRow> {
+  requireRole(ctx, can.readDirectory);
+  return tenantDomain(ctx, input.name);
+}
+
 /** Removes a domain no user's userPrincipalName uses; the initial domain stays (it becomes the default again). */
 export async function removeDomain({ ctx, input }: { ctx: Ctx; input: { name: string } }) {
   requireRole(ctx, can.manageTenancy);
-  const name = input.name.trim().toLowerCase();
-  const domain = await findDomain(ctx.d1, name);
-  if (!domain || domain.tenantId !== ctx.tenantId) throw notFound(input.name);
+  const domain = await tenantDomain(ctx, input.name);
+  const name = domain.name;
   if (domain.isInitial) throw invalid("The initial domain of a tenant cannot be removed.", { reason: "initialDomain" });
   const users = await usersInDomain(ctx.d1, ctx.tenantId, name);
   if (users > 0) {

@@ -1,6 +1,5 @@
 /** The tenancy routes: validated input → verb → Graph-shaped answer. */
 
-import { notFound } from "../core/errors.ts";
 import { contextUrl } from "../core/odata.ts";
 import { newRouter } from "../core/openapi.ts";
 import { bootstrapInstallation, createTenant } from "../lifecycle/tenants.ts";
@@ -41,8 +40,7 @@ export const tenancyRouter = newRouter()
   })
   .openapi(routes.getDomain, async (c) => {
     const { id } = c.req.valid("param");
-    const domain = (await actions.listDomains({ ctx: c.get("ctx") })).find((d) => d.name === id.toLowerCase());
-    if (!domain) throw notFound(id);
+    const domain = await actions.getDomain({ ctx: c.get("ctx"), input: { name: id } });
     return c.json({ "@odata.context": contextUrl(c.req.url, "domains/$entity"), ...graphDomain(domain) }, 200);
   })
   .openapi(routes.addDomain, async (c) => {
