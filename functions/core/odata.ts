@@ -381,6 +381,20 @@ export function parseSearch(
 }
 
 /**
+ * The header checks of a directory listing, in Graph's order: $search needs the header; a sort with a filter needs
+ * the header and $count=true (Graph ignores a $count=true without the header, then refuses the sort); $count and the
+ * advanced filter operators need the header.
+ */
+export function requireListConsistency(
+  header: string | undefined,
+  query: { search: unknown; order: unknown; filter: { advanced?: boolean } | undefined; count: boolean },
+) {
+  if (query.search) requireSearchConsistency(header);
+  if (query.order && query.filter) requireAdvancedSort(header, query.count);
+  if (query.count || query.filter?.advanced) requireEventualConsistency(header);
+}
+
+/**
  * `$search` on directory objects is an advanced query: without ConsistencyLevel: eventual Graph answers 400
  * Request_UnsupportedQuery with this text (verbatim, no final period: aad-advanced-queries, "Error handling for
  * advanced queries on directory objects", and microsoftgraph/microsoft-graph-docs-contrib#3495). $count=true is not

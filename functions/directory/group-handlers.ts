@@ -12,10 +12,8 @@ import {
   parseTop,
   readCursor,
   refuseExpand,
-  requireAdvancedSort,
-  requireEventualConsistency,
+  requireListConsistency,
   requireRawCountConsistency,
-  requireSearchConsistency,
   writeCursor,
 } from "../core/odata.ts";
 import { newRouter } from "../core/openapi.ts";
@@ -54,14 +52,10 @@ export const groupsRouter = newRouter()
     const select = parseSelect(query.$select, groupSelectable, "group");
     refuseExpand(query.$expand, groupType);
     const count = parseCount(query.$count);
-    const consistency = c.req.header("ConsistencyLevel");
     const filter = compileODataFilter(query.$filter, groupFilterQuery);
     const search = parseSearch(query.$search, groupSearchable, "Group");
     const order = parseOrderBy(query.$orderby, groupSortable, "Group");
-    if (search) requireSearchConsistency(consistency);
-    // Graph's sorting refusal first: it ignores a $count=true without the header, then refuses the sort.
-    if (order && filter) requireAdvancedSort(consistency, count);
-    if (count) requireEventualConsistency(consistency);
+    requireListConsistency(c.req.header("ConsistencyLevel"), { search, order, filter, count });
     const after = readCursor(query.$skiptoken, order, groupSortKeyArity(order));
     const listed = await actions.listGroups({ ctx, input: { filter, search, top, order, after, count } });
     const page = keysetPage(listed.rows, top, c.req.url, (g) => writeCursor(order, groupSortKey(order, g)));

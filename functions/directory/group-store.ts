@@ -132,8 +132,10 @@ const countGroupsStatement = (ctx: Pick<Ctx, "d1">, where: string, params: unkno
   ctx.d1.prepare(`SELECT count(*) AS n FROM groups g WHERE ${where}`).bind(...params);
 
 /** The SQL of a page of groups in its order (top + 1 rows after the cursor) and its parameters. */
-export function groupPageSql(tenantId: string, query: GroupListQuery) {
-  const { where, params } = groupWhere(tenantId, query);
+export const groupPageSql = (tenantId: string, query: GroupListQuery) => groupPage(groupWhere(tenantId, query), query);
+
+/** The page's SQL over a WHERE already built (a listing that also counts builds it once for both). */
+function groupPage({ where, params }: { where: string; params: unknown[] }, query: GroupListQuery) {
   const columns = groupOrderColumns[(query.order?.property as keyof typeof groupOrderColumns | undefined) ?? "id"];
   const keyset = keysetSql(columns, query.order?.descending ?? false, params.length + 2);
   const after = query.after !== undefined ? ` AND ${keyset.after}` : "";
@@ -146,7 +148,7 @@ export function groupPageSql(tenantId: string, query: GroupListQuery) {
 /** A page of live groups in its order (top + 1 rows), and the count if asked. */
 export async function listGroups(ctx: Pick<Ctx, "d1" | "tenantId">, query: GroupListQuery) {
   const { where, params } = groupWhere(ctx.tenantId, query);
-  const pageSql = groupPageSql(ctx.tenantId, query);
+  const pageSql = groupPage({ where, params }, query);
   const [rows, counted] = await ctx.d1.batch<Record<string, unknown>>([
     ctx.d1.prepare(pageSql.sql).bind(...pageSql.params),
     ...(query.count ? [countGroupsStatement(ctx, where, params)] : []),

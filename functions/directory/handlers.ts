@@ -12,10 +12,8 @@ import {
   parseTop,
   readCursor,
   refuseExpand,
-  requireAdvancedSort,
-  requireEventualConsistency,
+  requireListConsistency,
   requireRawCountConsistency,
-  requireSearchConsistency,
   writeCursor,
 } from "../core/odata.ts";
 import { newRouter } from "../core/openapi.ts";
@@ -82,11 +80,7 @@ export const usersRouter = newRouter()
     const filter = compileODataFilter(query.$filter, compileUserFilter);
     const search = parseSearch(query.$search, userSearchable, "User");
     const order = parseOrderBy(query.$orderby, userSortable, "User");
-    const consistency = c.req.header("ConsistencyLevel");
-    if (search) requireSearchConsistency(consistency);
-    // Graph's sorting refusal first: it ignores a $count=true without the header, then refuses the sort.
-    if (order && filter) requireAdvancedSort(consistency, count);
-    if (count || filter?.advanced) requireEventualConsistency(consistency);
+    requireListConsistency(c.req.header("ConsistencyLevel"), { search, order, filter, count });
     const after = readCursor(query.$skiptoken, order, userSortKeyArity(order));
     const listed = await actions.listUsers({ ctx, input: { filter, search, top, order, after, count } });
     const page = keysetPage(listed.rows, top, c.req.url, (u) => writeCursor(order, userSortKey(order, u)));

@@ -340,8 +340,10 @@ function userWhere(tenantId: string, query: Pick<UserListQuery, "filter" | "with
 }
 
 /** The SQL of a page of users in its order (top + 1 rows after the cursor) and its parameters. */
-export function userPageSql(tenantId: string, query: UserListQuery) {
-  const { where, params } = userWhere(tenantId, query);
+export const userPageSql = (tenantId: string, query: UserListQuery) => userPage(userWhere(tenantId, query), query);
+
+/** The page's SQL over a WHERE already built (a listing that also counts builds it once for both). */
+function userPage({ where, params }: { where: string; params: unknown[] }, query: UserListQuery) {
   const columns = userOrderColumns[(query.order?.property as keyof typeof userOrderColumns | undefined) ?? "id"];
   const keyset = keysetSql(columns, query.order?.descending ?? false, params.length + 2);
   const after = query.after !== undefined ? ` AND ${keyset.after}` : "";
@@ -354,7 +356,7 @@ export function userPageSql(tenantId: string, query: UserListQuery) {
 /** A page of live users in its order (top + 1 rows, so the caller knows whether there is more), and the count if asked. */
 export async function listUsers(ctx: Pick<Ctx, "d1" | "tenantId">, query: UserListQuery) {
   const { where, params } = userWhere(ctx.tenantId, query);
-  const pageSql = userPageSql(ctx.tenantId, query);
+  const pageSql = userPage({ where, params }, query);
   const page = ctx.d1.prepare(pageSql.sql).bind(...pageSql.params);
   const [rows, counted] = await ctx.d1.batch<Record<string, unknown>>(
     query.count ? [page, countUsersStatement(ctx, where, params)] : [page],
