@@ -10,17 +10,17 @@ import { INVALID_COUNTRY, isAssignedCountryCode } from "../core/countries.ts";
 import { forbidden, invalid, uniqueness } from "../core/errors.ts";
 import { newId } from "../core/ids.ts";
 import { can } from "../core/roles.ts";
-import { isGuardFailure } from "../core/sql.ts";
+import { isGuardFailure, isUniqueViolation } from "../core/sql.ts";
 import { newKey } from "../tenancy/actions.ts";
 import { domainName, initialDomain } from "../tenancy/rules.ts";
 import {
   type DomainRow,
-  findDomain,
   hasOperatorTenant,
   insertDomainStatement,
   insertTenantStatements,
   noOperatorTenantGuard,
   type Tenant,
+  takenDomain,
 } from "../tenancy/store.ts";
 
 const domainTaken = (name: string) =>
@@ -64,7 +64,8 @@ export async function createTenant({ ctx, input }: { ctx: Ctx; input: CreateTena
   };
   const rules = curatedPlanRules.map((r) => ({ ...r, id: newId() }));
   const names = [...new Set((input.domains ?? []).map(domainName))];
-  for (const name of names) if (await findDomain(ctx.d1, name)) throw domainTaken(name);
+  const taken = await takenDomain(ctx.d1, names);
+  if (taken) throw domainTaken(taken);
   const domains: DomainRow[] = [initialDomain(tenant.displayName, tenant.id), ...names].map((name, i) => ({
     name,
     tenantId: tenant.id,
@@ -75,22 +76,30 @@ export async function createTenant({ ctx, input }: { ctx: Ctx; input: CreateTena
     createdAt: tenant.createdAt,
   }));
   const key = input.withAdminKey ? await newKey(ctx, tenant.id, "GlobalAdministrator", "Initial admin key") : null;
-  await ctx.d1.batch([
-    ...(input.onlyIfNoOperator ? [noOperatorTenantGuard(ctx.d1)] : []),
-    ...insertTenantStatements(ctx.d1, tenant, rules),
-    ...domains.map((d) => insertDomainStatement(ctx.d1, d)),
-    auditStatement(
-      ctx,
-      {
-        activity: "Add tenant",
-        category: "DirectoryManagement",
-        operationType: "Add",
-        targets: [{ id: tenant.id, displayName: tenant.displayName, type: "Directory" }],
-      },
-      { log: ctx.actor.kind === "apiKey" ? ctx.tenantId : tenant.id },
-    ),
-    ...(key?.statements ?? []),
-  ]);
+  try {
+    await ctx.d1.batch([
+      ...(input.onlyIfNoOperator ? [noOperatorTenantGuard(ctx.d1)] : []),
+      ...insertTenantStatements(ctx.d1, tenant, rules),
+      ...domains.map((d) => insertDomainStatement(ctx.d1, d)),
+      auditStatement(
+        ctx,
+        {
+          activity: "Add tenant",
+          category: "DirectoryManagement",
+          operationType: "Add",
+          targets: [{ id: tenant.id, displayName: tenant.displayName, type: "Directory" }],
+        },
+        { log: ctx.actor.kind === "apiKey" ? ctx.tenantId : tenant.id },
+      ),
+      ...(key?.statements ?? []),
+    ]);
+  } catch (error) {
+    // Another tenant took one of the names since the look-up: the domains' primary key says so.
+    if (isUniqueViolation(error) && /domains/.test((error as Error).message)) {
+      throw uniqueness("domains", `One of the domains '${names.join("', '")}' is already a domain of another tenant.`);
+    }
+    throw error;
+  }
   return { tenant, domains, adminKey: key?.issued };
 }
 

@@ -20,6 +20,7 @@ import {
   insertDomainStatement,
   listApiKeys as listStoredApiKeys,
   listDomains as listStoredDomains,
+  resetDefaultDomainStatement,
   revokeApiKeyStatement,
   setDefaultDomainStatement,
   type Tenant,
@@ -111,7 +112,6 @@ export async function addDomain({
 }) {
   requireRole(ctx, can.manageTenancy);
   const name = domainName(input.name);
-  if (await findDomain(ctx.d1, name)) throw domainTaken();
   const domain: DomainRow = {
     name,
     tenantId: ctx.tenantId,
@@ -132,7 +132,7 @@ export async function addDomain({
       }),
     ]);
   } catch (error) {
-    // Another tenant added it meanwhile: the primary key says so.
+    // The name is the primary key: held already, by this tenant or another, the insert says so.
     if (isUniqueViolation(error)) throw domainTaken();
     throw error;
   }
@@ -165,10 +165,9 @@ export async function removeDomain({ ctx, input }: { ctx: Ctx; input: { name: st
       { reason: "domainInUse" },
     );
   }
-  const initial = (await listStoredDomains(ctx.d1, ctx.tenantId)).find((d) => d.isInitial);
   await ctx.d1.batch([
     deleteDomainStatement(ctx.d1, ctx.tenantId, name),
-    ...(domain.isDefault && initial ? [setDefaultDomainStatement(ctx.d1, ctx.tenantId, initial.name)] : []),
+    ...(domain.isDefault ? [resetDefaultDomainStatement(ctx.d1, ctx.tenantId)] : []),
     auditStatement(ctx, {
       activity: "Remove verified domain",
       category: "DirectoryManagement",

@@ -197,6 +197,20 @@ export async function findDomain(d1: D1Database, name: string): Promise<DomainRo
   return row ? toDomain(row) : undefined;
 }
 
+/** The first of these domain names that some tenant already holds (names are unique across the installation). */
+export async function takenDomain(d1: D1Database, names: readonly string[]): Promise<string | undefined> {
+  if (names.length === 0) return undefined;
+  const row = await d1
+    .prepare("SELECT name FROM domains WHERE name IN (SELECT value FROM json_each(?1)) ORDER BY name LIMIT 1")
+    .bind(JSON.stringify(names))
+    .first<{ name: string }>();
+  return row?.name;
+}
+
+/** The tenant's default domain goes back to its initial one (when the default is removed). */
+export const resetDefaultDomainStatement = (d1: D1Database, tenantId: string) =>
+  d1.prepare("UPDATE domains SET is_default = is_initial WHERE tenant_id = ?1").bind(tenantId);
+
 /** The names of the tenant's verified domains: a userPrincipalName must end in one of them. */
 export async function verifiedDomainNames(d1: D1Database, tenantId: string): Promise<string[]> {
   const { results } = await d1

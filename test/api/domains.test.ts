@@ -63,6 +63,12 @@ describe("domains", () => {
     const taken = await other.admin.post("/api/domains", { id: home.domain });
     expect(taken.status).toBe(400);
     expect(taken.body.error.message).toBe(TAKEN);
+    // Its own tenant cannot add it twice either, and the refusal changes nothing.
+    const before = (await home.admin.get("/v1.0/domains")).body.value;
+    const again = await home.admin.post("/api/domains", { id: home.domain, isDefault: false });
+    expect(again.status).toBe(400);
+    expect(again.body.error.message).toBe(TAKEN);
+    expect((await home.admin.get("/v1.0/domains")).body.value).toEqual(before);
     const user = await other.admin.post("/v1.0/users", body(`adelev@${home.domain}`));
     expect(user.status).toBe(400);
     expect(user.body.error.message).toBe(NOT_VERIFIED);

@@ -23,6 +23,18 @@ describe("POST /api/tenants", () => {
     expect(res.body.country).toBe("DE");
     expect(res.body.adminKey).toMatch(/^sf_[A-Za-z0-9_-]{40,}$/);
 
+    // A domain belongs to one tenant: a second tenant asking for it (first or among others) is refused, not created.
+    const count = async () => (await old.admin.get("/api/tenants")).body.value?.length;
+    const tenantsBefore = await count();
+    const again = await old.admin.post("/api/tenants", {
+      displayName: "Fabrikam again",
+      country: "de",
+      domains: [`other-${domain}`, domain],
+    });
+    expect(again.status).toBe(400);
+    expect(again.body.error.message).toBe(`The domain '${domain}' is already a domain of another tenant.`);
+    expect(await count()).toBe(tenantsBefore);
+
     const fresh = client(res.body.adminKey, domain);
     const org = await fresh.get("/v1.0/organization");
     expect(org.status).toBe(200);
