@@ -12,6 +12,7 @@ import { isUniqueViolation } from "../core/sql.ts";
 import { queueJob, sendFollowUps } from "../jobs/outbox.ts";
 import { PURGE_JOB_KIND } from "./purge-job.ts";
 import {
+  findScheduledRun,
   insertRunStatement,
   type LedgerRow,
   listRuns,
@@ -42,7 +43,8 @@ export async function startPurge({
     await ctx.d1.batch([insertRunStatement(ctx, { id, asOf, ...input }), ...job.statements]);
   } catch (error) {
     if (input.trigger === "scheduled" && isUniqueViolation(error)) {
-      const existing = (await listRuns(ctx, 50)).find((r) => r.trigger === "scheduled" && r.asOf === asOf);
+      // The day's run started already (a cron delivered twice, two isolates): answer with it.
+      const existing = await findScheduledRun(ctx, asOf);
       if (existing) return existing;
     }
     throw error;

@@ -88,6 +88,17 @@ export async function readRun(ctx: Pick<Ctx, "d1" | "tenantId">, id: string): Pr
   return row ? toLedger(row) : null;
 }
 
+/** The tenant's scheduled run at this clock, if there is one (the daily run's key: purge_ledger_scheduled). */
+export async function findScheduledRun(ctx: Pick<Ctx, "d1" | "tenantId">, asOf: string): Promise<LedgerRow | null> {
+  const row = await ctx.d1
+    .prepare(
+      `SELECT ${ledgerColumns} FROM purge_ledger p WHERE p.tenant_id = ?1 AND p.as_of = ?2 AND p.trigger = 'scheduled'`,
+    )
+    .bind(ctx.tenantId, asOf)
+    .first<Record<string, unknown>>();
+  return row ? toLedger(row) : null;
+}
+
 /** A page of the tenant's runs, newest first (top + 1 rows); the cursor is the last run's start and id. */
 export async function listRuns(ctx: Ctx, top: number, before?: { startedAt: string; id: string }) {
   const { results } = await ctx.d1

@@ -7,7 +7,7 @@ import { BULK_QUERY_FIRST_PARAM, bulkAuditFromQuery } from "../audit/store.ts";
 import type { Ctx } from "../core/context.ts";
 import { isGuid } from "../core/ids.ts";
 import { guardSql } from "../core/sql.ts";
-import type { Mailbox, MailboxState, OneDriveState } from "./rules.ts";
+import { type Mailbox, type MailboxState, type OneDriveState, windows } from "./rules.ts";
 
 // ---- transitions written with a licensing change ----------------------------------------------------------------
 
@@ -104,7 +104,7 @@ export function mailboxTransitionStatements(
  * is marked for deletion"), and the end of a site's retention if its user is deleted at `now`.
  */
 const oneDriveDaysSql = (tenant: string) =>
-  `(SELECT coalesce(max(onedrive_retention_days), 30) FROM retention_settings WHERE tenant_id = ${tenant})`;
+  `(SELECT coalesce(max(onedrive_retention_days), ${windows.oneDriveDefaultDays}) FROM retention_settings WHERE tenant_id = ${tenant})`;
 const isoSql = (expression: string) => `strftime('%Y-%m-%dT%H:%M:%fZ', ${expression})`;
 
 /**

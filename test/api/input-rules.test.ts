@@ -124,6 +124,14 @@ describe("usageLocation", () => {
     expect((await assignGroup(t.admin, group, [{ skuId: SKU.E3 }])).status).toBe(202);
     await processed(t.admin, group);
     expect((await t.admin.patch(`/v1.0/users/${id}`, { usageLocation: null })).status).toBe(204);
+    // The group's license stays, and a reprocess, which weighs it again on the tenant's country, keeps it active.
+    expect((await t.admin.post(`/v1.0/users/${id}/reprocessLicenseAssignment`, {})).status).toBe(200);
+    const user = await t.admin.get(`/v1.0/users/${id}?$select=usageLocation,assignedLicenses,licenseAssignmentStates`);
+    expect(user.body.usageLocation).toBeNull();
+    expect(user.body.assignedLicenses.map((l: { skuId: string }) => l.skuId)).toEqual([SKU.E3]);
+    expect(user.body.licenseAssignmentStates).toEqual([
+      expect.objectContaining({ skuId: SKU.E3, assignedByGroup: group, state: "Active", error: "None" }),
+    ]);
   });
 
   it("refuses a tenant country that is not an assigned code", async () => {

@@ -405,7 +405,7 @@ describe("fuzz: request bodies", { timeout: fuzzTimeout }, () => {
     );
   });
 
-  it("a user created by the fuzz is still readable, and the audit page still parses", async () => {
+  it("after the body fuzz the tenant still creates and reads a user, and its audit page still parses", async () => {
     const id = await newUser(s.t.admin);
     expect((await s.t.admin.get(`/v1.0/users/${id}`)).status).toBe(200);
     await settle(s.t.id);
