@@ -7,18 +7,19 @@ import { hashApiKey } from "../tenancy/keys.ts";
 import { type ApiKeyRecord, findApiKeyByHash } from "../tenancy/store.ts";
 
 // Verified keys are remembered briefly per isolate: the key lookup would otherwise be a D1 round trip on every
-// request. A revoked key stops working in this isolate at once and in others within KEY_CACHE_MS.
+// request. A revoked key stops working in this isolate at once and in others within KEY_CACHE_MS. The cache is keyed
+// by the token as presented (this isolate holds it for the request anyway), so a repeat caller skips the digest too.
 const KEY_CACHE_MS = 30_000;
 const keyCache = new Map<string, { record: ApiKeyRecord | null; until: number }>();
 
 export const forgetCachedKeys = () => keyCache.clear();
 
-async function lookupKey(d1: D1Database, hash: string): Promise<ApiKeyRecord | null> {
-  const cached = keyCache.get(hash);
+async function lookupKey(d1: D1Database, token: string): Promise<ApiKeyRecord | null> {
+  const cached = keyCache.get(token);
   if (cached && cached.until > Date.now()) return cached.record;
-  const record = await findApiKeyByHash(d1, hash);
+  const record = await findApiKeyByHash(d1, await hashApiKey(token));
   if (keyCache.size > 10_000) keyCache.clear();
-  keyCache.set(hash, { record, until: Date.now() + KEY_CACHE_MS });
+  keyCache.set(token, { record, until: Date.now() + KEY_CACHE_MS });
   return record;
 }
 
@@ -61,7 +62,7 @@ export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (routeAccess.get(`${c.req.method} ${c.req.path}`)?.credential === "bootstrapToken") return bootstrapToken(c, next);
   const token = bearerToken(c);
   if (!token) throw new DomainError("unauthenticated", "Access token is empty.");
-  const record = await lookupKey(c.env.DB, await hashApiKey(token));
+  const record = await lookupKey(c.env.DB, token);
   if (!record) throw new DomainError("unauthenticated", "Access token validation failure. Invalid audience.");
   const { keyId, name, role, operator } = record;
   c.set("ctx", makeCtx(c.env, record.tenantId, { kind: "apiKey", keyId, name, role, operator }, c.get("requestId")));
