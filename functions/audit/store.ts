@@ -182,29 +182,22 @@ export function bulkAuditFromQuery(
   values: readonly string[],
   query: { with?: string; from: string; params: readonly unknown[] },
 ): D1PreparedStatement {
-  return ctx.d1
-    .prepare(
-      `${query.with ?? ""}
-       INSERT INTO audit_log (id, tenant_id, activity_date_time, activity_display_name, category, operation_type, result,
-           result_reason, correlation_id, initiated_by, target_resources, additional_details, entries, entry_property, entry_values)
-       SELECT ?5, ?1, ?2, ?6, ?7, ?8, 'success', '', ?3, ?4, ?9, '[]',
-         json_group_array(json_array(e.userId, e.displayName, e.userPrincipalName, e.oldValue, e.newValue)), ?10, ?11
-       FROM (${query.from}) AS e HAVING count(*) > 0`,
-    )
-    .bind(
-      ctx.tenantId,
-      ctx.now.toISOString(),
-      ctx.requestId,
-      JSON.stringify(initiatedBy(ctx.actor)),
-      newId(),
-      shape.activity,
-      shape.category,
-      shape.operationType,
-      JSON.stringify(shape.sharedTargets.map(fullTarget)),
-      shape.property,
-      JSON.stringify(values),
-      ...query.params,
-    );
+  // SQLite takes the common table expressions after the column list too (a SELECT may open with WITH).
+  return auditInsert(
+    ctx,
+    `${query.with ?? ""}
+     SELECT ?5, ?1, ?2, ?6, ?7, ?8, 'success', '', ?3, ?4, ?9, '[]',
+       json_group_array(json_array(e.userId, e.displayName, e.userPrincipalName, e.oldValue, e.newValue)), ?10, ?11
+     FROM (${query.from}) AS e HAVING count(*) > 0`,
+    newId(),
+    shape.activity,
+    shape.category,
+    shape.operationType,
+    JSON.stringify(shape.sharedTargets.map(fullTarget)),
+    shape.property,
+    JSON.stringify(values),
+    ...query.params,
+  );
 }
 
 /**
@@ -217,26 +210,18 @@ export function auditWithDetailsFromQuery(
   entry: Omit<AuditEntry, "additionalDetails">,
   details: { sql: string; params: readonly unknown[] },
 ): D1PreparedStatement {
-  return ctx.d1
-    .prepare(
-      `INSERT INTO audit_log (id, tenant_id, activity_date_time, activity_display_name, category, operation_type, result,
-           result_reason, correlation_id, initiated_by, target_resources, additional_details, entries, entry_property, entry_values)
-       SELECT ?5, ?1, ?2, ?6, ?7, ?8, ?9, ?10, ?3, ?4, ?11, (${details.sql}), NULL, NULL, NULL`,
-    )
-    .bind(
-      ctx.tenantId,
-      ctx.now.toISOString(),
-      ctx.requestId,
-      JSON.stringify(initiatedBy(ctx.actor)),
-      newId(),
-      entry.activity,
-      entry.category,
-      entry.operationType,
-      entry.result ?? "success",
-      entry.resultReason ?? "",
-      JSON.stringify(entry.targets.map(fullTarget)),
-      ...details.params,
-    );
+  return auditInsert(
+    ctx,
+    `SELECT ?5, ?1, ?2, ?6, ?7, ?8, ?9, ?10, ?3, ?4, ?11, (${details.sql}), NULL, NULL, NULL`,
+    newId(),
+    entry.activity,
+    entry.category,
+    entry.operationType,
+    entry.result ?? "success",
+    entry.resultReason ?? "",
+    JSON.stringify(entry.targets.map(fullTarget)),
+    ...details.params,
+  );
 }
 
 /** "Change user license" entries for any number of users, as one bulk row. */

@@ -7,6 +7,7 @@
 import { auditWithDetailsFromQuery, BULK_QUERY_FIRST_PARAM, bulkAuditFromQuery } from "../audit/store.ts";
 import type { Ctx } from "../core/context.ts";
 import { hardDeleteUsersStatements } from "../directory/store.ts";
+import { AUDITED_USER_COLUMNS, MAILBOX_STATE_AUDIT, ONEDRIVE_STATE_AUDIT } from "./store.ts";
 
 // ---- runs (the ledger) --------------------------------------------------------------------------------------------
 
@@ -303,24 +304,13 @@ export function purgeMailboxPageStatements(
     );
   }
   statements.push(
-    bulkAuditFromQuery(
-      ctx,
-      {
-        activity: "Change mailbox state",
-        category: "UserManagement",
-        operationType: "Update",
-        sharedTargets: [],
-        property: "MailboxState",
-      },
-      ["Disconnected", "Purged"],
-      {
-        with: withUnits("?1", `?${p + 1}`, `?${p}`),
-        from: `SELECT u.id AS userId, u.display_name AS displayName, u.user_principal_name AS userPrincipalName,
+    bulkAuditFromQuery(ctx, MAILBOX_STATE_AUDIT, ["Disconnected", "Purged"], {
+      with: withUnits("?1", `?${p + 1}`, `?${p}`),
+      from: `SELECT ${AUDITED_USER_COLUMNS},
                  0 AS oldValue, 1 AS newValue
                FROM (${emptiedSql(`?${p + 1}`, false)}) e JOIN mailboxes m ON m.seq = e.seq JOIN users u ON u.seq = m.user_seq`,
-        params: [list, run.asOf],
-      },
-    ),
+      params: [list, run.asOf],
+    }),
     d1
       .prepare(
         `${withUnits("?1", "?2", "?3")}
@@ -370,22 +360,11 @@ export function purgeOneDrivePageStatements(
   const p = BULK_QUERY_FIRST_PARAM;
   return [
     count,
-    bulkAuditFromQuery(
-      ctx,
-      {
-        activity: "Change OneDrive state",
-        category: "UserManagement",
-        operationType: "Update",
-        sharedTargets: [],
-        property: "OneDriveState",
-      },
-      ["Retained", "Purged"],
-      {
-        from: `SELECT u.id AS userId, u.display_name AS displayName, u.user_principal_name AS userPrincipalName,
+    bulkAuditFromQuery(ctx, ONEDRIVE_STATE_AUDIT, ["Retained", "Purged"], {
+      from: `SELECT ${AUDITED_USER_COLUMNS},
                  0 AS oldValue, 1 AS newValue FROM (${due("?1", `?${p + 1}`, `?${p}`)}) d JOIN users u ON u.seq = d.user_seq`,
-        params: [list, run.asOf],
-      },
-    ),
+      params: [list, run.asOf],
+    }),
     ctx.d1
       .prepare(
         `UPDATE onedrive_sites SET state = 'Purged', updated_at = ?4

@@ -3,11 +3,28 @@
  * behind the retention API, its writes, and the set-based state transitions the licensing write paths append to their
  * batches (licensing-hook.ts).
  */
-import { BULK_QUERY_FIRST_PARAM, bulkAuditFromQuery } from "../audit/store.ts";
+import { BULK_QUERY_FIRST_PARAM, type BulkShape, bulkAuditFromQuery } from "../audit/store.ts";
 import type { Ctx } from "../core/context.ts";
 import { isGuid } from "../core/ids.ts";
 import { guardSql } from "../core/sql.ts";
 import { type Mailbox, type MailboxState, type OneDriveState, windows } from "./rules.ts";
+
+/** The audit rows of mailbox and OneDrive moves, whoever moves them (a licensing change, the purge). */
+export const MAILBOX_STATE_AUDIT: BulkShape & { property: string } = {
+  activity: "Change mailbox state",
+  category: "UserManagement",
+  operationType: "Update",
+  sharedTargets: [],
+  property: "MailboxState",
+};
+export const ONEDRIVE_STATE_AUDIT: BulkShape & { property: string } = {
+  ...MAILBOX_STATE_AUDIT,
+  activity: "Change OneDrive state",
+  property: "OneDriveState",
+};
+/** What a bulk audit entry names of each user it moves (`u` is the users row): bulkAuditFromQuery's first columns. */
+export const AUDITED_USER_COLUMNS =
+  "u.id AS userId, u.display_name AS displayName, u.user_principal_name AS userPrincipalName";
 
 // ---- transitions written with a licensing change ----------------------------------------------------------------
 
@@ -62,25 +79,14 @@ export function mailboxTransitionStatements(
   const list = JSON.stringify(rows);
   const p = BULK_QUERY_FIRST_PARAM;
   return [
-    bulkAuditFromQuery(
-      ctx,
-      {
-        activity: "Change mailbox state",
-        category: "UserManagement",
-        operationType: "Update",
-        sharedTargets: [],
-        property: "MailboxState",
-      },
-      MAILBOX_STATES,
-      {
-        with: `WITH ${mailboxPlan("?1", "?2", `?${p}`)}`,
-        from: `SELECT u.id AS userId, u.display_name AS displayName, u.user_principal_name AS userPrincipalName,
+    bulkAuditFromQuery(ctx, MAILBOX_STATE_AUDIT, MAILBOX_STATES, {
+      with: `WITH ${mailboxPlan("?1", "?2", `?${p}`)}`,
+      from: `SELECT ${AUDITED_USER_COLUMNS},
                  CASE WHEN p.action = 'create' THEN 0 ELSE ${stateIndexSql("p.state")} END AS oldValue,
                  ${stateIndexSql(newStateSql("p.action"))} AS newValue
                FROM plan p JOIN users u ON u.seq = p.user_seq WHERE p.action IS NOT NULL`,
-        params: [list],
-      },
-    ),
+      params: [list],
+    }),
     // One statement moves the existing mailboxes and creates the new ones: a row with the mailbox's seq lands on it
     // (ON CONFLICT), a row without one is a new mailbox (every statement of a batch has its own cost in D1).
     ctx.d1
@@ -133,25 +139,14 @@ export function oneDriveTransitionStatements(ctx: Ctx, rows: readonly OneDriveCh
   const list = JSON.stringify(rows);
   const p = BULK_QUERY_FIRST_PARAM;
   return [
-    bulkAuditFromQuery(
-      ctx,
-      {
-        activity: "Change OneDrive state",
-        category: "UserManagement",
-        operationType: "Update",
-        sharedTargets: [],
-        property: "OneDriveState",
-      },
-      ONEDRIVE_STATES,
-      {
-        with: `WITH ${oneDrivePlan("?1", "?2", `?${p}`)}`,
-        from: `SELECT u.id AS userId, u.display_name AS displayName, u.user_principal_name AS userPrincipalName,
+    bulkAuditFromQuery(ctx, ONEDRIVE_STATE_AUDIT, ONEDRIVE_STATES, {
+      with: `WITH ${oneDrivePlan("?1", "?2", `?${p}`)}`,
+      from: `SELECT ${AUDITED_USER_COLUMNS},
                  CASE p.action WHEN 'create' THEN 0 WHEN 'retain' THEN 1 ELSE 2 END AS oldValue,
                  CASE p.action WHEN 'retain' THEN 2 ELSE 1 END AS newValue
                FROM plan p JOIN users u ON u.seq = p.user_seq WHERE p.action IS NOT NULL`,
-        params: [list],
-      },
-    ),
+      params: [list],
+    }),
     // As the mailboxes': one statement moves the existing sites and creates the new ones.
     ctx.d1
       .prepare(
