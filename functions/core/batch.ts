@@ -111,23 +111,23 @@ export async function runBatch(
 ): Promise<BatchResponse[]> {
   const statuses = new Map<string, number>();
   const responses: BatchResponse[] = [];
+  /** A request refused without being run answers with the transport's error body. */
+  const answerRefusal = (id: string, error: DomainError) => {
+    const refused = refuse(error);
+    statuses.set(id, refused.status);
+    responses.push({ id, status: refused.status, headers: { "content-type": "application/json" }, body: refused.body });
+  };
   for (const item of orderBatch(requests)) {
     // orderBatch ran every dependency first, so each has a status.
     const failed = (item.dependsOn ?? []).find((dep) => (statuses.get(dep) ?? 500) >= 400);
     if (failed !== undefined) {
-      const refused = refuse(
+      answerRefusal(
+        item.id,
         new DomainError(
           "failedDependency",
           `Request '${item.id}' was not run: request '${failed}' it depends on failed with status ${statuses.get(failed)}.`,
         ),
       );
-      statuses.set(item.id, refused.status);
-      responses.push({
-        id: item.id,
-        status: refused.status,
-        headers: { "content-type": "application/json" },
-        body: refused.body,
-      });
       continue;
     }
     let url: string;
@@ -135,14 +135,7 @@ export async function runBatch(
       url = innerUrl(origin, item.url);
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
-      const refused = refuse(error);
-      statuses.set(item.id, refused.status);
-      responses.push({
-        id: item.id,
-        status: refused.status,
-        headers: { "content-type": "application/json" },
-        body: refused.body,
-      });
+      answerRefusal(item.id, error);
       continue;
     }
     const headers = new Headers(item.headers ?? {});
