@@ -11,7 +11,8 @@ import process from "node:process";
 export const floorEngineNote =
   "node:sqlite (built-in DatabaseSync); better-sqlite3 unusable: its native build targets Node 20, scripts run Node 22";
 
-async function loadSqlite() {
+/** node:sqlite, imported without its ExperimentalWarning (the purge floor uses it too). */
+export async function loadSqlite() {
   // node:sqlite prints an ExperimentalWarning on Node 22: keep the bench output clean of it.
   const emit = process.emitWarning;
   process.emitWarning = (warning, ...rest) => {

@@ -14,27 +14,13 @@ import { copyFile, mkdir, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { floorEngineNote } from "./floor.mjs";
+import { floorEngineNote, loadSqlite } from "./floor.mjs";
 
 const TENANT = "00000000-0000-4000-8000-000000000001";
 // The run's clock, fixed: every mailbox's window ended the day before, every label runs far past it.
 const NOW = "2026-06-01T03:00:00.000Z";
 const DAY_MS = 86_400_000;
 const LEGAL_DAYS = 2555;
-
-async function loadSqlite() {
-  const emit = process.emitWarning;
-  process.emitWarning = (warning, ...rest) => {
-    const text = typeof warning === "string" ? warning : warning?.message;
-    if (/SQLite is an experimental feature/.test(text ?? "")) return;
-    return emit.call(process, warning, ...rest);
-  };
-  try {
-    return await import("node:sqlite");
-  } finally {
-    process.emitWarning = emit;
-  }
-}
 
 // The purge's tables as drizzle-kit generates them from db/schema/retention.ts, with the hand-written WITHOUT ROWID
 // (every column and every index a delete or an update must maintain). `rowid` is the layout the schema decided

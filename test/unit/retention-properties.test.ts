@@ -322,19 +322,21 @@ function checkInvariants(w: World) {
   else expect(exchangeNow(w)).toBe(false);
 }
 
+const newWorld = (): World => ({
+  now: START,
+  licensed: false,
+  holdPlans: false,
+  deletedAt: null,
+  gone: false,
+  boxes: [],
+  nextItem: 1,
+});
+
 describe("retention rules over random timelines", () => {
   it("never delete held data, never purge early, reconnect with every item, and purge idempotently", () => {
     fc.assert(
       fc.property(timelines, (events) => {
-        const w: World = {
-          now: START,
-          licensed: false,
-          holdPlans: false,
-          deletedAt: null,
-          gone: false,
-          boxes: [],
-          nextItem: 1,
-        };
+        const w = newWorld();
         for (const e of events) {
           step(w, e);
           checkInvariants(w);
@@ -348,15 +350,7 @@ describe("retention rules over random timelines", () => {
     const seen = new Set<string>();
     fc.assert(
       fc.property(timelines, (events) => {
-        const w: World = {
-          now: START,
-          licensed: false,
-          holdPlans: false,
-          deletedAt: null,
-          gone: false,
-          boxes: [],
-          nextItem: 1,
-        };
+        const w = newWorld();
         for (const e of events) {
           const before = JSON.stringify(w.boxes.map((b) => b.mailbox.state));
           const counts = w.boxes.map((b) => b.items.length);
