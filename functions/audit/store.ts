@@ -90,16 +90,21 @@ export function auditStatement(ctx: Ctx, entry: AuditEntry, where: AuditLog = {}
   return auditStatements(ctx, [entry], where)[0]!;
 }
 
+/** A single row's own columns, from its id to its result reason, in the table's order. */
+const entryColumns = (entry: Omit<AuditEntry, "additionalDetails" | "targets">) => [
+  newId(),
+  entry.activity,
+  entry.category,
+  entry.operationType,
+  entry.result ?? "success",
+  entry.resultReason ?? "",
+];
+
 export function auditStatements(ctx: Ctx, entries: AuditEntry[], where: AuditLog = {}): D1PreparedStatement[] {
   if (entries.length === 0) return [];
   // Rows travel as compact arrays with their JSON parts nested, not re-encoded as strings.
   const rows = entries.map((entry) => [
-    newId(),
-    entry.activity,
-    entry.category,
-    entry.operationType,
-    entry.result ?? "success",
-    entry.resultReason ?? "",
+    ...entryColumns(entry),
     entry.targets.map(fullTarget),
     entry.additionalDetails ?? [],
   ]);
@@ -213,12 +218,7 @@ export function auditWithDetailsFromQuery(
   return auditInsert(
     ctx,
     `SELECT ?5, ?1, ?2, ?6, ?7, ?8, ?9, ?10, ?3, ?4, ?11, (${details.sql}), NULL, NULL, NULL`,
-    newId(),
-    entry.activity,
-    entry.category,
-    entry.operationType,
-    entry.result ?? "success",
-    entry.resultReason ?? "",
+    ...entryColumns(entry),
     JSON.stringify(entry.targets.map(fullTarget)),
     ...details.params,
   );
