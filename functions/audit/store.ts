@@ -2,7 +2,7 @@
 import type { Actor, Ctx } from "../core/context.ts";
 import { newId } from "../core/ids.ts";
 import type { CompiledFilter } from "../core/odata.ts";
-import { Distinct } from "../core/sql.ts";
+import { chunk, Distinct } from "../core/sql.ts";
 import { AUDIT_ID } from "./filter.ts";
 
 export type ModifiedProperty = { displayName: string; oldValue: string | null; newValue: string | null };
@@ -138,37 +138,49 @@ export type BulkShape = Pick<AuditEntry, "activity" | "category" | "operationTyp
   property?: string;
 };
 
+/** One bulk row's content: its shape, and the users it names (with their old and new value when the shape has a property). */
+export type BulkAuditRow = {
+  shape: BulkShape;
+  entries: readonly { user: AuditUser; oldValue?: string; newValue?: string }[];
+};
+
+/** The parameters one bulk row binds in bulkAuditStatements (the statement's own four come first). */
+const BULK_ROW_PARAMS = 8;
+/** Bulk rows per INSERT: D1 binds at most 100 parameters. */
+const BULK_ROWS_PER_STATEMENT = Math.floor((100 - 4) / BULK_ROW_PARAMS);
+
 /**
- * One bulk audit row for entries that differ only in their user: a single INSERT, however many users, storing the
- * actor, time, shared targets and distinct values once. directoryAudits shows each entry as its own directoryAudit,
- * shaped exactly as auditStatements would have written it.
+ * Bulk audit rows for entries that differ only in their user: one INSERT for all the rows (a licensing change and the
+ * mailbox and OneDrive moves it causes are one statement), however many users each names, storing the actor, time,
+ * shared targets and distinct values once. directoryAudits shows each entry as its own directoryAudit, shaped exactly
+ * as auditStatements would have written it. A row without entries is not written.
  */
-function bulkAuditStatements(
-  ctx: Ctx,
-  shape: BulkShape,
-  entries: readonly { user: AuditUser; oldValue?: string; newValue?: string }[],
-): D1PreparedStatement[] {
-  if (entries.length === 0) return [];
-  const values = new Distinct();
-  const rows = entries.map(({ user, oldValue, newValue }) => {
-    const row: (string | number)[] = [user.id, user.displayName, user.userPrincipalName];
-    if (shape.property !== undefined) row.push(values.numberOf(oldValue ?? ""), values.numberOf(newValue ?? ""));
-    return row;
+export function bulkAuditStatements(ctx: Ctx, rows: readonly BulkAuditRow[]): D1PreparedStatement[] {
+  const written = rows.filter((row) => row.entries.length > 0);
+  return chunk(written, BULK_ROWS_PER_STATEMENT).map((part) => {
+    const params: unknown[] = [];
+    const tuples = part.map(({ shape, entries }) => {
+      const values = new Distinct();
+      const stored = entries.map(({ user, oldValue, newValue }) => {
+        const row: (string | number)[] = [user.id, user.displayName, user.userPrincipalName];
+        if (shape.property !== undefined) row.push(values.numberOf(oldValue ?? ""), values.numberOf(newValue ?? ""));
+        return row;
+      });
+      const p = 5 + params.length;
+      params.push(
+        newId(),
+        shape.activity,
+        shape.category,
+        shape.operationType,
+        JSON.stringify(shape.sharedTargets.map(fullTarget)),
+        JSON.stringify(stored),
+        shape.property ?? null,
+        shape.property === undefined ? null : JSON.stringify(values.values()),
+      );
+      return `(?${p}, ?1, ?2, ?${p + 1}, ?${p + 2}, ?${p + 3}, 'success', '', ?3, ?4, ?${p + 4}, '[]', ?${p + 5}, ?${p + 6}, ?${p + 7})`;
+    });
+    return auditInsert(ctx, `VALUES ${tuples.join(", ")}`, ...params);
   });
-  return [
-    auditInsert(
-      ctx,
-      "VALUES (?5, ?1, ?2, ?6, ?7, ?8, 'success', '', ?3, ?4, ?9, '[]', ?10, ?11, ?12)",
-      newId(),
-      shape.activity,
-      shape.category,
-      shape.operationType,
-      JSON.stringify(shape.sharedTargets.map(fullTarget)),
-      JSON.stringify(rows),
-      shape.property ?? null,
-      shape.property === undefined ? null : JSON.stringify(values.values()),
-    ),
-  ];
 }
 
 /** Where the caller's own parameters start in bulkAuditFromQuery's SQL (the row's own take ?1 to ?11). */
@@ -224,19 +236,24 @@ export function auditWithDetailsFromQuery(
   );
 }
 
-/** "Change user license" entries for any number of users, as one bulk row. */
-export function userLicenseChangeStatements(ctx: Ctx, changes: readonly UserLicenseChange[]): D1PreparedStatement[] {
-  return bulkAuditStatements(
-    ctx,
-    {
-      activity: "Change user license",
-      category: "UserManagement",
-      operationType: "Update",
-      sharedTargets: [],
-      property: "AssignedLicense",
-    },
-    changes,
-  );
+const USER_LICENSE_CHANGE: BulkShape = {
+  activity: "Change user license",
+  category: "UserManagement",
+  operationType: "Update",
+  sharedTargets: [],
+  property: "AssignedLicense",
+};
+
+/**
+ * "Change user license" entries for any number of users, as one bulk row; `alongside` are the rows of what the change
+ * moves elsewhere (a mailbox), written by the same statement.
+ */
+export function userLicenseChangeStatements(
+  ctx: Ctx,
+  changes: readonly UserLicenseChange[],
+  alongside: readonly BulkAuditRow[] = [],
+): D1PreparedStatement[] {
+  return bulkAuditStatements(ctx, [{ shape: USER_LICENSE_CHANGE, entries: changes }, ...alongside]);
 }
 
 /**
@@ -251,16 +268,23 @@ export function memberChangeStatements(
   const sharedTargets: AuditTarget[] = [{ id: group.id, displayName: group.displayName, type: "Group" }];
   const users = (added: boolean) => changes.filter((c) => c.added === added);
   return [
-    ...bulkAuditStatements(
-      ctx,
-      { activity: "Add member to group", category: "GroupManagement", operationType: "Assign", sharedTargets },
-      users(true),
-    ),
-    ...bulkAuditStatements(
-      ctx,
-      { activity: "Remove member from group", category: "GroupManagement", operationType: "Unassign", sharedTargets },
-      users(false),
-    ),
+    ...bulkAuditStatements(ctx, [
+      {
+        shape: { activity: "Add member to group", category: "GroupManagement", operationType: "Assign", sharedTargets },
+        entries: users(true),
+      },
+    ]),
+    ...bulkAuditStatements(ctx, [
+      {
+        shape: {
+          activity: "Remove member from group",
+          category: "GroupManagement",
+          operationType: "Unassign",
+          sharedTargets,
+        },
+        entries: users(false),
+      },
+    ]),
   ];
 }
 
