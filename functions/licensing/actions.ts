@@ -79,7 +79,11 @@ function cachedSnapshot(key: string, extraSkuIds: readonly string[]): UserLicens
 }
 
 /** What the user's state is after a successful write, as the next change will need it (undefined: read it fresh). */
-function afterWrite(snapshot: UserLicensingSnapshot, result: ReconcileResult): UserLicensingSnapshot | undefined {
+function afterWrite(
+  snapshot: UserLicensingSnapshot,
+  result: ReconcileResult,
+  consequenceStates: ReadonlyMap<string, string>,
+): UserLicensingSnapshot | undefined {
   const sources = result.sources.map(toSourceRow);
   // The next write's guard compares the stored sources' fingerprint with the remembered one: keeping the fingerprint
   // as read would fail that guard every time, and each follow-up change would pay a failed batch and a fresh read.
@@ -101,6 +105,7 @@ function afterWrite(snapshot: UserLicensingSnapshot, result: ReconcileResult): U
     sourcesFingerprint,
     held: result.licenses,
     pools,
+    consequenceStates,
   };
 }
 
@@ -149,12 +154,13 @@ export async function changeUserLicensing(ctx: Ctx, userRef: string, change: Lic
     // Seats this change frees may be owed to members waiting in CountViolation: the batch itself says who waits.
     const heal = healSeatsIfWaiting(ctx, result.seatsFreed);
     let healing = false;
+    const writes = userLicensingWrites(ctx, snapshot, result, change.lifecycle);
     try {
       const results = await ctx.d1.batch([
         ...(change.writeFirst?.(snapshot) ?? []),
-        ...userLicensingWrites(ctx, snapshot, result, change.lifecycle),
+        ...writes.statements,
         ...(change.alsoWrite?.(snapshot) ?? []),
-        ...userLicenseChangeStatements(ctx, audit ? [audit] : []),
+        ...userLicenseChangeStatements(ctx, audit ? [audit] : [], writes.audits),
         ...(heal?.statements ?? []),
       ]);
       healing = heal !== null && written(results.at(-1));
@@ -165,7 +171,8 @@ export async function changeUserLicensing(ctx: Ctx, userRef: string, change: Lic
       if (!cached) await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * (attempt + 1)));
       continue;
     }
-    const after = special ? undefined : afterWrite(snapshot, result);
+    const after =
+      special || !writes.consequenceStates ? undefined : afterWrite(snapshot, result, writes.consequenceStates);
     if (after) remember(ctx, userRef, after);
     else snapshots.delete(key);
     if (healing) await sendFollowUps(ctx, [heal!.id]);

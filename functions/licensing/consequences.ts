@@ -7,7 +7,14 @@
  * A contributor must be set-based (a handful of statements for a whole page, the users as JSON lists in one
  * parameter) and must bind at most `bytesPerUser` bytes per user in any one value: usersThatFit counts it with
  * licensing's own lists, so no page binds a value D1 refuses.
+ *
+ * A contributor may also offer a path for one user (`single`): the user's licensing read brings the state it decides
+ * on, the pure rules decide in the Worker, and the batch writes only what moves, in short statements. A single
+ * user's change is the API's hot path, and each set-based statement costs D1 its preparation (a long one, as much as
+ * a sixth of the whole request). Deciding on state read earlier is safe because the licensing guard also checks that
+ * state is unchanged when the batch runs; if it moved, the change is decided again on a fresh read.
  */
+import type { AuditUser, BulkAuditRow } from "../audit/store.ts";
 import type { PlanRef } from "../catalog/store.ts";
 import type { Ctx } from "../core/context.ts";
 
@@ -38,7 +45,76 @@ export type ConsequenceContributor = {
   bytesPerUser: number;
   /** The statements for these users' changes, for the change's own batch (none when nothing follows). */
   writes(ctx: Ctx, changes: readonly LicensingConsequence[], plansOf: PlansOf): D1PreparedStatement[];
+  single?: SingleUserConsequence;
 };
+
+/** A contributor's path for one user's change, decided on state read with the user's licensing. */
+export type SingleUserConsequence = {
+  /**
+   * A scalar SQL expression giving, as text, the state this contributor decides on for the user whose seq is the SQL
+   * expression `userSeq` (the tenant is ?1): read with the user's licensing, and compared by the write's guard.
+   */
+  stateSql(userSeq: string): string;
+  /** One user's change decided on `state`, the text stateSql gave when read (or as `stateAfter` predicted it). */
+  decide(ctx: Ctx, change: LicensingConsequence, state: string, user: AuditUser, plansOf: PlansOf): SingleUserDecision;
+};
+
+export type SingleUserDecision = {
+  statements: D1PreparedStatement[];
+  /** Audit rows, written by the licensing change's own audit statement. */
+  audits: BulkAuditRow[];
+  /** The decision read `state`: the batch's guard checks it is still what was read. */
+  readState: boolean;
+  /** The state text once written, as stateSql will give it (undefined: not known, read it afresh next time). */
+  stateAfter: string | undefined;
+};
+
+/** Every contributor's part in one user's change: statements, audit rows, the states to guard, and the states after. */
+export type SingleUserConsequences = {
+  statements: D1PreparedStatement[];
+  audits: BulkAuditRow[];
+  /** SQL expression and the text it must still give, per contributor whose decision read its state. */
+  guards: { sql: string; state: string }[];
+  /** Each contributor's state after the change (undefined when one is not known). */
+  statesAfter: ReadonlyMap<string, string> | undefined;
+};
+
+/** The state columns a user's licensing read adds, one per contributor with a single-user path: [name, SQL]. */
+export const consequenceStateColumns = (userSeq: string): [string, string][] =>
+  [...contributors.values()].flatMap((c) =>
+    c.single ? [[c.name, c.single.stateSql(userSeq)] as [string, string]] : [],
+  );
+
+/**
+ * One user's change: contributors with a single-user path decide on the states read with the user (`states`, by
+ * contributor name); the others write their set-based statements for a list of one.
+ */
+export function singleUserConsequences(
+  ctx: Ctx,
+  change: LicensingConsequence,
+  states: ReadonlyMap<string, string>,
+  user: AuditUser,
+  plansOf: PlansOf,
+): SingleUserConsequences {
+  const out: SingleUserConsequences = { statements: [], audits: [], guards: [], statesAfter: undefined };
+  const after = new Map<string, string>();
+  let known = true;
+  for (const c of contributors.values()) {
+    const state = states.get(c.name);
+    if (!c.single || state === undefined) {
+      out.statements.push(...c.writes(ctx, [change], plansOf));
+      continue;
+    }
+    const decision = c.single.decide(ctx, change, state, user, plansOf);
+    out.statements.push(...decision.statements);
+    out.audits.push(...decision.audits);
+    if (decision.readState) out.guards.push({ sql: c.single.stateSql("users.seq"), state });
+    if (decision.stateAfter === undefined) known = false;
+    else after.set(c.name, decision.stateAfter);
+  }
+  out.statesAfter = known ? after : undefined;
+  return out;
+}
 
 const contributors = new Map<string, ConsequenceContributor>();
 

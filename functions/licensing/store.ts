@@ -4,6 +4,7 @@
  */
 
 import { DIRECT_SOURCE_ID, DIRECT_SOURCE_SEQ, poolSeqOf, skuOfPool, sourceOfSeq, sourceSeqOf } from "../../db/seqs.ts";
+import type { BulkAuditRow } from "../audit/store.ts";
 import {
   planRulesSql,
   type SkuPlanRow,
@@ -24,7 +25,7 @@ import {
   userSeqByRefSql,
 } from "../directory/store.ts";
 import { DELIVERS_SERVICE_SQL } from "../subscriptions/rules.ts";
-import { consequenceWrites, deliveredLicenses } from "./consequences.ts";
+import { consequenceStateColumns, deliveredLicenses, singleUserConsequences } from "./consequences.ts";
 import type { HeldLicense, PlanRule, ReconcileResult, SourceOutcome } from "./rules.ts";
 
 /** A license_sources row: an outcome as stored (the violation's message is not kept, its error code is). */
@@ -116,6 +117,8 @@ export type UserLicensingSnapshot = {
   rules: PlanRule[];
   /** The tenant's licensing version when read: subscriptions, plan rules and the catalogue as they were. */
   licensingVersion: number;
+  /** What each licensing consequence with a single-user path decides on, as read (consequences.ts), by its name. */
+  consequenceStates: ReadonlyMap<string, string>;
 };
 
 const parseList = (json: string): string[] => JSON.parse(json) as string[];
@@ -147,9 +150,13 @@ export async function readUserLicensing(
                  UNION SELECT sku_id FROM grants)`;
   const bind = (sql: string) =>
     d1.prepare(`${preamble} ${sql}`).bind(tenantId, userRef.toLowerCase(), JSON.stringify(extraSkuIds));
+  const stateColumns = consequenceStateColumns("u.seq");
   const [userRows, tenantRows, sourceRows, grantRows, heldRows, poolRows, holdingRows, skuRows, ruleRows] =
     await d1.batch<Record<string, unknown>>([
-      bind(`SELECT ${userColumns} FROM users u WHERE u.seq = (SELECT seq FROM me)`),
+      bind(
+        `SELECT ${[userColumns, ...stateColumns.map(([, sql], i) => `${sql} AS consequence${i}`)].join(", ")}
+         FROM users u WHERE u.seq = (SELECT seq FROM me)`,
+      ),
       bind("SELECT country, licensing_version AS licensingVersion FROM tenants, args WHERE id = args.tenant"),
       bind(
         `SELECT pool_seq AS poolSeq, source_seq AS sourceSeq, ${skuOfPool("pool_seq")} AS skuId, ${sourceOfSeq("source_seq")} AS sourceId,
@@ -229,6 +236,7 @@ export async function readUserLicensing(
     skus: toSkuPlans((skuRows?.results ?? []) as SkuPlanRow[]),
     licensingVersion: Number(tenantRows?.results[0]?.licensingVersion ?? 0),
     rules: toPlanRules(ruleRows?.results ?? []),
+    consequenceStates: new Map(stateColumns.map(([name], i) => [name, String(userRow[`consequence${i}`])])),
   };
 }
 
@@ -237,29 +245,57 @@ export const snapshotDelivers = (snapshot: Pick<UserLicensingSnapshot, "holdings
   (snapshot.holdings.get(skuId)?.deliveringSubscriptions ?? 0) > 0;
 
 /**
- * The write half of a user's licensing change, as batch items. Guarded twice: on the user's licenseVersion (nobody
- * changed this user since the read) and on each pool taking a new seat (`consumed < enabled` at write time), so
- * seats are never over-allocated whatever runs concurrently. A failed guard aborts the whole batch.
+ * The write half of a user's licensing change, as batch items, with the audit rows of what it moves elsewhere (for the
+ * change's own audit statement) and the consequences' states after it. Guarded twice: on the user's licenseVersion
+ * (nobody changed this user since the read, nor the state the consequences decided on) and on each pool taking a new
+ * seat (`consumed < enabled` at write time), so seats are never over-allocated whatever runs concurrently. A failed
+ * guard aborts the whole batch.
  */
 export function userLicensingWrites(
   ctx: Ctx,
   snapshot: UserLicensingSnapshot,
   result: ReconcileResult,
   lifecycle: { deletedBefore: boolean; deletedAfter: boolean } = { deletedBefore: false, deletedAfter: false },
-): D1PreparedStatement[] {
+): {
+  statements: D1PreparedStatement[];
+  audits: BulkAuditRow[];
+  consequenceStates: ReadonlyMap<string, string> | undefined;
+} {
   const { user } = snapshot;
   const { d1, tenantId } = ctx;
+  // What other capabilities write when these licenses move (a mailbox's countdown, say), in this same batch.
+  const delivers = snapshotDelivers(snapshot);
+  const consequences = singleUserConsequences(
+    ctx,
+    {
+      userSeq: user.seq,
+      before: deliveredLicenses(snapshot.held, delivers),
+      after: deliveredLicenses(result.licenses, delivers),
+      ...lifecycle,
+    },
+    snapshot.consequenceStates,
+    user,
+    (skuId) => snapshot.skus.get(skuId)?.servicePlans,
+  );
   const statements = [
-    // Nobody changed this user, their sources, nor the tenant's subscriptions, rules or catalogue since the read.
+    // Nobody changed this user, their sources, nor the tenant's subscriptions, rules or catalogue since the read, nor
+    // what the consequences decided on.
     d1
       .prepare(
         `UPDATE users SET license_version = ${guardedValue(
           `license_version = ?3 AND deleted_at IS NULL AND (SELECT licensing_version FROM tenants WHERE id = ?1) = ?4
-           AND ${sourcesFingerprintSql("users.seq")} = ?5`,
+           AND ${sourcesFingerprintSql("users.seq")} = ?5${consequences.guards.map((g, i) => ` AND ${g.sql} IS ?${6 + i}`).join("")}`,
           "license_version + 1",
         )} WHERE tenant_id = ?1 AND id = ?2`,
       )
-      .bind(tenantId, user.id, user.licenseVersion, snapshot.licensingVersion, snapshot.sourcesFingerprint),
+      .bind(
+        tenantId,
+        user.id,
+        user.licenseVersion,
+        snapshot.licensingVersion,
+        snapshot.sourcesFingerprint,
+        ...consequences.guards.map((g) => g.state),
+      ),
   ];
   const moves = [...result.seatsTaken.map((sku) => [sku, 1]), ...result.seatsFreed.map((sku) => [sku, -1])];
   if (moves.length > 0) {
@@ -278,24 +314,9 @@ export function userLicensingWrites(
   }
   statements.push(
     ...licensingRowWrites(ctx, [{ userSeq: user.seq, sources: snapshot.sources, held: snapshot.held, result }]),
+    ...consequences.statements,
   );
-  // What other capabilities write when these licenses move (a mailbox's countdown, say), in this same batch.
-  const delivers = snapshotDelivers(snapshot);
-  statements.push(
-    ...consequenceWrites(
-      ctx,
-      [
-        {
-          userSeq: user.seq,
-          before: deliveredLicenses(snapshot.held, delivers),
-          after: deliveredLicenses(result.licenses, delivers),
-          ...lifecycle,
-        },
-      ],
-      (skuId) => snapshot.skus.get(skuId)?.servicePlans,
-    ),
-  );
-  return statements;
+  return { statements, audits: consequences.audits, consequenceStates: consequences.statesAfter };
 }
 
 /** Rows keyed by user seq, their other columns stored once per distinct set of values. */

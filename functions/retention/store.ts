@@ -7,7 +7,7 @@ import { BULK_QUERY_FIRST_PARAM, type BulkShape, bulkAuditFromQuery } from "../a
 import type { Ctx } from "../core/context.ts";
 import { isGuid } from "../core/ids.ts";
 import { guardSql } from "../core/sql.ts";
-import { type Mailbox, type MailboxState, type OneDriveState, windows } from "./rules.ts";
+import { type Mailbox, type MailboxState, type OneDriveSite, type OneDriveState, windows } from "./rules.ts";
 
 /** The audit rows of mailbox and OneDrive moves, whoever moves them (a licensing change, the purge). */
 export const MAILBOX_STATE_AUDIT: BulkShape & { property: string } = {
@@ -161,6 +161,101 @@ export function oneDriveTransitionStatements(ctx: Ctx, rows: readonly OneDriveCh
       )
       .bind(ctx.tenantId, ctx.now.toISOString(), list),
   ];
+}
+
+// ---- one user's transitions, decided by the rules in the Worker ----------------------------------------------------
+
+/**
+ * What one user's mailbox and OneDrive transitions depend on, as one JSON text: the latest mailbox's state, hold and
+ * purgeAfter, the latest OneDrive's state and purgeAfter (nulls where there is none), and the tenant's OneDrive
+ * retention in days. Read with the user's licensing and compared again by its write's guard; retentionStateText
+ * gives the same text from the values, so the state after a change is known without reading it back.
+ */
+export const retentionStateSql = (userSeq: string, tenant: string) =>
+  `(SELECT json_array(m.state, m.litigation_hold, m.purge_after, s.state, s.purge_after, ${oneDriveDaysSql(tenant)})
+    FROM (SELECT 1) LEFT JOIN mailboxes m ON m.seq = (SELECT max(seq) FROM mailboxes WHERE user_seq = ${userSeq})
+    LEFT JOIN onedrive_sites s ON s.seq = (SELECT max(seq) FROM onedrive_sites WHERE user_seq = ${userSeq}))`;
+
+/** One user's retention state, as retentionStateSql reads it. */
+export type RetentionState = {
+  mailbox: Pick<Mailbox, "state" | "litigationHold" | "purgeAfter"> | null;
+  oneDrive: OneDriveSite | null;
+  oneDriveDays: number;
+};
+
+export function parseRetentionState(text: string): RetentionState {
+  const [mailboxState, hold, purgeAfter, siteState, sitePurgeAfter, days] = JSON.parse(text) as [
+    MailboxState | null,
+    number | null,
+    string | null,
+    OneDriveState | null,
+    string | null,
+    number,
+  ];
+  return {
+    mailbox: mailboxState === null ? null : { state: mailboxState, litigationHold: hold === 1, purgeAfter },
+    oneDrive: siteState === null ? null : { state: siteState, purgeAfter: sitePurgeAfter },
+    oneDriveDays: days,
+  };
+}
+
+/** The text retentionStateSql gives for this state (SQLite's json_array writes what JSON.stringify does). */
+export const retentionStateText = ({ mailbox, oneDrive, oneDriveDays }: RetentionState) =>
+  JSON.stringify([
+    mailbox?.state ?? null,
+    mailbox === null ? null : mailbox.litigationHold ? 1 : 0,
+    mailbox?.purgeAfter ?? null,
+    oneDrive?.state ?? null,
+    oneDrive?.purgeAfter ?? null,
+    oneDriveDays,
+  ]);
+
+/**
+ * One user's mailbox move, as the rules decided it: a new Active mailbox, or the latest one moved to `to` (its hold
+ * is the rules' own: unchanged by every move).
+ */
+export function mailboxMoveStatement(
+  ctx: Ctx,
+  userSeq: number,
+  move: { create: true } | { create: false; to: Pick<Mailbox, "state" | "purgeAfter" | "nextPurgeAt"> },
+): D1PreparedStatement {
+  const now = ctx.now.toISOString();
+  if (move.create) {
+    return ctx.d1
+      .prepare(
+        `INSERT INTO mailboxes (tenant_id, user_seq, state, litigation_hold, state_changed_at, created_at, updated_at)
+         VALUES (?1, ?2, 'Active', 0, ?3, ?3, ?3)`,
+      )
+      .bind(ctx.tenantId, userSeq, now);
+  }
+  return ctx.d1
+    .prepare(
+      `UPDATE mailboxes SET state = ?3, purge_after = ?4, next_purge_at = ?5, state_changed_at = ?6, updated_at = ?6
+       WHERE seq = (SELECT max(seq) FROM mailboxes WHERE user_seq = ?2) AND tenant_id = ?1`,
+    )
+    .bind(ctx.tenantId, userSeq, move.to.state, move.to.purgeAfter, move.to.nextPurgeAt, now);
+}
+
+/** One user's OneDrive move: a new Active site, or the latest one moved to `to`. */
+export function oneDriveMoveStatement(
+  ctx: Ctx,
+  userSeq: number,
+  move: { create: true } | { create: false; to: OneDriveSite },
+): D1PreparedStatement {
+  const now = ctx.now.toISOString();
+  if (move.create) {
+    return ctx.d1
+      .prepare(
+        `INSERT INTO onedrive_sites (tenant_id, user_seq, state, created_at, updated_at) VALUES (?1, ?2, 'Active', ?3, ?3)`,
+      )
+      .bind(ctx.tenantId, userSeq, now);
+  }
+  return ctx.d1
+    .prepare(
+      `UPDATE onedrive_sites SET state = ?3, purge_after = ?4, updated_at = ?5
+       WHERE seq = (SELECT max(seq) FROM onedrive_sites WHERE user_seq = ?2) AND tenant_id = ?1`,
+    )
+    .bind(ctx.tenantId, userSeq, move.to.state, move.to.purgeAfter, now);
 }
 
 // ---- mailboxes ------------------------------------------------------------------------------------------------------

@@ -179,6 +179,35 @@ describe("mailboxes follow Exchange", () => {
     await eventually(async () => expect((await mailbox(t, userId)).state).toBe("Disconnected"));
   });
 
+  it("a change decided on a remembered mailbox that moved since is decided again on what is stored", async () => {
+    const t = await tenantWithE3();
+    const userId = await licensedUser(t);
+    await deliver(t, userId, 2);
+    // The isolate remembers the user's state after this change, mailbox included: the next change needs no read.
+    expect((await assign(t.admin, userId, [], [SKU.E3])).status).toBe(200);
+    expect((await mailbox(t, userId)).state).toBe("Disconnected");
+    // Meanwhile another writer moves the mailbox without touching the user's licensing (as the purge does): here it
+    // ends the mailbox at once.
+    await env.DB.prepare(
+      "UPDATE mailboxes SET state = 'Purged', next_purge_at = NULL, item_count = 0 WHERE user_seq = (SELECT seq FROM users WHERE id = ?1)",
+    )
+      .bind(userId)
+      .run();
+    // On the remembered state, regaining Exchange inside the window would reconnect the purged mailbox; the guard sees
+    // it moved, and the change, decided again, gives a new empty mailbox beside the purged one.
+    expect((await assign(t.admin, userId, [{ skuId: SKU.E3, disabledPlans: [] }])).status).toBe(200);
+    const rows = await env.DB.prepare(
+      "SELECT state, item_count AS items FROM mailboxes WHERE user_seq = (SELECT seq FROM users WHERE id = ?1) ORDER BY seq",
+    )
+      .bind(userId)
+      .all();
+    expect(rows.results).toEqual([
+      { state: "Purged", items: 0 },
+      { state: "Active", items: 0 },
+    ]);
+    expect((await mailbox(t, userId)).state).toBe("Active");
+  });
+
   it("every state change is audited", async () => {
     const t = await tenantWithE3();
     const userId = await licensedUser(t);
