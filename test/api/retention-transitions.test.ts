@@ -151,6 +151,76 @@ const setOneDriveDays = (tenantId: string) =>
     .bind(tenantId, DAYS, NOW)
     .run();
 
+/** A tenant with one user per stored mailbox and change, each mailbox stored. */
+async function mailboxCases() {
+  const t = await newTenant();
+  const cases = storedMailboxes.flatMap((stored) => changes.map((change) => ({ stored, change })));
+  const seqs = await seqsOf(t.id, await seedUsers(t.id, cases.length));
+  await storeMailboxes(
+    t.id,
+    seqs,
+    cases.map((c) => c.stored.mailbox),
+  );
+  return { t, cases, seqs };
+}
+
+/** Each case's latest mailbox is where rules.mailboxOutcome put it; the number that moved. */
+async function expectMailboxesAsRules(cases: Awaited<ReturnType<typeof mailboxCases>>["cases"], seqs: number[]) {
+  let moves = 0;
+  for (const [i, { stored, change }] of cases.entries()) {
+    const outcome = mailboxOutcome(stored.mailbox, change, NOW);
+    const row = await latest("mailboxes", seqs[i]!);
+    const label = `${stored.label} ${JSON.stringify(change)} → ${outcome.kind}`;
+    if (outcome.kind === "none") {
+      expect(row, label).toBeNull();
+      continue;
+    }
+    if (outcome.kind !== "stay") moves++;
+    expect(
+      {
+        state: row!.state,
+        litigationHold: row!.litigation_hold === 1,
+        purgeAfter: row!.purge_after,
+        nextPurgeAt: row!.next_purge_at,
+      },
+      label,
+    ).toEqual(outcome.mailbox);
+    // A new mailbox is a new row; every other outcome moves the one there is.
+    expect(row!.n, label).toBe(outcome.kind === "create" && stored.mailbox ? 2 : 1);
+    expect(row!.item_count, label).toBe(outcome.kind === "create" ? 0 : 3);
+  }
+  return moves;
+}
+
+/** A tenant with the OneDrive setting and one user per stored site and change, each site stored. */
+async function siteCasesStored() {
+  const t = await newTenant();
+  await setOneDriveDays(t.id);
+  const cases = siteCases();
+  const seqs = await seqsOf(t.id, await seedUsers(t.id, cases.length));
+  await storeSites(
+    t.id,
+    seqs,
+    cases.map((c) => c.s.site),
+  );
+  return { t, cases, seqs };
+}
+
+/** Each case's latest site is where rules.oneDriveOutcome put it (a new one is a new row). */
+async function expectSitesAsRules(cases: ReturnType<typeof siteCases>, seqs: number[]) {
+  for (const [i, { s, change }] of cases.entries()) {
+    const outcome = oneDriveOutcome(s.site, change, DAYS, NOW);
+    const row = await latest("onedrive_sites", seqs[i]!);
+    const label = `${s.label} ${JSON.stringify(change)} → ${outcome.kind}`;
+    if (outcome.kind === "none") {
+      expect(row, label).toBeNull();
+      continue;
+    }
+    expect({ state: row!.state, purgeAfter: row!.purge_after }, label).toEqual(outcome.site);
+    expect(row!.n, label).toBe(outcome.kind === "create" && s.site ? 2 : 1);
+  }
+}
+
 /** Each user's retention state as the licensing read takes it (retentionStateSql), by seq. */
 async function statesOf(tenantId: string, seqs: number[]) {
   const rows = await env.DB.prepare(
@@ -190,14 +260,7 @@ async function decideOneByOne(
 
 describe("mailbox transitions in SQL", () => {
   it("land where rules.mailboxOutcome says, for every stored state, hold, window and change", async () => {
-    const t = await newTenant();
-    const cases = storedMailboxes.flatMap((stored) => changes.map((change) => ({ stored, change })));
-    const seqs = await seqsOf(t.id, await seedUsers(t.id, cases.length));
-    await storeMailboxes(
-      t.id,
-      seqs,
-      cases.map((c) => c.stored.mailbox),
-    );
+    const { t, cases, seqs } = await mailboxCases();
     const rows: MailboxChangeRow[] = cases.map(({ change }, i) => [
       seqs[i]!,
       change.exchangeAfter && !change.deletedAfter ? 1 : 0,
@@ -207,28 +270,7 @@ describe("mailbox transitions in SQL", () => {
     const purgeAfter = addDays(NOW, windows.disconnectedMailboxDays);
     await env.DB.batch(mailboxTransitionStatements(ctx, rows, purgeAfter));
 
-    let moves = 0;
-    for (const [i, { stored, change }] of cases.entries()) {
-      const outcome = mailboxOutcome(stored.mailbox, change, NOW);
-      const row = await latest("mailboxes", seqs[i]!);
-      const got = row && {
-        state: row.state,
-        litigationHold: row.litigation_hold === 1,
-        purgeAfter: row.purge_after,
-        nextPurgeAt: row.next_purge_at,
-      };
-      const label = `${stored.label} ${JSON.stringify(change)} → ${outcome.kind}`;
-      if (outcome.kind === "none") {
-        expect(row, label).toBeNull();
-        continue;
-      }
-      if (outcome.kind !== "stay") moves++;
-      expect(got, label).toEqual(outcome.mailbox);
-      // A new mailbox is a new row; every other outcome moves the one there is.
-      expect(row!.n, label).toBe(outcome.kind === "create" && stored.mailbox ? 2 : 1);
-      if (outcome.kind === "create") expect(row!.item_count, label).toBe(0);
-      else expect(row!.item_count, label).toBe(3);
-    }
+    const moves = await expectMailboxesAsRules(cases, seqs);
     // One bulk audit row, one entry per mailbox that moved.
     const audit = await env.DB.prepare(
       "SELECT json_array_length(entries) AS n, entry_property AS property FROM audit_log WHERE tenant_id = ?1 AND activity_display_name = 'Change mailbox state'",
@@ -246,32 +288,14 @@ describe("mailbox transitions in SQL", () => {
 
 describe("OneDrive transitions in SQL", () => {
   it("land where rules.oneDriveOutcome says, with the tenant's retention setting", async () => {
-    const t = await newTenant();
-    await setOneDriveDays(t.id);
-    const cases = siteCases();
-    const seqs = await seqsOf(t.id, await seedUsers(t.id, cases.length));
-    await storeSites(
-      t.id,
-      seqs,
-      cases.map((c) => c.s.site),
-    );
+    const { t, cases, seqs } = await siteCasesStored();
     const rows: OneDriveChangeRow[] = cases.map(({ change }, i) => [
       seqs[i]!,
       change.oneDriveAfter && !change.deletedAfter ? 1 : 0,
       change.deletedAfter ? 1 : 0,
     ]);
     await env.DB.batch(oneDriveTransitionStatements(ctxAt(t.id), rows));
-    for (const [i, { s, change }] of cases.entries()) {
-      const outcome = oneDriveOutcome(s.site, change, DAYS, NOW);
-      const row = await latest("onedrive_sites", seqs[i]!);
-      const label = `${s.label} ${JSON.stringify(change)} → ${outcome.kind}`;
-      if (outcome.kind === "none") {
-        expect(row, label).toBeNull();
-        continue;
-      }
-      expect({ state: row!.state, purgeAfter: row!.purge_after }, label).toEqual(outcome.site);
-      expect(row!.n, label).toBe(outcome.kind === "create" && s.site ? 2 : 1);
-    }
+    await expectSitesAsRules(cases, seqs);
   });
 });
 
@@ -281,45 +305,23 @@ describe("OneDrive transitions in SQL", () => {
 // guard and pay a second batch).
 describe("one user's transitions, decided in the Worker", () => {
   it("land where rules.mailboxOutcome says, and the state after is the one it predicted", async () => {
-    const t = await newTenant();
-    const cases = storedMailboxes.flatMap((stored) => changes.map((change) => ({ stored, change })));
-    const seqs = await seqsOf(t.id, await seedUsers(t.id, cases.length));
-    await storeMailboxes(
-      t.id,
-      seqs,
-      cases.map((c) => c.stored.mailbox),
-    );
+    const { t, cases, seqs } = await mailboxCases();
     const { before, decisions, after } = await decideOneByOne(
       t.id,
       seqs,
       cases.map((c) => ({ exchange: c.change, oneDrive: null })),
     );
-    let moves = 0;
     for (const [i, { stored, change }] of cases.entries()) {
       const outcome = mailboxOutcome(stored.mailbox, change, NOW);
       const label = `${stored.label} ${JSON.stringify(change)} → ${outcome.kind}`;
-      const row = await latest("mailboxes", seqs[i]!);
       expect(decisions[i]!.readState, label).toBe(true);
       expect(after.get(seqs[i]!), label).toBe(decisions[i]!.stateAfter);
       if (outcome.kind === "none" || outcome.kind === "stay") {
         expect(decisions[i]!.statements, label).toEqual([]);
         expect(after.get(seqs[i]!), label).toBe(before.get(seqs[i]!));
-        if (outcome.kind === "none") expect(row, label).toBeNull();
-        continue;
       }
-      moves++;
-      expect(
-        {
-          state: row!.state,
-          litigationHold: row!.litigation_hold === 1,
-          purgeAfter: row!.purge_after,
-          nextPurgeAt: row!.next_purge_at,
-        },
-        label,
-      ).toEqual(outcome.mailbox);
-      expect(row!.n, label).toBe(outcome.kind === "create" && stored.mailbox ? 2 : 1);
-      expect(row!.item_count, label).toBe(outcome.kind === "create" ? 0 : 3);
     }
+    const moves = await expectMailboxesAsRules(cases, seqs);
     const audit = await env.DB.prepare(
       `SELECT e.value ->> 0 AS userId, entry_values ->> (e.value ->> 3) AS oldValue, entry_values ->> (e.value ->> 4) AS newValue
        FROM audit_log, json_each(entries) e WHERE tenant_id = ?1 AND activity_display_name = 'Change mailbox state'`,
@@ -336,32 +338,14 @@ describe("one user's transitions, decided in the Worker", () => {
   });
 
   it("land where rules.oneDriveOutcome says, with the tenant's retention setting", async () => {
-    const t = await newTenant();
-    await setOneDriveDays(t.id);
-    const cases = siteCases();
-    const seqs = await seqsOf(t.id, await seedUsers(t.id, cases.length));
-    await storeSites(
-      t.id,
-      seqs,
-      cases.map((c) => c.s.site),
-    );
+    const { t, cases, seqs } = await siteCasesStored();
     const { decisions, after } = await decideOneByOne(
       t.id,
       seqs,
       cases.map((c) => ({ exchange: null, oneDrive: c.change })),
     );
-    for (const [i, { s, change }] of cases.entries()) {
-      const outcome = oneDriveOutcome(s.site, change, DAYS, NOW);
-      const label = `${s.label} ${JSON.stringify(change)} → ${outcome.kind}`;
-      const row = await latest("onedrive_sites", seqs[i]!);
-      expect(after.get(seqs[i]!), label).toBe(decisions[i]!.stateAfter);
-      if (outcome.kind === "none") {
-        expect(row, label).toBeNull();
-        continue;
-      }
-      expect({ state: row!.state, purgeAfter: row!.purge_after }, label).toEqual(outcome.site);
-      expect(row!.n, label).toBe(outcome.kind === "create" && s.site ? 2 : 1);
-    }
+    for (const [i, { s }] of cases.entries()) expect(after.get(seqs[i]!), s.label).toBe(decisions[i]!.stateAfter);
+    await expectSitesAsRules(cases, seqs);
   });
 
   it("a change that can move neither reads nothing it must guard", () => {
