@@ -1,5 +1,6 @@
 /** The retention routes: validated input → verb → presenter. */
 import { invalid } from "../core/errors.ts";
+import { isGuid } from "../core/ids.ts";
 import { decodeSkipToken, keysetPage, parseTop } from "../core/odata.ts";
 import { newRouter } from "../core/openapi.ts";
 import * as actions from "./actions.ts";
@@ -15,6 +16,15 @@ function checkedSeq(token: string | undefined): number {
   const n = Number(raw);
   if (!/^\d{1,16}$/.test(raw) || !Number.isSafeInteger(n)) throw invalid("Invalid $skiptoken.");
   return n;
+}
+
+/** The ledger's keyset cursor, the last run's startedAt and id: decoded and checked as checkedSeq is. */
+function ledgerCursor(token: string | undefined): { startedAt: string; id: string } | undefined {
+  const raw = decodeSkipToken(token);
+  if (raw === undefined) return undefined;
+  const [startedAt = "", id = "", ...rest] = raw.split("|");
+  if (rest.length > 0 || !isGuid(id) || Number.isNaN(Date.parse(startedAt))) throw invalid("Invalid $skiptoken.");
+  return { startedAt, id };
 }
 
 export const retentionRouter = newRouter()
@@ -114,11 +124,9 @@ export const retentionRouter = newRouter()
   .openapi(routes.listPurgeLedger, async (c) => {
     const query = c.req.valid("query");
     const top = parseTop(query.$top);
-    const token = decodeSkipToken(query.$skiptoken);
-    const [startedAt, id] = token?.split("|") ?? [];
     const rows = await purge.listPurgeRuns({
       ctx: c.get("ctx"),
-      input: { top, before: startedAt && id ? { startedAt, id } : undefined },
+      input: { top, before: ledgerCursor(query.$skiptoken) },
     });
     const page = keysetPage(rows, top, c.req.url, (r) => `${r.startedAt}|${r.id}`);
     return c.json({ ...page.nextLink, value: page.shown.map(presentRun) }, 200);

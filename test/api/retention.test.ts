@@ -580,4 +580,33 @@ describe("the scheduled purge", () => {
     const ledger = await t.admin.get("/api/retention/ledger");
     expect(ledger.body.value.map((r: { id: string }) => r.id)).toEqual([run!.id]);
   });
+
+  it("its ledger pages newest first by keyset; a cursor that is not the ledger's is a 400", async () => {
+    const t = await tenantWithE3();
+    const t0 = new Date();
+    const runs = [];
+    for (let day = 1; day <= 3; day++) runs.push(await purgeAt(t, dayAfter(t0, day), true));
+    const first = await t.admin.get("/api/retention/ledger?$top=2");
+    expect(first.status).toBe(200);
+    const ids = first.body.value.map((r: { id: string }) => r.id);
+    const next = await t.admin.get(
+      new URL(first.body["@odata.nextLink"]).pathname + new URL(first.body["@odata.nextLink"]).search,
+    );
+    expect(next.status).toBe(200);
+    expect(next.body["@odata.nextLink"]).toBeUndefined();
+    ids.push(...next.body.value.map((r: { id: string }) => r.id));
+    // Started one after another: newest first is the reverse of the order they ran in.
+    expect(ids).toEqual(runs.map((r) => r.id).reverse());
+    const token = (text: string) => btoa(text).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+    for (const forged of [
+      "12",
+      `${runs[0]!.startedAt}`,
+      `${runs[0]!.startedAt}|not-an-id`,
+      `yesterday|${runs[0]!.id}`,
+    ]) {
+      const res = await t.admin.get(`/api/retention/ledger?$skiptoken=${token(forged)}`);
+      expect(res.status, forged).toBe(400);
+      expect(res.body.error.message, forged).toBe("Invalid $skiptoken.");
+    }
+  });
 });
