@@ -589,9 +589,8 @@ describe("the scheduled purge", () => {
     const first = await t.admin.get("/api/retention/ledger?$top=2");
     expect(first.status).toBe(200);
     const ids = first.body.value.map((r: { id: string }) => r.id);
-    const next = await t.admin.get(
-      new URL(first.body["@odata.nextLink"]).pathname + new URL(first.body["@odata.nextLink"]).search,
-    );
+    const link: string = first.body["@odata.nextLink"];
+    const next = await t.admin.get(link.slice(new URL(link).origin.length));
     expect(next.status).toBe(200);
     expect(next.body["@odata.nextLink"]).toBeUndefined();
     ids.push(...next.body.value.map((r: { id: string }) => r.id));
