@@ -527,12 +527,15 @@ export async function listLabels(ctx: Ctx): Promise<LabelRow[]> {
   return results;
 }
 
-/** The tenant's labels of these ids, in one statement (ids it does not hold are simply absent). */
+/**
+ * The tenant's labels of these ids, in one statement (ids it does not hold are simply absent), without their item
+ * counts: mail delivery and labelling read them, and a count walks every item the label carries.
+ */
 export async function findLabels(ctx: Ctx, ids: readonly string[]): Promise<LabelRow[]> {
+  if (ids.length === 0) return [];
   const { results } = await ctx.d1
     .prepare(
-      `SELECT ${labelColumns}, (SELECT count(*) FROM mailbox_items WHERE label_seq = l.seq) AS items
-       FROM retention_labels l WHERE l.tenant_id = ?1 AND l.id IN (SELECT value FROM json_each(?2))`,
+      `SELECT ${labelColumns} FROM retention_labels l WHERE l.tenant_id = ?1 AND l.id IN (SELECT value FROM json_each(?2))`,
     )
     .bind(ctx.tenantId, JSON.stringify(ids))
     .all<LabelRow>();
