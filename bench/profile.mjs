@@ -3,16 +3,18 @@
 // Seeds the bench tenant as the REST bench does, starts `wrangler dev`, attaches to the Worker's isolate through
 // wrangler's inspector proxy (the DevTools protocol), runs the load with autocannon at concurrency 10 and prints the
 // functions by self time and by inclusive time (the bundle's own functions and the runtime's D1 client), plus the
-// share of time the isolate was idle: near 0% means the isolate's one thread is what limits throughput. The raw
-// profile is written to bench/results/profile-<load>.cpuprofile (open it in Chrome DevTools, Performance tab).
+// share of time the isolate was idle: near 0% means the isolate's one thread is what limits throughput. Through the
+// bundle's source map it also sums self time per source: each seatflow file, each npm package, the runtime's parts.
+// The raw profile is written to bench/results/profile-<load>.cpuprofile (open it in Chrome DevTools, Performance tab).
 //
 // Options (env): PROFILE_LOAD=assign (E3 assign/remove pairs, the default) | assignEms (EMS pairs, no mailbox) |
 // read (GET a user with $select=assignedLicenses); PROFILE_SECONDS (default 8); PROFILE_TOP (rows, default 30).
 // The profiler slows the isolate: compare shares between functions, not throughput with the REST bench.
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import process from "node:process";
 import autocannon from "autocannon";
+import { SourceMapConsumer } from "source-map-js";
 import WebSocket from "ws";
 import {
   log,
@@ -98,6 +100,55 @@ function summarizeProfile(profile) {
   return { totalMs: total / 1000, parts: ranked(parts), self: ranked(self), inclusive: ranked(inclusive) };
 }
 
+/**
+ * The source map of the bundle `wrangler dev` is serving (it lives in .wrangler/tmp/dev-* while dev runs, and goes
+ * with it): read before dev stops. Undefined if none is found; the by-source table is then left out.
+ */
+async function devBundleMap() {
+  const tmp = path.join(root, ".wrangler", "tmp");
+  const dirs = (await readdir(tmp).catch(() => [])).filter((d) => d.startsWith("dev-"));
+  const maps = [];
+  for (const dir of dirs) {
+    const file = path.join(tmp, dir, "index.js.map");
+    const info = await stat(file).catch(() => undefined);
+    if (info) maps.push({ file, at: info.mtimeMs });
+  }
+  const newest = maps.sort((a, b) => b.at - a.at)[0];
+  return newest && new SourceMapConsumer(JSON.parse(await readFile(newest.file, "utf8")));
+}
+
+/** Where a frame's code comes from: a seatflow file, an npm package, wrangler's dev wrapper, or the runtime. */
+function sourceOf(map, { url, lineNumber, columnNumber, functionName }) {
+  if (url.endsWith("index.js")) {
+    const source = map.originalPositionFor({ line: lineNumber + 1, column: columnNumber }).source ?? "";
+    const npm = source.split("node_modules/").pop();
+    if (npm !== source)
+      return `npm ${npm
+        .split("/")
+        .slice(0, npm.startsWith("@") ? 2 : 1)
+        .join("/")}`;
+    const own = /(?:^|\/)((?:functions|db)\/.*)$/.exec(source);
+    return own ? own[1] : "wrangler's dev wrapper";
+  }
+  if (url.includes("d1-api")) return "runtime: D1 client";
+  return url ? `runtime: ${url}` : `runtime: ${functionName || "(native)"}`;
+}
+
+/** Self time per source (sourceOf), in shares of the profile. */
+function selfBySource(profile, map) {
+  const time = new Map();
+  for (const [i, id] of profile.samples.entries()) time.set(id, (time.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  const total = [...time.values()].reduce((a, b) => a + b, 0);
+  const bySource = new Map();
+  for (const node of profile.nodes) {
+    const t = time.get(node.id);
+    if (!t) continue;
+    const source = sourceOf(map, node.callFrame);
+    bySource.set(source, (bySource.get(source) ?? 0) + t);
+  }
+  return [...bySource].sort((a, b) => b[1] - a[1]).map(([name, t]) => ({ name, share: t / total }));
+}
+
 const pct = (share) => `${(share * 100).toFixed(1).padStart(5)}%`;
 
 async function main() {
@@ -149,6 +200,7 @@ async function main() {
   const result = await load(SECONDS);
   const { profile } = await inspector.send("Profiler.stop");
   inspector.close();
+  const map = await devBundleMap();
   await stopAllAndWait();
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${result.non2xx} non-2xx, ${result.errors} errors`);
 
@@ -170,6 +222,14 @@ async function main() {
   for (const r of summary.self.slice(0, TOP)) console.log(`${pct(r.share)}  ${r.name}`);
   console.log(`\ninclusive time, the bundle's functions and the D1 client (top ${TOP})`);
   for (const r of summary.inclusive.filter(ours).slice(0, TOP)) console.log(`${pct(r.share)}  ${r.name}`);
+  if (!map) {
+    console.log("\n(no source map of the dev bundle found: self time by source left out)");
+    return;
+  }
+  const bySource = selfBySource(profile, map);
+  const seatflowShare = bySource.filter((r) => /^(functions|db)\//.test(r.name)).reduce((a, r) => a + r.share, 0);
+  console.log(`\nself time by source (top ${TOP}; seatflow's own files together: ${pct(seatflowShare).trim()})`);
+  for (const r of bySource.slice(0, TOP)) console.log(`${pct(r.share)}  ${r.name}`);
 }
 
 main().catch(async (error) => {
