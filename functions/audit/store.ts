@@ -267,25 +267,22 @@ export function memberChangeStatements(
 ): D1PreparedStatement[] {
   const sharedTargets: AuditTarget[] = [{ id: group.id, displayName: group.displayName, type: "Group" }];
   const users = (added: boolean) => changes.filter((c) => c.added === added);
-  return [
-    ...bulkAuditStatements(ctx, [
-      {
-        shape: { activity: "Add member to group", category: "GroupManagement", operationType: "Assign", sharedTargets },
-        entries: users(true),
+  // A rule page that adds some members and removes others writes both rows in one statement.
+  return bulkAuditStatements(ctx, [
+    {
+      shape: { activity: "Add member to group", category: "GroupManagement", operationType: "Assign", sharedTargets },
+      entries: users(true),
+    },
+    {
+      shape: {
+        activity: "Remove member from group",
+        category: "GroupManagement",
+        operationType: "Unassign",
+        sharedTargets,
       },
-    ]),
-    ...bulkAuditStatements(ctx, [
-      {
-        shape: {
-          activity: "Remove member from group",
-          category: "GroupManagement",
-          operationType: "Unassign",
-          sharedTargets,
-        },
-        entries: users(false),
-      },
-    ]),
-  ];
+      entries: users(false),
+    },
+  ]);
 }
 
 /** A stored bulk entry: [userId, displayName, userPrincipalName, oldValue?, newValue?]; its id is derived (AUDIT_ID). */

@@ -10,8 +10,8 @@
  *
  * A contributor may also offer a path for one user (`single`): the user's licensing read brings the state it decides
  * on, the pure rules decide in the Worker, and the batch writes only what moves, in short statements. A single
- * user's change is the API's hot path, and each set-based statement costs D1 its preparation (a long one, as much as
- * a sixth of the whole request). Deciding on state read earlier is safe because the licensing guard also checks that
+ * user's change is the API's hot path, and every statement in its batch has a cost of its own in D1 however few rows
+ * it touches: the set-based path writes its statements whatever moves, this one only a statement per thing that does. Deciding on state read earlier is safe because the licensing guard also checks that
  * state is unchanged when the batch runs; if it moved, the change is decided again on a fresh read.
  */
 import type { AuditUser, BulkAuditRow } from "../audit/store.ts";
